@@ -1,0 +1,119 @@
+"""The method contract: a structure loss turns model outputs and the target into named terms."""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterable
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from methods.edge_net import EdgeNet
+
+__all__ = ["StructureLoss", "parse_lambdas"]
+
+
+def parse_lambdas(method: str, lambdas, count: int) -> tuple[float, ...]:
+    """Validate loss weights: ``count`` finite, non-negative numbers.
+
+    Accepts a sequence, a single number (when ``count`` is 1) or a comma-separated string
+    such as ``"0,1,0"`` (the CLI form). Raises ``ValueError`` saying what is expected.
+    """
+    if isinstance(lambdas, str):
+        lambdas = [part for part in lambdas.split(",") if part.strip()]
+    elif not isinstance(lambdas, Iterable):
+        lambdas = [lambdas]
+    values = []
+    for raw in lambdas:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"method {method!r}: lambda {raw!r} is not a number; give {count} comma-separated numbers") from None
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"method {method!r}: lambdas must be finite and >= 0, got {raw!r}")
+        values.append(value)
+    if len(values) != count:
+        expected = "no lambdas" if count == 0 else f"{count} lambda{'s' if count > 1 else ''}"
+        raise ValueError(f"method {method!r} takes {expected}, got {len(values)}: {tuple(values)}")
+    return tuple(values)
+
+
+class StructureLoss(nn.Module):
+    """Base class of every registered method.
+
+    A method declares what it needs from the harness (``needs_edge_head``: an extra
+    2-channel edge head on the backbone features; ``needs_edge_net``: the frozen edge net
+    g_phi of the dataset) and returns a dict of named scalar loss terms plus ``"total"``,
+    the value the trainer back-propagates. Terms are logged unweighted; ``total`` applies
+    the lambdas.
+
+    Call signature (all methods)::
+
+        terms = method(logits, target, edges=None, edge_logits=None)
+
+    Shape:
+        logits: [N, C, H, W] segmentation scores at the target's resolution.
+        target: [N, H, W] int64 class ids, ``ignore_index`` for void.
+        edges: [N, H, W] bool ground-truth semantic edges of ``target`` (computed by the
+            trainer after the crop; derived here when None and a method needs them).
+        edge_logits: [N, 2, H, W] output of the model's edge head (Ubernet-style only).
+    """
+
+    name: ClassVar[str]
+    needs_edge_head: ClassVar[bool] = False
+    needs_edge_net: ClassVar[bool] = False
+    #: How many lambdas the method takes, and the default when none are given.
+    num_lambdas: ClassVar[int] = 0
+    default_lambdas: ClassVar[tuple[float, ...]] = ()
+
+    def __init__(self, *, lambdas=None, ignore_index: int = 255):
+        super().__init__()
+        self.lambdas = parse_lambdas(self.name, self.default_lambdas if lambdas is None else lambdas, self.num_lambdas)
+        self.ignore_index = ignore_index
+        self.edge_net: EdgeNet | None = None
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        """Keyword parameters accepted by ``build_method`` for this method."""
+        names = set()
+        for klass in cls.__mro__:
+            if "__init__" in vars(klass) and klass is not nn.Module and issubclass(klass, StructureLoss):
+                sig = inspect.signature(klass.__init__)
+                names |= {p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY}
+        if cls.num_lambdas == 0:
+            names.discard("lambdas")
+        return sorted(names)
+
+    @property
+    def params(self) -> dict:
+        """The method's parameters as plain values (what a run record stores)."""
+        return {"lambdas": list(self.lambdas)} if self.num_lambdas else {}
+
+    def attach_edge_net(self, edge_net: EdgeNet) -> "StructureLoss":
+        """Attach the dataset's fitted edge net, frozen: no gradient ever reaches its weights."""
+        edge_net.requires_grad_(False)
+        edge_net.eval()
+        self.edge_net = edge_net
+        return self
+
+    def _frozen_edge_net(self, num_classes: int) -> EdgeNet:
+        if self.edge_net is None:
+            raise RuntimeError(f"method {self.name!r} needs a fitted edge net: call attach_edge_net(fit_edge_net(...)) first")
+        if self.edge_net.num_classes != num_classes:
+            raise ValueError(
+                f"method {self.name!r}: the edge net was fitted for {self.edge_net.num_classes} classes "
+                f"but the logits have {num_classes}; fit an edge net on this dataset"
+            )
+        return self.edge_net
+
+    def train(self, mode: bool = True) -> "StructureLoss":
+        super().train(mode)
+        if self.edge_net is not None:
+            self.edge_net.eval()
+        return self
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.params.items())
+

@@ -1,0 +1,243 @@
+"""The semantic edge net g_phi (paper section 3.2) and how it is fitted.
+
+g_phi maps a soft segmentation mask S in [0, 1]^{C x H x W} to an edge map: three 3x3
+convolutions C -> 16 -> 32 -> 2, ReLU after the first two, softmax at the end. Its
+embeddings psi^1, psi^2 (the first two layers' outputs, before or after their ReLU) and
+psi^3 (the last layer's logits, which have no ReLU) are what SEMEDA matches.
+
+It is fitted once per dataset on ground-truth masks made to look like a network's softmax
+output, softmax(alpha * onehot + sigma * noise), then frozen.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from methods._functional import edge_targets, pixel_cross_entropy
+from methods.edges import semantic_edges
+
+__all__ = [
+    "EdgeNet",
+    "EdgeNetInfo",
+    "alpha_for_peak",
+    "noisy_softmax",
+    "edge_f1",
+    "fit_edge_net",
+    "save_edge_net",
+    "load_edge_net",
+    "DEFAULT_PEAK",
+    "DEFAULT_SIGMA",
+    "MIN_F1",
+]
+
+#: Peak softmax probability that the fitting input mimics, and the noise on its logits.
+#: The paper gives no values. A converged PPCE model is confident away from boundaries
+#: and unsure on them; a mean peak of about 0.9 with logit noise of std 1 covers both.
+DEFAULT_PEAK = 0.9
+DEFAULT_SIGMA = 1.0
+#: An edge net below this held-out F1 is refused: SEMEDA would match a poor edge detector.
+MIN_F1 = 0.95
+
+
+@dataclass(frozen=True)
+class EdgeNetInfo:
+    """What an edge net was fitted for and how well it does (stored with its weights)."""
+
+    num_classes: int
+    alpha: float
+    sigma: float
+    f1: float = float("nan")
+
+
+class EdgeNet(nn.Module):
+    """g_phi: three 3x3 convs C -> 16 -> 32 -> 2 with ReLU after the first two.
+
+    Shape:
+        input: [N, C, H, W] soft masks (a softmax over C classes per pixel).
+        ``forward`` returns the edge logits [N, 2, H, W] (channel 1 = edge); the paper's
+        softmax output is ``forward(s).softmax(1)``, and the cross-entropy of Eq. (4)/(5)
+        takes the logits directly.
+    """
+
+    def __init__(self, num_classes: int, channels: tuple[int, int] = (16, 32)):
+        super().__init__()
+        self.num_classes = num_classes
+        self.conv1 = nn.Conv2d(num_classes, channels[0], 3, padding=1)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1)
+        self.conv3 = nn.Conv2d(channels[1], 2, 3, padding=1)
+        self.info = EdgeNetInfo(num_classes, alpha=float("nan"), sigma=float("nan"))
+
+    def embeddings(self, s: torch.Tensor, depth: int = 3, relu: bool = False) -> list[torch.Tensor]:
+        """[psi^1, ..., psi^depth] of ``s``; layers past ``depth`` are not computed.
+
+        Shape:
+            s: [N, C, H, W]. Returns tensors [N, 16, H, W], [N, 32, H, W], [N, 2, H, W].
+
+        ``relu=False`` gives psi^1, psi^2 before their ReLU ("before ReLU" in Table 1),
+        ``relu=True`` after it; psi^3 is the last layer's logits in both cases.
+        """
+        if not 1 <= depth <= 3:
+            raise ValueError(f"depth must be 1, 2 or 3, got {depth}")
+        out = []
+        x = s
+        for layer in (self.conv1, self.conv2, self.conv3)[:depth]:
+            z = layer(x)
+            if layer is self.conv3:
+                out.append(z)
+                break
+            x = F.relu(z)
+            out.append(x if relu else z)
+        return out
+
+    def forward(self, s: torch.Tensor) -> torch.Tensor:
+        return self.embeddings(s, depth=3)[-1]
+
+
+def alpha_for_peak(peak: float, num_classes: int) -> float:
+    """The alpha for which softmax(alpha * onehot) puts probability ``peak`` on the true class.
+
+    softmax gives e^a / (e^a + C - 1) = peak, so a = log(peak * (C - 1) / (1 - peak)).
+    Defining alpha by its peak keeps the input alike across datasets with different C.
+    """
+    if not 0 < peak < 1:
+        raise ValueError(f"peak must be in (0, 1), got {peak}")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    return math.log(peak * (num_classes - 1) / (1 - peak))
+
+
+def noisy_softmax(
+    masks: torch.Tensor,
+    num_classes: int,
+    alpha: float,
+    sigma: float,
+    *,
+    ignore_index: int = 255,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """softmax(alpha * onehot(masks) + sigma * noise), uniform 1/C at void pixels.
+
+    Shape:
+        masks: [N, H, W] integer. Returns float32 [N, C, H, W].
+    """
+    valid = masks != ignore_index
+    onehot = F.one_hot(masks.masked_fill(~valid, 0), num_classes).permute(0, 3, 1, 2).float()
+    noise = torch.randn(onehot.shape, generator=generator, device="cpu").to(masks.device)
+    probs = (alpha * onehot + sigma * noise).softmax(1)
+    return torch.where(valid.unsqueeze(1), probs, probs.new_full((), 1.0 / num_classes))
+
+
+def edge_f1(edge_logits: torch.Tensor, edges: torch.Tensor, valid: torch.Tensor) -> tuple[int, int, int]:
+    """Counts (tp, fp, fn) of predicted edges (argmax == 1) over the ``valid`` pixels.
+
+    Shape:
+        edge_logits: [N, 2, H, W]; edges, valid: [N, H, W] bool.
+    """
+    pred = edge_logits.argmax(1).bool() & valid
+    truth = edges & valid
+    tp = int((pred & truth).sum())
+    return tp, int((pred & ~truth).sum()), int((~pred & truth).sum())
+
+
+def _f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+
+
+def fit_edge_net(
+    masks: torch.Tensor,
+    num_classes: int,
+    *,
+    peak: float = DEFAULT_PEAK,
+    alpha: float | None = None,
+    sigma: float = DEFAULT_SIGMA,
+    steps: int = 400,
+    batch_size: int = 16,
+    lr: float = 1e-2,
+    held_out: float = 0.2,
+    ignore_index: int = 255,
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    progress: bool = False,
+) -> EdgeNet:
+    """Fit g_phi on ground-truth masks against their semantic edges (Eq. 4), then freeze it.
+
+    Shape:
+        masks: [M, H, W] int64 ground-truth label maps (already at training size).
+
+    The last ``held_out`` fraction of the masks is kept out of fitting; the F1 of the
+    edge class on them (fresh noise, argmax) is stored in ``net.info.f1``. ``alpha``
+    defaults to ``alpha_for_peak(peak, num_classes)``. Adam is used rather than the
+    paper's unspecified optimiser because the net is tiny and the task simple: it
+    converges in a few hundred steps on CPU.
+    """
+    if masks.dim() != 3 or masks.shape[0] < 2:
+        raise ValueError(f"masks must be [M, H, W] with M >= 2, got shape {tuple(masks.shape)}")
+    alpha = alpha_for_peak(peak, num_classes) if alpha is None else float(alpha)
+    device = torch.device(device)
+    n_val = max(1, int(round(held_out * masks.shape[0])))
+    fit_masks, val_masks = masks[:-n_val].to(device), masks[-n_val:].to(device)
+    fit_edges = semantic_edges(fit_masks, ignore_index)
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        net = EdgeNet(num_classes).to(device)
+    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
+    iterator = range(steps)
+    if progress:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(iterator, desc="fit edge net", leave=False)
+    for _ in iterator:
+        idx = torch.randint(fit_masks.shape[0], (min(batch_size, fit_masks.shape[0]),), generator=generator).to(device)
+        batch = fit_masks[idx]
+        inputs = noisy_softmax(batch, num_classes, alpha, sigma, ignore_index=ignore_index, generator=generator)
+        loss = pixel_cross_entropy(net(inputs), edge_targets(fit_edges[idx], batch, ignore_index), ignore_index)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+
+    counts = [0, 0, 0]
+    with torch.no_grad():
+        for start in range(0, val_masks.shape[0], batch_size):
+            batch = val_masks[start : start + batch_size]
+            inputs = noisy_softmax(batch, num_classes, alpha, sigma, ignore_index=ignore_index, generator=generator)
+            for i, c in enumerate(edge_f1(net(inputs), semantic_edges(batch, ignore_index), batch != ignore_index)):
+                counts[i] += c
+    net.info = EdgeNetInfo(num_classes, alpha=alpha, sigma=sigma, f1=_f1(*counts))
+    return net.requires_grad_(False).eval()
+
+
+def save_edge_net(net: EdgeNet, path: str | os.PathLike, *, min_f1: float = MIN_F1) -> None:
+    """Save a fitted edge net as a small ``.pt`` (weights plus ``EdgeNetInfo``), atomically.
+
+    Refuses (``ValueError``) a net whose held-out F1 is below ``min_f1``.
+    """
+    if not net.info.f1 >= min_f1:
+        raise ValueError(
+            f"edge net F1 {net.info.f1:.3f} is below {min_f1}; fit it longer (steps) or on more masks before saving"
+        )
+    path = os.fspath(path)
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save({"state_dict": net.state_dict(), "info": asdict(net.info)}, tmp)
+    os.replace(tmp, path)
+
+
+def load_edge_net(path: str | os.PathLike, device: str | torch.device = "cpu") -> EdgeNet:
+    """Load a frozen edge net saved by ``save_edge_net``."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"edge net file not found: {path}; fit one with fit_edge_net and save_edge_net")
+    blob = torch.load(path, map_location=device, weights_only=True)
+    info = EdgeNetInfo(**blob["info"])
+    net = EdgeNet(info.num_classes).to(device)
+    net.load_state_dict(blob["state_dict"])
+    net.info = info
+    return net.requires_grad_(False).eval()

@@ -1,0 +1,74 @@
+"""SEMEDA: match the frozen edge net's embeddings of prediction and target (Eq. (6)-(7)).
+
+    L_tot = PPCE + sum_l lambda_l * mean_{non-void (i,j)} || psi^l_ij(S_hat) - psi^l_ij(S*) ||_1
+
+where ||.||_1 sums over the layer's channels at pixel (i, j). S_hat is the softmax output,
+S* the one-hot target, which takes the detached prediction's values at void pixels (they
+feed their neighbours' receptive fields but have no target; their own differences are
+zero and are masked out anyway).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from methods._functional import masked_mean, one_hot_target, pixel_cross_entropy
+from methods.base import StructureLoss
+from methods.registry import register_method
+
+
+def embedding_l1(psi_pred: torch.Tensor, psi_target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Per-pixel L1 norm over channels of the difference, averaged over ``valid`` pixels.
+
+    Shape:
+        psi_pred, psi_target: [N, c, H, W]; valid: [N, H, W] bool. Returns a scalar.
+    """
+    return masked_mean((psi_pred - psi_target).abs().sum(1), valid)
+
+
+@register_method
+class SEMEDA(StructureLoss):
+    """PPCE + the edge-aware embedding loss. Terms: ``ppce``, ``semeda_l`` per weighted layer, ``total``.
+
+    ``lambdas`` = (lambda_1, lambda_2, lambda_3), one per edge-net layer; layers whose
+    lambda is zero, and layers past the deepest non-zero one, are not computed.
+    ``relu=False`` matches psi^1, psi^2 before their ReLU (the paper's best variant),
+    ``relu=True`` after it.
+    """
+
+    name = "semeda"
+    needs_edge_net = True
+    num_lambdas = 3
+    default_lambdas = (0.0, 1.0, 0.0)
+
+    def __init__(self, *, lambdas=None, relu: bool = False, ignore_index: int = 255):
+        super().__init__(lambdas=lambdas, ignore_index=ignore_index)
+        if not isinstance(relu, bool):
+            raise ValueError(f"method 'semeda': relu must be True or False, got {relu!r}")
+        self.relu = relu
+
+    @property
+    def params(self) -> dict:
+        return {"lambdas": list(self.lambdas), "relu": self.relu}
+
+    def forward(self, logits, target, *, edges=None, edge_logits=None):
+        ppce = pixel_cross_entropy(logits, target, self.ignore_index)
+        terms = {"ppce": ppce}
+        total = ppce
+        layers = [l for l, lam in enumerate(self.lambdas) if lam > 0]
+        if layers:
+            edge_net = self._frozen_edge_net(logits.shape[1])
+            depth = layers[-1] + 1
+            probs = logits.softmax(1)
+            valid = target != self.ignore_index
+            # The target's pass needs no graph: S* is constant (its void pixels take the
+            # *detached* prediction), so it runs under no_grad and stores no activations.
+            with torch.no_grad():
+                psi_target = edge_net.embeddings(one_hot_target(target, logits.shape[1], probs, self.ignore_index), depth, self.relu)
+            psi_pred = edge_net.embeddings(probs, depth, self.relu)
+            for l in layers:
+                term = embedding_l1(psi_pred[l], psi_target[l], valid)
+                terms[f"semeda_{l + 1}"] = term
+                total = total + self.lambdas[l] * term
+        terms["total"] = total
+        return terms
