@@ -1,0 +1,129 @@
+"""Run records: one self-contained JSON file per run, written atomically.
+
+A record alone rebuilds every table row and plot point of its run: spec, metrics, raw
+confusion matrices, sampled loss curves, a few stored predictions, timings and versions.
+Only the process that owns the output folder (the driver) writes records, so no shared
+disk is assumed between the workers of a sweep.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+__all__ = [
+    "write_record",
+    "read_record",
+    "load_records",
+    "record_path",
+    "encode_mask",
+    "decode_mask",
+    "environment",
+    "CorruptRecord",
+]
+
+
+class CorruptRecord(ValueError):
+    """A record file that is unreadable, truncated or lacks required fields."""
+
+
+_REQUIRED = ("run_id", "status", "spec")
+
+
+def record_path(folder: str | os.PathLike, run_id: str) -> Path:
+    return Path(folder) / f"{run_id}.json"
+
+
+def write_record(folder: str | os.PathLike, record: dict) -> Path:
+    """Write ``record`` to ``folder/<run_id>.json`` atomically (temp file, fsync, rename).
+
+    A reader, or a crash at any moment, sees either no file or the complete record.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = record_path(folder, record["run_id"])
+    text = json.dumps(record, indent=1, sort_keys=True, allow_nan=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{record['run_id']}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """Read one record; ``CorruptRecord`` if it is not a complete record."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise CorruptRecord(f"{path}: unreadable record ({err})") from None
+    if not isinstance(record, dict) or any(k not in record for k in _REQUIRED):
+        raise CorruptRecord(f"{path}: incomplete record (needs {', '.join(_REQUIRED)})")
+    return record
+
+
+def load_records(folder: str | os.PathLike) -> tuple[list[dict], list[str]]:
+    """All records of ``folder`` (sorted by run id) and the messages of the corrupt ones."""
+    records, problems = [], []
+    for path in sorted(Path(folder).glob("*.json")):
+        try:
+            records.append(read_record(path))
+        except CorruptRecord as err:
+            problems.append(str(err))
+    return records, problems
+
+
+def encode_mask(mask: np.ndarray) -> str:
+    """A uint8 label map [H, W] as base64 PNG text (lossless, compact in JSON)."""
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(mask, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def decode_mask(text: str) -> np.ndarray:
+    return np.array(Image.open(io.BytesIO(base64.b64decode(text))))
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True, text=True, timeout=5
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def environment() -> dict:
+    """Library versions, machine and git commit: what a record needs to be re-run."""
+    import segmentation_models_pytorch
+    import torch
+    import torchvision
+
+    from benchmark.spec import VERSION
+
+    return {
+        "benchmark": VERSION,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "torchvision": torchvision.__version__,
+        "smp": segmentation_models_pytorch.__version__,
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+        "processor": platform.processor() or platform.machine(),
+        "git_commit": _git_commit(),
+    }

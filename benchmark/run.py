@@ -1,0 +1,122 @@
+"""Command line: run one spec, or a whole suite.
+
+    python -m benchmark.run --method semeda --lambdas 0,1,0 --dataset streets --seed 0
+    python -m benchmark.run --suite table1 [--seeds 3] [--address auto]
+
+Records go to ``--out`` (default ``runs/``), one JSON file per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import methods
+from benchmark.cli import main_guard, parse_overrides
+from benchmark.models import list_backbones
+from benchmark.records import read_record, record_path, write_record
+from benchmark.spec import SCALES, RunSpec
+
+DEFAULT_BACKBONE = {"smoke": "deeplabv2_small", "small": "deeplabv2_small", "paper": "deeplabv2_resnet101"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmark.run",
+        description="Train and evaluate structure-loss runs; one JSON record per run in --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    what = p.add_argument_group("what to run")
+    what.add_argument("--method", default="ppce", help=f"method name: {', '.join(methods.list_methods())}")
+    what.add_argument("--lambdas", help="comma-separated loss weights, e.g. 0,1,0 for semeda (default: the method's)")
+    what.add_argument("--relu", action="store_true", help="semeda: match the edge-net embeddings after ReLU (default: before)")
+    what.add_argument("--dataset", default="streets", help="streets, shapes (embedded synthetic), cityscapes, voc (from --data-root)")
+    what.add_argument("--backbone", help="deeplabv2_small, deeplabv2_resnet101 or smp:<Arch>:<encoder> (default: by scale)")
+    what.add_argument("--scale", default="small", choices=list(SCALES), help="smoke (tests), small (embedded default), paper")
+    what.add_argument("--seed", type=int, default=0, help="seed of one run (initialisation, data order, augmentation)")
+    what.add_argument("--init", default="scratch", help="name of the initialisation, recorded with the run")
+    what.add_argument("--weights", help="pre-trained weights file (torchvision ResNet-101 state dict, or a saved model)")
+    what.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. --set steps=200 (repeatable)")
+    io = p.add_argument_group("input and output")
+    io.add_argument("--data-root", help="root of a real dataset in its official layout (cityscapes, voc)")
+    io.add_argument("--out", default="runs", help="folder of the run records")
+    io.add_argument("--save-weights", metavar="PATH", help="keep the final weights of a single run in PATH")
+    io.add_argument("--force", action="store_true", help="re-run even when the record exists")
+    io.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    io.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p
+
+
+def spec_from_args(args) -> RunSpec:
+    params = {}
+    if args.lambdas is not None:
+        params["lambdas"] = args.lambdas
+    if args.relu:
+        if args.method != "semeda":
+            raise ValueError("--relu applies to --method semeda only")
+        params["relu"] = True
+    backbone = args.backbone or DEFAULT_BACKBONE[args.scale]
+    if not backbone.startswith("smp:") and backbone not in list_backbones():
+        raise ValueError(f"unknown backbone {backbone!r}; valid: {', '.join(list_backbones())}, smp:<Arch>:<encoder>")
+    if args.weights and not Path(args.weights).is_file():
+        raise FileNotFoundError(f"weights file not found: {args.weights} (pass --weights with an existing file)")
+    return RunSpec.create(
+        args.method, params=params, scale=args.scale, dataset=args.dataset, overrides=parse_overrides(args.set),
+        backbone=backbone, seed=args.seed, init=args.init, weights=str(Path(args.weights).resolve()) if args.weights else None,
+    )  # fmt: skip
+
+
+def print_summary(record: dict, path: Path) -> None:
+    m = record.get("metrics", {})
+    if record["status"] != "ok":
+        print(f"{record['run_id']}: FAILED ({record.get('reason')})  -> {path}")
+        return
+    t = m["trimap"]
+    print(f"{record['label']}  [{record['run_id']}]")
+    print(f"  mIoU {100 * m['miou']:.2f}   wall {record['timing']['wall_s']:.0f} s on {record['device']}")
+    print("  trimap width   " + "  ".join(f"{w:>5g}" for w in t["widths"]))
+    print("  boundary mIoU  " + "  ".join(f"{100 * v:5.1f}" for v in t["boundary_miou"]))
+    print("  interior mIoU  " + "  ".join(f"{100 * v:5.1f}" for v in t["interior_miou"]))
+    print(f"  record: {path}")
+
+
+def run_single(args) -> int:
+    from benchmark.prepare import prepare
+    from benchmark.train import train
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    spec = spec_from_args(args)
+    out = Path(args.out).resolve()
+    prepared = prepare(spec, data_root=args.data_root, progress=not args.no_progress)
+    run_id = spec.run_id(prepared.data_version)
+    path = record_path(out, run_id)
+    if path.exists() and not args.force:
+        print(f"record exists (use --force to re-run):")
+        print_summary(read_record(path), path)
+        return 0
+    started = time.time()
+    try:
+        record = train(spec, prepared=prepared, progress=not args.no_progress, save_weights=args.save_weights)
+    except (ValueError, FileNotFoundError, KeyboardInterrupt):
+        raise  # user errors and Ctrl-C: no record
+    except Exception as err:  # a crash inside training is recorded as a failed run
+        record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed",
+                  "reason": f"{type(err).__name__}: {err}", "timing": {"wall_s": time.time() - started}}  # fmt: skip
+    path = write_record(out, record)
+    print_summary(record, path)
+    return 0 if record["status"] == "ok" else 1
+
+
+@main_guard
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return run_single(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,164 @@
+"""RunSpec: everything that defines one run, frozen; its hash is the run id.
+
+A spec is plain data (a frozen dataclass of JSON-able values) so that Ray Tune, the CLI and
+the tests build and pass it the same way, and a record can re-create it exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import methods
+
+__all__ = ["RunSpec", "Settings", "SCALES", "scale_settings", "SYNTHETIC_DATASETS", "REAL_DATASETS", "VERSION"]
+
+#: Version of the harness. Bump it when a change alters the numbers a spec produces; it
+#: enters every run id, so old records are not mistaken for new ones.
+VERSION = "0.1.0"
+
+SYNTHETIC_DATASETS = ("streets", "shapes")
+REAL_DATASETS = ("cityscapes", "voc")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Training and evaluation settings; the scale gives defaults, any field can be overridden.
+
+    Values the paper does not give take DeepLab v2's published defaults (momentum 0.9,
+    weight decay 5e-4, poly power 0.9, 20k iterations).
+    """
+
+    steps: int
+    batch_size: int
+    lr: float
+    head_lr_mult: float = 10.0
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    poly_power: float = 0.9
+    #: Random crop (H, W), padded with the ignore label; None keeps the whole image.
+    crop: tuple[int, int] | None = None
+    #: Random scaling range before cropping; (1, 1) disables it.
+    scale_range: tuple[float, float] = (1.0, 1.0)
+    mirror: bool = True
+    frozen_bn: bool = False
+    #: Channel width of ``deeplabv2_small`` (ignored by other backbones).
+    width: int | None = None
+    #: Synthetic sets: images per split and their size (H, W).
+    n_train: int = 0
+    n_val: int = 0
+    image_size: tuple[int, int] = (64, 128)
+    #: Real sets: (H, W) to which images are resized (Cityscapes at half resolution).
+    resize: tuple[int, int] | None = None
+    trimap_widths: tuple[float, ...] = (1, 2, 3, 5, 8)
+    edge_net_steps: int = 1000
+    eval_batch_size: int = 16
+    #: How many validation images keep their prediction in the record (qualitative figures).
+    stored_predictions: int = 4
+    log_every: int = 10
+
+
+SCALES: dict[str, Settings] = {
+    "smoke": Settings(
+        steps=12, batch_size=4, lr=0.02, width=8, n_train=24, n_val=8, image_size=(32, 64),
+        trimap_widths=(1, 2, 3), edge_net_steps=150, eval_batch_size=8, stored_predictions=2, log_every=2,
+    ),
+    "small": Settings(
+        steps=1000, batch_size=8, lr=0.02, width=32, n_train=2000, n_val=500, image_size=(64, 128),
+        scale_range=(0.75, 1.25), trimap_widths=(1, 2, 3, 5, 8), edge_net_steps=1000,
+    ),
+    "paper": Settings(
+        steps=20000, batch_size=6, lr=5e-4, crop=(321, 321), scale_range=(0.5, 1.5), frozen_bn=True,
+        trimap_widths=(1, 2, 3, 5, 10, 20, 40), edge_net_steps=3000, eval_batch_size=4, log_every=50,
+    ),
+}
+
+
+def scale_settings(scale: str, dataset: str | None = None, **overrides) -> Settings:
+    """The settings of ``scale`` with ``overrides`` applied (unknown names raise ``ValueError``)."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; valid scales: {', '.join(SCALES)}")
+    base = SCALES[scale]
+    if scale == "paper" and dataset == "cityscapes":
+        base = replace(base, resize=(512, 1024))
+    valid = {f.name for f in fields(Settings)}
+    unknown = sorted(set(overrides) - valid)
+    if unknown:
+        raise ValueError(f"unknown setting {unknown[0]!r}; valid settings: {', '.join(sorted(valid))}")
+    return replace(base, **overrides)
+
+
+def _canonical(value):
+    """Tuples for lists (hashable, JSON round-trip safe) and plain floats for numbers."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_canonical(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a method with its parameters, on a dataset and backbone, at a scale, with a seed.
+
+    ``init`` names the initialisation: ``scratch`` (random), or a pre-training whose
+    weights come from the file ``weights`` (``imagenet``, ``imagenet+coco`` at paper scale;
+    ``synthetic-pretrained`` at the embedded scale).
+    """
+
+    method: str = "ppce"
+    params: tuple[tuple[str, object], ...] = ()
+    dataset: str = "streets"
+    backbone: str = "deeplabv2_small"
+    scale: str = "small"
+    seed: int = 0
+    init: str = "scratch"
+    weights: str | None = None
+    settings: Settings = field(default=None)  # resolved from scale in __post_init__
+
+    def __post_init__(self):
+        # Validate and canonicalise the method parameters through the registry itself, so a
+        # spec can never hold parameters its method would reject.
+        built = methods.build_method(self.method, **dict(self.params))
+        object.__setattr__(self, "params", tuple(sorted((k, _canonical(v)) for k, v in built.params.items())))
+        if self.settings is None:
+            object.__setattr__(self, "settings", scale_settings(self.scale, self.dataset))
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+
+    @classmethod
+    def create(cls, method="ppce", *, params=None, scale="small", dataset="streets", overrides=None, **kwargs) -> "RunSpec":
+        """Build a spec from a method name, its parameters and setting overrides."""
+        settings = scale_settings(scale, dataset, **(overrides or {}))
+        return cls(method=method, params=tuple((params or {}).items()), scale=scale, dataset=dataset, settings=settings, **kwargs)
+
+    def method_params(self) -> dict:
+        return dict(self.params)
+
+    def to_dict(self) -> dict:
+        """JSON-able form (the record's ``spec``)."""
+        d = asdict(self)
+        d["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}
+        return json.loads(json.dumps(d))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSpec":
+        d = dict(d)
+        settings = {k: _canonical(v) for k, v in d.pop("settings").items()}
+        return cls(params=tuple(d.pop("params").items()), settings=Settings(**settings), **d)
+
+    def run_id(self, data_version: str = "") -> str:
+        """``<method>-<dataset>-s<seed>-<hash>``: the hash covers the whole spec, the harness
+        version and ``data_version`` (the synthetic generator's), everything that changes numbers."""
+        payload = json.dumps({"spec": self.to_dict(), "version": VERSION, "data": data_version}, sort_keys=True)
+        digest = hashlib.sha256(payload.encode()).hexdigest()[:12]
+        return f"{self.method}-{self.dataset}-s{self.seed}-{digest}"
+
+    def label(self) -> str:
+        """Short human label, e.g. ``semeda(0,1,0) before ReLU``."""
+        p = self.method_params()
+        text = self.method
+        if p.get("lambdas"):
+            text += "(" + ",".join(f"{v:g}" for v in p["lambdas"]) + ")"
+        if self.method == "semeda":
+            text += " after ReLU" if p.get("relu") else " before ReLU"
+        return text

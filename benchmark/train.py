@@ -1,0 +1,296 @@
+"""``train(spec) -> record``: the one function every number in the report comes out of.
+
+Ray Tune trials, the CLI and the tests all call it the same way. The seed fixes the
+model's initialisation, the data order and the augmentation identically across methods,
+so runs of different methods with the same seed are paired.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+import methods
+from benchmark import metrics
+from benchmark.data import as_tensors, dataset_info, load_split
+from benchmark.data.transforms import Augmented, TrainAugment, normalize
+from benchmark.models import build_model
+from benchmark.prepare import Prepared, prepare
+from benchmark.records import encode_mask, environment
+from benchmark.spec import RunSpec
+
+__all__ = ["train", "NonFiniteLoss", "pick_device"]
+
+
+class NonFiniteLoss(RuntimeError):
+    """The loss became NaN or infinite; the run stops and is recorded as failed."""
+
+    def __init__(self, step: int, terms: dict[str, float]):
+        self.step = step
+        super().__init__(f"non-finite loss at step {step}: {terms}")
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+@dataclass
+class _Curve:
+    """Loss terms averaged over windows of ``every`` steps (the record's sampled curve)."""
+
+    every: int
+
+    def __post_init__(self):
+        self.steps: list[int] = []
+        self.values: dict[str, list[float]] = {}
+        self._sums: dict[str, float] = {}
+        self._n = 0
+
+    def add(self, step: int, terms: dict[str, float]) -> None:
+        for k, v in terms.items():
+            self._sums[k] = self._sums.get(k, 0.0) + v
+        self._n += 1
+        if self._n == self.every:
+            self.steps.append(step)
+            for k, v in self._sums.items():
+                self.values.setdefault(k, []).append(v / self._n)
+            self._sums, self._n = {}, 0
+
+    def to_dict(self) -> dict:
+        return {"step": self.steps, **self.values}
+
+    def state(self) -> dict:
+        return {"steps": list(self.steps), "values": {k: list(v) for k, v in self.values.items()}, "sums": dict(self._sums), "n": self._n}
+
+    def load_state(self, state: dict) -> None:
+        self.steps, self.values = list(state["steps"]), {k: list(v) for k, v in state["values"].items()}
+        self._sums, self._n = dict(state["sums"]), state["n"]
+
+
+def _train_set(spec: RunSpec, prepared: Prepared) -> Augmented:
+    s = spec.settings
+    info = dataset_info(prepared.dataset)
+    base = load_split(prepared.dataset, prepared.root, "train", resize=s.resize)
+    if prepared.in_memory:
+        base = TensorDataset(*as_tensors(base))
+    crop = s.crop or s.resize or s.image_size  # no crop: augment at the full (synthetic) image size
+    augment = TrainAugment(
+        crop_size=tuple(crop), scale_range=s.scale_range, mirror_prob=0.5 if s.mirror else 0.0, ignore_index=info.ignore_index
+    )
+    return Augmented(base, augment, seed=spec.seed)
+
+
+def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[int]]:
+    """The batches (sample indices) of one epoch: a function of (seed, epoch) only, so a
+    run resumed at any step sees exactly the batches it would have seen (last partial
+    batch dropped)."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed * 1_000_003 + epoch)).tolist()
+    return [perm[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+def _batches(dataset: Augmented, batch_size: int, seed: int, start_step: int, workers: int):
+    """Endless training batches from step ``start_step`` on; the augmentation's epoch
+    advances with every pass."""
+    per_epoch = len(dataset) // batch_size
+    if per_epoch == 0:
+        raise ValueError(f"batch size {batch_size} exceeds the {len(dataset)} training images; lower --set batch_size")
+    epoch, offset = divmod(start_step, per_epoch)
+    while True:
+        dataset.set_epoch(epoch)
+        batches = epoch_batches(len(dataset), batch_size, seed, epoch)[offset:]
+        yield from DataLoader(dataset, batch_sampler=batches, num_workers=workers)
+        epoch, offset = epoch + 1, 0
+
+
+def _optimiser(model, spec: RunSpec):
+    s = spec.settings
+    backbone, heads = model.param_groups()
+    groups = [
+        {"params": [p for p in backbone if p.requires_grad], "lr": s.lr},
+        {"params": [p for p in heads if p.requires_grad], "lr": s.lr * s.head_lr_mult},
+    ]
+    optimiser = torch.optim.SGD(groups, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay)
+    # DeepLab's "poly" policy: lr * (1 - step / steps) ** power.
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / s.steps) ** s.poly_power)
+    return optimiser, schedule
+
+
+def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device) -> dict:
+    """One pass over the validation split: whole-image and trimap confusion matrices,
+    plus the predictions of a few fixed validation images."""
+    s = spec.settings
+    info = dataset_info(prepared.dataset)
+    c = info.num_classes
+    val = load_split(prepared.dataset, prepared.root, "val", resize=s.resize)
+    distances = prepared.distances()
+    n = len(val)
+    keep = set(np.linspace(0, n - 1, num=min(s.stored_predictions, n), dtype=int).tolist()) if s.stored_predictions else set()
+    conf = torch.zeros(c, c, dtype=torch.int64, device=device)
+    boundary = torch.zeros(len(s.trimap_widths), c, c, dtype=torch.int64, device=device)
+    interior = torch.zeros_like(boundary)
+    predictions = {}
+    loader = DataLoader(val, batch_size=s.eval_batch_size, shuffle=False, num_workers=0)
+    model.eval()
+    start = 0
+    with torch.inference_mode():
+        for images, target in loader:
+            images, target = images.to(device), target.to(device)
+            logits = model(normalize(images))["logits"]
+            pred = logits.argmax(1)
+            conf += metrics.confusion_matrix(pred, target, c, info.ignore_index)
+            dist = distances[start : start + len(target)].to(device, torch.float32)
+            b, i = metrics.trimap_confusion(pred, target, s.trimap_widths, c, info.ignore_index, distance=dist)
+            boundary += b
+            interior += i
+            for j in range(len(target)):
+                if start + j in keep:
+                    predictions[str(start + j)] = {"id": val.ids[start + j], "pred": encode_mask(pred[j].cpu().numpy())}
+            start += len(target)
+    boundary_miou, interior_miou = metrics.trimap_miou(boundary, interior)
+    return {
+        "metrics": {
+            "miou": metrics.mean_iou(conf),
+            "per_class_iou": metrics.per_class_iou(conf).tolist(),
+            "trimap": {
+                "widths": list(s.trimap_widths),
+                "boundary_miou": boundary_miou.tolist(),
+                "interior_miou": interior_miou.tolist(),
+            },
+        },
+        "confusion": conf.cpu().tolist(),
+        "trimap_confusion": {"boundary": boundary.cpu().tolist(), "interior": interior.cpu().tolist()},
+        "predictions": predictions,
+        "class_names": list(info.class_names),
+    }
+
+
+def train(
+    spec: RunSpec,
+    *,
+    prepared: Prepared | None = None,
+    data_root: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    save_weights: str | os.PathLike | None = None,
+    device: torch.device | None = None,
+    resume: dict | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
+    checkpoint_every: int = 0,
+) -> dict:
+    """Train ``spec`` and evaluate it on the validation split; returns the run record.
+
+    ``checkpoint(state)`` is called every ``checkpoint_every`` steps with the training
+    state; ``resume=state`` continues from such a state and gives the same record as an
+    uninterrupted run (batches and augmentation are functions of seed and step).
+    A loss that becomes NaN or infinite ends the run with ``status: failed`` and the step;
+    any other exception propagates (the caller records it).
+    """
+    started = time.time()
+    device = device or pick_device()
+    prepared = prepared or prepare(spec, data_root=data_root, cache_dir=cache_dir)
+    s = spec.settings
+    info = dataset_info(prepared.dataset)
+
+    method = methods.build_method(spec.method, **spec.method_params())
+    if method.needs_edge_net:
+        method.attach_edge_net(prepared.edge_net(device))
+    method.to(device)
+
+    torch.manual_seed(spec.seed)
+    model = build_model(
+        spec.backbone, info.num_classes, edge_head=method.needs_edge_head, weights=spec.weights, frozen_bn=s.frozen_bn,
+        width=s.width if spec.backbone == "deeplabv2_small" else None,
+    ).to(device)  # fmt: skip
+    optimiser, schedule = _optimiser(model, spec)
+    amp = device.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    curve = _Curve(every=s.log_every)
+    first_step = 1
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        optimiser.load_state_dict(resume["optimiser"])
+        schedule.load_state_dict(resume["schedule"])
+        scaler.load_state_dict(resume["scaler"])
+        curve.load_state(resume["curve"])
+        first_step = resume["step"] + 1
+    dataset = _train_set(spec, prepared)
+    workers = 0 if prepared.in_memory else min(4, os.cpu_count() or 1)
+    batches = _batches(dataset, s.batch_size, spec.seed, first_step - 1, workers)
+    record = {
+        "run_id": spec.run_id(prepared.data_version),
+        "spec": spec.to_dict(),
+        "label": spec.label(),
+        "device": str(device),
+        "threads": torch.get_num_threads(),
+        "versions": environment(),
+        "data_version": prepared.data_version,
+        "resumed_from_step": first_step - 1 if resume is not None else None,
+    }
+    if method.edge_net is not None:
+        record["edge_net"] = {k: getattr(method.edge_net.info, k) for k in ("alpha", "sigma", "f1")}
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=s.steps, initial=first_step - 1, desc=spec.label(), leave=False, dynamic_ncols=True)
+    model.train()
+    train_started = time.time()
+    try:
+        for step in range(first_step, s.steps + 1):
+            images, target = next(batches)
+            images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            edges = methods.semantic_edges(target, info.ignore_index)  # after the crop
+            with torch.autocast("cuda", dtype=torch.float16) if amp else nullcontext():
+                out = model(normalize(images))
+            terms = method(out["logits"].float(), target, edges=edges, edge_logits=_float(out.get("edge_logits")))
+            values = {k: v.item() for k, v in terms.items()}
+            if not math.isfinite(values["total"]):
+                raise NonFiniteLoss(step, values)
+            optimiser.zero_grad(set_to_none=True)
+            scaler.scale(terms["total"]).backward()
+            scaler.step(optimiser)
+            scaler.update()
+            schedule.step()
+            curve.add(step, values)
+            if bar is not None:
+                bar.update()
+                if step % s.log_every == 0:
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()})
+            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < s.steps:
+                checkpoint({"step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                            "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state()})  # fmt: skip
+    except NonFiniteLoss as err:
+        record.update(status="failed", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict())
+        record["timing"] = {"wall_s": time.time() - started}
+        return record
+    finally:
+        if bar is not None:
+            bar.close()
+    train_s = time.time() - train_started
+    eval_started = time.time()
+    record.update(evaluate(model, spec, prepared, device))
+    record.update(
+        status="ok",
+        loss_curve=curve.to_dict(),
+        timing={"wall_s": time.time() - started, "train_s": train_s, "eval_s": time.time() - eval_started},
+    )
+    if save_weights:
+        path = Path(save_weights)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(model.state_dict(), path)
+        record["weights_file"] = str(path)
+    return record
+
+
+def _float(t):
+    return None if t is None else t.float()

@@ -1,0 +1,83 @@
+"""RunSpec (validation, run id) and run records (atomic writes, corrupt files)."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmark.records import CorruptRecord, decode_mask, encode_mask, load_records, read_record, write_record
+from benchmark.spec import RunSpec, scale_settings
+
+
+def test_spec_canonicalises_parameters_through_the_registry():
+    a = RunSpec.create("semeda", params={"lambdas": "0,1,0"}, scale="smoke")
+    b = RunSpec.create("semeda", params={"lambdas": (0, 1.0, 0), "relu": False}, scale="smoke")
+    assert a == b and a.run_id() == b.run_id()
+    assert a.method_params() == {"lambdas": (0.0, 1.0, 0.0), "relu": False}
+
+
+def test_run_id_changes_with_anything_that_changes_numbers():
+    base = RunSpec.create("ppce", scale="smoke")
+    ids = {
+        base.run_id(),
+        base.run_id(data_version="other-generator"),
+        RunSpec.create("ppce", scale="smoke", seed=1).run_id(),
+        RunSpec.create("ppce", scale="smoke", overrides={"steps": 13}).run_id(),
+        RunSpec.create("ppce", scale="small").run_id(),
+        RunSpec.create("ubernet", scale="smoke").run_id(),
+    }
+    assert len(ids) == 6
+    assert base.run_id().startswith("ppce-streets-s0-")
+
+
+def test_spec_round_trips_through_its_dict():
+    spec = RunSpec.create("semeda", params={"lambdas": (1, 0.5, 0.25), "relu": True}, scale="smoke", seed=2)
+    again = RunSpec.from_dict(json.loads(json.dumps(spec.to_dict())))
+    assert again == spec and again.run_id() == spec.run_id()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"method": "semda"}, "unknown method"),
+        ({"method": "semeda", "params": {"lambdas": (1, -1, 0)}}, ">= 0"),
+        ({"scale": "huge"}, "unknown scale"),
+        ({"overrides": {"stepz": 3}}, "unknown setting 'stepz'"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+    ],
+)
+def test_bad_specs_say_what_is_wrong(kwargs, message):
+    kwargs = dict(kwargs)
+    method = kwargs.pop("method", "ppce")
+    with pytest.raises(ValueError, match=message):
+        RunSpec.create(method, **kwargs)
+
+
+def test_paper_scale_cityscapes_is_half_resolution():
+    assert scale_settings("paper", "cityscapes").resize == (512, 1024)
+    assert scale_settings("paper", "voc").resize is None
+    assert scale_settings("paper", "voc").crop == (321, 321)
+
+
+def test_write_record_is_atomic_and_readable(tmp_path):
+    path = write_record(tmp_path, {"run_id": "r1", "status": "ok", "spec": {}, "x": float("nan")})
+    assert path.name == "r1.json"
+    assert [p.name for p in tmp_path.iterdir()] == ["r1.json"]  # no temp file left behind
+    assert np.isnan(read_record(path)["x"])
+
+
+def test_corrupt_and_truncated_records_are_reported_not_loaded(tmp_path):
+    write_record(tmp_path, {"run_id": "good", "status": "ok", "spec": {}})
+    full = json.dumps({"run_id": "cut", "status": "ok", "spec": {"method": "ppce"}})
+    (tmp_path / "cut.json").write_text(full[: len(full) // 2])
+    (tmp_path / "partial.json").write_text(json.dumps({"run_id": "partial"}))
+    records, problems = load_records(tmp_path)
+    assert [r["run_id"] for r in records] == ["good"]
+    assert len(problems) == 2 and any("cut.json" in p for p in problems)
+    with pytest.raises(CorruptRecord, match="incomplete record"):
+        read_record(tmp_path / "partial.json")
+
+
+def test_masks_survive_encoding():
+    mask = np.array([[0, 1, 255], [18, 3, 3]], dtype=np.uint8)
+    assert np.array_equal(decode_mask(encode_mask(mask)), mask)

@@ -1,0 +1,103 @@
+"""train(spec) -> record at the smoke scale: contents, determinism, failures, the results gate."""
+
+import math
+
+import pytest
+import torch
+
+import methods
+from benchmark.records import decode_mask
+from benchmark.spec import RunSpec
+from benchmark.train import train
+from methods._functional import pixel_cross_entropy
+from methods.registry import _METHODS
+
+#: Results gate (as detectron2's verify_results): a fixed smoke spec and its expected mIoU
+#: on CPU. The tolerance absorbs floating-point differences across CPUs and library
+#: versions; a change in the trainer, data or metrics that moves the number beyond it
+#: must update the value deliberately.
+GATE_SPEC = dict(method="ppce", scale="smoke", seed=0)
+GATE_MIOU = 0.2276
+GATE_TOLERANCE = 0.03
+
+
+@pytest.fixture(scope="module")
+def ppce_record():
+    torch.set_num_threads(1)
+    return train(RunSpec.create(**GATE_SPEC), progress=False)
+
+
+def test_record_holds_everything_a_table_needs(ppce_record):
+    r = ppce_record
+    assert r["status"] == "ok" and r["run_id"].startswith("ppce-streets-s0-")
+    m = r["metrics"]
+    assert 0 <= m["miou"] <= 1
+    assert len(m["per_class_iou"]) == 19 and len(r["confusion"]) == 19
+    assert m["trimap"]["widths"] == [1, 2, 3]
+    assert len(r["trimap_confusion"]["boundary"]) == 3
+    # The confusion matrix counts every non-void validation pixel once.
+    assert sum(map(sum, r["confusion"])) == sum(map(sum, r["trimap_confusion"]["boundary"][0])) + sum(
+        map(sum, r["trimap_confusion"]["interior"][0])
+    )
+    assert r["loss_curve"]["step"] == list(range(2, 13, 2)) and len(r["loss_curve"]["total"]) == 6
+    assert len(r["predictions"]) == 2
+    pred = decode_mask(next(iter(r["predictions"].values()))["pred"])
+    assert pred.shape == (32, 64)
+    assert r["threads"] == 1 and r["device"] == "cpu" and r["versions"]["torch"] == torch.__version__
+
+
+def test_same_spec_and_threads_give_identical_metrics(ppce_record):
+    again = train(RunSpec.create(**GATE_SPEC), progress=False)
+    assert again["confusion"] == ppce_record["confusion"]
+    assert again["loss_curve"] == ppce_record["loss_curve"]
+
+
+def test_results_gate(ppce_record):
+    assert GATE_MIOU is not None
+    assert ppce_record["metrics"]["miou"] == pytest.approx(GATE_MIOU, abs=GATE_TOLERANCE)
+
+
+@pytest.mark.parametrize("name", ["ubernet", "ppce_edges", "semeda"])
+def test_every_paper_method_trains(name):
+    record = train(RunSpec.create(name, scale="smoke", overrides={"steps": 3}), progress=False)
+    assert record["status"] == "ok" and math.isfinite(record["metrics"]["miou"])
+    if methods.method_class(name).needs_edge_net:
+        assert record["edge_net"]["f1"] >= methods.MIN_F1
+
+
+class _NaNAfterTwoSteps(methods.StructureLoss):
+    """PPCE that turns NaN at its third call: a loss that blows up mid-run."""
+
+    name = "test_nan_after_two"
+
+    def __init__(self, *, ignore_index: int = 255):
+        super().__init__(ignore_index=ignore_index)
+        self.calls = 0
+
+    def forward(self, logits, target, *, edges=None, edge_logits=None):
+        self.calls += 1
+        loss = pixel_cross_entropy(logits, target, self.ignore_index)
+        return {"total": loss * float("nan") if self.calls >= 3 else loss}
+
+
+def test_non_finite_loss_fails_the_run_with_its_step():
+    methods.register_method(_NaNAfterTwoSteps)  # registered only for this test
+    try:
+        record = train(RunSpec.create("test_nan_after_two", scale="smoke"), progress=False)
+    finally:
+        _METHODS.pop("test_nan_after_two")
+    assert record["status"] == "failed" and record["failed_step"] == 3
+    assert "non-finite loss at step 3" in record["reason"]
+
+
+def test_resumed_run_equals_an_uninterrupted_one(ppce_record):
+    import copy
+
+    saved = []
+    spec = RunSpec.create(**GATE_SPEC)
+    train(spec, progress=False, checkpoint=lambda state: saved.append(copy.deepcopy(state)), checkpoint_every=5)
+    assert [s["step"] for s in saved] == [5, 10]
+    resumed = train(spec, progress=False, resume=saved[0])
+    assert resumed["resumed_from_step"] == 5
+    assert resumed["confusion"] == ppce_record["confusion"]
+    assert resumed["loss_curve"] == ppce_record["loss_curve"]
