@@ -20,6 +20,7 @@ from benchmark.cli import main_guard, parse_overrides
 from benchmark.models import list_backbones
 from benchmark.records import read_record, record_path, write_record
 from benchmark.spec import SCALES, RunSpec
+from benchmark.suites import expand, list_suites
 
 DEFAULT_BACKBONE = {"smoke": "deeplabv2_small", "small": "deeplabv2_small", "paper": "deeplabv2_resnet101"}
 
@@ -31,16 +32,33 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     what = p.add_argument_group("what to run")
-    what.add_argument("--method", default="ppce", help=f"method name: {', '.join(methods.list_methods())}")
+    what.add_argument("--suite", help=f"run a whole suite through Ray Tune: {', '.join(list_suites())}")
+    what.add_argument("--method", default="ppce", help=f"method of a single run: {', '.join(methods.list_methods())}")
     what.add_argument("--lambdas", help="comma-separated loss weights, e.g. 0,1,0 for semeda (default: the method's)")
     what.add_argument("--relu", action="store_true", help="semeda: match the edge-net embeddings after ReLU (default: before)")
     what.add_argument("--dataset", default="streets", help="streets, shapes (embedded synthetic), cityscapes, voc (from --data-root)")
     what.add_argument("--backbone", help="deeplabv2_small, deeplabv2_resnet101 or smp:<Arch>:<encoder> (default: by scale)")
-    what.add_argument("--scale", default="small", choices=list(SCALES), help="smoke (tests), small (embedded default), paper")
+    what.add_argument("--scale", choices=list(SCALES), help="smoke (tests), small (embedded default), paper (default: small, or the suite's)")
     what.add_argument("--seed", type=int, default=0, help="seed of one run (initialisation, data order, augmentation)")
     what.add_argument("--init", default="scratch", help="name of the initialisation, recorded with the run")
     what.add_argument("--weights", help="pre-trained weights file (torchvision ResNet-101 state dict, or a saved model)")
     what.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. --set steps=200 (repeatable)")
+    suite = p.add_argument_group("suites (with --suite)")
+    suite.add_argument("--seeds", type=int, help="seeds per row: 0..N-1 (default: the suite's, 3 for the tables)")
+    suite.add_argument("--methods", help="comma-separated methods to keep from the suite")
+    suite.add_argument("--datasets", help="comma-separated datasets instead of the suite's")
+    suite.add_argument("--backbones", help="comma-separated backbones (default: by scale)")
+    suite.add_argument("--weights-imagenet", help="paper scale: torchvision ResNet-101 ImageNet state dict")
+    suite.add_argument("--weights-coco", help="paper scale: ImageNet+COCO weights converted to the torchvision layout")
+    suite.add_argument("--dry-run", action="store_true", help="print the run list (and which records exist), run nothing")
+    suite.add_argument("--address", help="Ray cluster to run on (auto, ray://host:port, host:port; or RAY_ADDRESS); default: local Ray")
+    suite.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs (and torch threads) per trial")
+    suite.add_argument("--gpus-per-trial", type=float, help="GPUs per trial (default: 1 where GPUs exist, else 0)")
+    suite.add_argument("--max-concurrent", type=int, help="cap on trials running at once (default: as resources allow)")
+    suite.add_argument("--retries", type=int, default=2, help="times a failed trial is retried before it is recorded as failed")
+    suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed")
+    suite.add_argument("--storage-path", help="Ray Tune's trial state and checkpoints; on a cluster, storage every node sees")
+    suite.add_argument("--no-report", action="store_true", help="do not rebuild the suite's tables after it")
     io = p.add_argument_group("input and output")
     io.add_argument("--data-root", help="root of a real dataset in its official layout (cityscapes, voc)")
     io.add_argument("--out", default="runs", help="folder of the run records")
@@ -59,13 +77,14 @@ def spec_from_args(args) -> RunSpec:
         if args.method != "semeda":
             raise ValueError("--relu applies to --method semeda only")
         params["relu"] = True
-    backbone = args.backbone or DEFAULT_BACKBONE[args.scale]
+    scale = args.scale or "small"
+    backbone = args.backbone or DEFAULT_BACKBONE[scale]
     if not backbone.startswith("smp:") and backbone not in list_backbones():
         raise ValueError(f"unknown backbone {backbone!r}; valid: {', '.join(list_backbones())}, smp:<Arch>:<encoder>")
     if args.weights and not Path(args.weights).is_file():
         raise FileNotFoundError(f"weights file not found: {args.weights} (pass --weights with an existing file)")
     return RunSpec.create(
-        args.method, params=params, scale=args.scale, dataset=args.dataset, overrides=parse_overrides(args.set),
+        args.method, params=params, scale=scale, dataset=args.dataset, overrides=parse_overrides(args.set),
         backbone=backbone, seed=args.seed, init=args.init, weights=str(Path(args.weights).resolve()) if args.weights else None,
     )  # fmt: skip
 
@@ -112,9 +131,57 @@ def run_single(args) -> int:
     return 0 if record["status"] == "ok" else 1
 
 
+def _csv(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def suite_specs(args) -> list[RunSpec]:
+    weights = {}
+    for init, path in (("imagenet", args.weights_imagenet), ("imagenet+coco", args.weights_coco)):
+        if path:
+            if not Path(path).is_file():
+                raise FileNotFoundError(f"weights file not found: {path}")
+            weights[init] = str(Path(path).resolve())
+    backbones = _csv(args.backbones) or [None]
+    specs = []
+    for backbone in backbones:
+        specs += expand(
+            args.suite, scale=args.scale, seeds=args.seeds, methods=_csv(args.methods), datasets=_csv(args.datasets),
+            backbone=backbone, weights=weights, overrides=parse_overrides(args.set),
+        )  # fmt: skip
+    return specs
+
+
+def run_suite(args) -> int:
+    from benchmark.prepare import prepare
+    from benchmark.sweep import pending, run_specs
+
+    specs = suite_specs(args)
+    out = Path(args.out).resolve()
+    if args.dry_run:
+        versions = {s.dataset: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for s in specs}
+        todo, _ = pending(specs, out, versions, args.retry_failed)
+        todo_ids = {id(s) for s in todo}
+        for s in specs:
+            state = "todo" if id(s) in todo_ids else "exists"
+            print(f"{state:6s}  {s.run_id(versions[s.dataset])}  {s.label():28s} {s.dataset:10s} {s.init:20s} seed {s.seed}")
+        print(f"{len(specs)} runs, {len(todo)} to do; records in {out}")
+        return 0
+    summary = run_specs(
+        specs, out=out, data_root=args.data_root, address=args.address, cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
+        storage_path=args.storage_path, retry_failed=args.retry_failed, name=args.suite,
+        verbose=0 if args.no_progress else 1,
+    )  # fmt: skip
+    print(summary.line())
+    return 0 if summary.failed == 0 else 1
+
+
 @main_guard
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.suite:
+        return run_suite(args)
     return run_single(args)
 
 
