@@ -163,7 +163,8 @@ def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0
         return False
     # A local Ray otherwise binds this machine's other interfaces too.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
-    ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address="127.0.0.1",
+    # address="local": always a new instance, never the last cluster `ray start` left behind.
+    ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address="127.0.0.1",
              object_store_memory=256 * 1024**2, log_to_driver=False)  # fmt: skip
     return True
 

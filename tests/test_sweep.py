@@ -1,0 +1,139 @@
+"""Suites through Ray Tune: end to end, SIGKILL and resume, and an external `ray start` cluster.
+
+Everything Ray starts here listens on 127.0.0.1 only (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0),
+and every test stops exactly what it started.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from benchmark.records import load_records
+from benchmark.suites import expand
+from benchmark.sweep import run_specs
+
+pytestmark = pytest.mark.timeout(420)
+
+LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
+@pytest.fixture(scope="module")
+def ray_instance():
+    """One small local Ray instance for the in-process tests of this module."""
+    import ray
+
+    os.environ.update(LOCAL_RAY_ENV)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
+             object_store_memory=80 * 1024**2, log_to_driver=False)  # fmt: skip
+    yield
+    ray.shutdown()
+
+
+def test_smoke_suite_end_to_end_and_rerun_skips_everything(ray_instance, tmp_path):
+    specs = expand("smoke")
+    summary = run_specs(specs, out=tmp_path, verbose=0)
+    assert (summary.done, summary.skipped, summary.failed) == (4, 0, 0)
+    records, problems = load_records(tmp_path)
+    assert not problems
+    assert sorted(r["spec"]["method"] for r in records) == ["ppce", "ppce_edges", "semeda", "ubernet"]
+    assert all(r["status"] == "ok" and r["threads"] == 1 for r in records)
+    again = run_specs(specs, out=tmp_path, verbose=0)
+    assert (again.done, again.skipped, again.failed) == (0, 4, 0)
+
+
+def test_an_exception_in_one_trial_fails_that_trial_only(ray_instance, tmp_path):
+    specs = expand("smoke", methods=["ppce", "ubernet"])
+    # A batch larger than the training set makes that one trial raise inside train().
+    from dataclasses import replace
+
+    broken = replace(specs[1], settings=replace(specs[1].settings, batch_size=10_000))
+    summary = run_specs([specs[0], broken], out=tmp_path, retries=0, verbose=0)
+    assert (summary.done, summary.failed) == (1, 1)
+    records = {r["spec"]["method"]: r for r in load_records(tmp_path)[0]}
+    assert records["ppce"]["status"] == "ok"
+    assert records["ubernet"]["status"] == "failed" and "batch size" in records["ubernet"]["reason"]
+
+
+def _suite_command(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "benchmark.run", "--suite", "smoke", "--seeds", "2", "--out", str(out),
+            "--no-progress", "--no-report", *extra]  # fmt: skip
+
+
+def test_sigkill_halfway_then_rerun_completes_without_duplicates(tmp_path):
+    out = tmp_path / "runs"
+    env = {**os.environ, **LOCAL_RAY_ENV}
+    # --set steps=60: long enough that the kill lands while trials are in flight.
+    cmd = _suite_command(out, "--set", "steps=60", "--max-concurrent", "1")
+    proc = subprocess.Popen(cmd, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while len(list(out.glob("*.json"))) < 2 and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.5)
+        assert len(list(out.glob("*.json"))) >= 2, "the suite wrote no records before the kill"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the driver and the Ray processes it started
+        proc.wait()
+    killed_at = {p.name for p in out.glob("*.json")}
+    assert len(killed_at) < 8
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=360)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"skipped (record exists)" in done.stdout
+    summary = done.stdout.strip().splitlines()[-1]
+    n_done, n_skipped = int(summary.split()[0]), int(summary.split(",")[1].split()[0])
+    assert n_skipped == len(killed_at) and n_done == 8 - len(killed_at)
+    records, problems = load_records(out)
+    assert not problems and len(records) == 8
+    assert len({r["run_id"] for r in records}) == 8 and all(r["status"] == "ok" for r in records)
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_suite_on_an_external_cluster(tmp_path):
+    import tempfile
+
+    port = _free_port()
+    # A short session folder: Ray's unix sockets live there and paths are capped at 107 bytes.
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    env = {**os.environ, **LOCAL_RAY_ENV}
+    ray_bin = Path(sys.executable).with_name("ray")
+    head = subprocess.Popen(
+        [str(ray_bin), "start", "--head", "--block", f"--port={port}", "--node-ip-address=127.0.0.1", "--num-cpus=2",
+         "--include-dashboard=false", "--object-store-memory=80000000", f"--temp-dir={temp_dir}"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        out = tmp_path / "runs"
+        driver_env = {**env, "RAY_AUTH_MODE": "token"}
+        cmd = [sys.executable, "-m", "benchmark.run", "--suite", "smoke", "--methods", "ppce,semeda", "--out", str(out),
+               "--no-progress", "--no-report", "--address", f"127.0.0.1:{port}"]  # fmt: skip
+        deadline, done = time.time() + 120, None
+        while time.time() < deadline:  # the head needs a few seconds before it accepts drivers
+            done = subprocess.run(cmd, env=driver_env, capture_output=True, text=True, timeout=300)
+            if done.returncode == 0 or "2 done" in done.stdout:
+                break
+            time.sleep(3)
+        assert done.returncode == 0, (done.stdout[-1000:], done.stderr[-2000:])
+        records, _ = load_records(out)
+        assert sorted(r["spec"]["method"] for r in records) == ["ppce", "semeda"]
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+            head.wait()
+        import shutil
+
+        shutil.rmtree(temp_dir, ignore_errors=True)
