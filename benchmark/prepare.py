@@ -1,6 +1,6 @@
 """Per-dataset preparation, done once and shared by every run on the dataset.
 
-- the synthetic sets are generated (deterministically, data seed 0) into the data folder;
+- the synthetic sets are generated (deterministically, from the settings' data seed) into the data folder;
 - the validation masks' trimap distance maps are computed and cached;
 - the edge net g_phi is fitted on training masks and saved (refused below its F1 bar).
 
@@ -73,8 +73,9 @@ class Prepared:
 def _synthetic_root(spec: RunSpec, data_dir: Path) -> Path:
     s = spec.settings
     h, w = s.image_size
-    root = data_dir / f"{spec.dataset}-{s.n_train}x{s.n_val}-{h}x{w}"
-    return generate(spec.dataset, root, n_train=s.n_train, n_val=s.n_val, height=h, width=w, seed=0)
+    suffix = f"-seed{s.data_seed}" if s.data_seed else ""
+    root = data_dir / f"{spec.dataset}-{GENERATOR_VERSION}-{s.n_train}x{s.n_val}-{h}x{w}{suffix}"
+    return generate(spec.dataset, root, n_train=s.n_train, n_val=s.n_val, height=h, width=w, seed=s.data_seed)
 
 
 def _cache_key(spec: RunSpec, root: Path, data_version: str) -> str:

@@ -88,7 +88,7 @@ def load_records(folder: str | os.PathLike) -> tuple[list[dict], list[str]]:
 
 
 def encode_mask(mask: np.ndarray) -> str:
-    """A uint8 label map [H, W] as base64 PNG text (lossless, compact in JSON)."""
+    """A uint8 label map [H, W] (or an RGB image [H, W, 3]) as base64 PNG text (lossless, compact in JSON)."""
     buf = io.BytesIO()
     Image.fromarray(np.asarray(mask, dtype=np.uint8)).save(buf, format="PNG", optimize=True)
     return base64.b64encode(buf.getvalue()).decode("ascii")

@@ -20,7 +20,7 @@ from benchmark.cli import main_guard, parse_overrides
 from benchmark.models import list_backbones
 from benchmark.records import read_record, record_path, write_record
 from benchmark.spec import SCALES, RunSpec
-from benchmark.suites import expand, list_suites
+from benchmark.suites import SUITES, expand, inits, list_suites
 
 DEFAULT_BACKBONE = {"smoke": "deeplabv2_small", "small": "deeplabv2_small", "paper": "deeplabv2_resnet101"}
 
@@ -135,7 +135,9 @@ def _csv(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-def suite_specs(args) -> list[RunSpec]:
+def suite_specs(args, *, pretrain: bool = True) -> list[RunSpec]:
+    """The suite's specs; at the embedded scale its "synthetic-pretrained" column is
+    pre-trained first (skipped with ``pretrain=False``, e.g. for a dry run, unless done)."""
     weights = {}
     for init, path in (("imagenet", args.weights_imagenet), ("imagenet+coco", args.weights_coco)):
         if path:
@@ -145,6 +147,8 @@ def suite_specs(args) -> list[RunSpec]:
     backbones = _csv(args.backbones) or [None]
     specs = []
     for backbone in backbones:
+        if "synthetic-pretrained" in inits(args.suite, args.scale):
+            weights["synthetic-pretrained"] = _pretrained(args, backbone, pretrain)
         specs += expand(
             args.suite, scale=args.scale, seeds=args.seeds, methods=_csv(args.methods), datasets=_csv(args.datasets),
             backbone=backbone, weights=weights, overrides=parse_overrides(args.set),
@@ -152,11 +156,30 @@ def suite_specs(args) -> list[RunSpec]:
     return specs
 
 
+def _pretrained(args, backbone: str | None, train_missing: bool) -> dict[str, str]:
+    from benchmark.pretrain import ensure_pretrained, pretrain_spec
+    from benchmark.prepare import prepare
+
+    scale = args.scale or "small"
+    paths = {}
+    for dataset in _csv(args.datasets) or SUITES[args.suite].datasets["embedded"]:
+        if train_missing:
+            paths[dataset] = str(ensure_pretrained(dataset, scale, args.out, backbone=backbone, progress=not args.no_progress))
+        else:
+            spec = pretrain_spec(dataset, scale, backbone)
+            path = Path(args.out).resolve() / "pretrained" / f"{spec.run_id(prepare(spec, edge_net=False, check=False).data_version)}.pt"
+            if path.exists():
+                paths[dataset] = str(path)
+            else:
+                print(f"note: the synthetic-pretrained runs of {dataset} are listed once pre-training has run")
+    return paths
+
+
 def run_suite(args) -> int:
     from benchmark.prepare import prepare
     from benchmark.sweep import pending, run_specs
 
-    specs = suite_specs(args)
+    specs = suite_specs(args, pretrain=not args.dry_run)
     out = Path(args.out).resolve()
     if args.dry_run:
         versions = {s.dataset: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for s in specs}

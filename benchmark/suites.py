@@ -93,6 +93,12 @@ def list_suites() -> list[str]:
     return list(SUITES)
 
 
+def inits(suite: str, scale: str | None = None) -> tuple[str, ...]:
+    """The initialisations ``suite`` uses at ``scale``."""
+    s = SUITES[suite]
+    return s.inits["paper" if (scale or s.scale) == "paper" else "embedded"]
+
+
 def expand(
     suite: str,
     *,
@@ -106,9 +112,10 @@ def expand(
 ) -> list[RunSpec]:
     """The RunSpecs of ``suite``, narrowed or widened by the other arguments.
 
-    ``weights`` maps an initialisation name to the weights file it loads (paper scale:
-    ``imagenet``, ``imagenet+coco``; embedded: ``synthetic-pretrained``, which the sweep
-    creates itself). Initialisations without a file are left out at paper scale.
+    ``weights`` maps an initialisation name to the weights file it loads, or to a dict
+    dataset -> file (paper scale: ``imagenet``, ``imagenet+coco``; embedded:
+    ``synthetic-pretrained``, which ``benchmark.pretrain`` creates). Initialisations
+    without a file are left out.
     """
     if suite not in SUITES:
         raise ValueError(f"unknown suite {suite!r}; valid suites: {', '.join(SUITES)}")
@@ -131,16 +138,18 @@ def expand(
     for dataset in ds:
         settings = scale_settings(scale, dataset, **(overrides or {}))
         for init in s.inits[family]:
-            if init != "scratch" and init not in weights:
-                if family == "paper":
-                    continue  # e.g. no COCO file given: that column is left out
+            path = weights.get(init)
+            if isinstance(path, dict):
+                path = path.get(dataset)
+            if init != "scratch" and path is None:
+                continue  # e.g. no COCO file given: that column is left out
             for row in rows:
                 for seed in range(seeds):
                     specs.append(
                         RunSpec(
                             method=row.method, params=tuple(row.params().items()), dataset=dataset,
                             backbone=backbone or default_backbone, scale=scale, seed=seed, init=init,
-                            weights=weights.get(init), settings=settings,
+                            weights=path, settings=settings,
                         )
                     )  # fmt: skip
     return specs

@@ -8,9 +8,10 @@
 - The per-dataset preparation (synthetic data, edge net, validation distance maps) runs
   once in the driver. Its artefacts reach the trials through Ray's object store
   (``tune.with_parameters``): they are small (an edge net is ~25 kB, distance maps are
-  uint8) and no node needs to see the driver's disk. Synthetic sets are regenerated on
-  a node that lacks them (deterministic, seconds); real datasets must be at the same
-  ``--data-root`` path on every node.
+  uint8) and no node needs to see the driver's disk. Weights files named by the specs
+  travel the same way. Synthetic sets are regenerated on a node that lacks them
+  (deterministic, seconds); real datasets must be at the same ``--data-root`` path on
+  every node.
 - Long runs checkpoint every ``checkpoint_every`` steps through Ray, so a trial retried
   after a lost worker continues from its last checkpoint; failures are retried
   ``retries`` times and then recorded as failed.
@@ -79,7 +80,17 @@ def _materialise(payload: dict, spec: RunSpec) -> Prepared:
     return local
 
 
-def _trial(config: dict, payloads: dict, threads: int, checkpoint_every: int) -> None:
+def _ensure_weights(spec: RunSpec, weights: dict[str, bytes]) -> None:
+    """Write the spec's weights file at its path on this node when only the driver has it."""
+    if spec.weights and not Path(spec.weights).exists() and spec.weights in weights:
+        path = Path(spec.weights)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(weights[spec.weights])
+        os.replace(tmp, path)
+
+
+def _trial(config: dict, payloads: dict, weights: dict, threads: int, checkpoint_every: int) -> None:
     """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray."""
     from ray import tune
 
@@ -88,6 +99,7 @@ def _trial(config: dict, payloads: dict, threads: int, checkpoint_every: int) ->
     torch.set_num_threads(threads)
     spec = RunSpec.from_dict(config["spec"])
     prepared = _materialise(payloads[spec.dataset], spec)
+    _ensure_weights(spec, weights)
     resume = None
     ckpt = tune.get_checkpoint()
     if ckpt is not None:
@@ -213,7 +225,11 @@ def run_specs(
         threads = max(1, int(cpus_per_trial))
         every = checkpoint_every if checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
         trainable = tune.with_resources(
-            tune.with_parameters(_trial, payloads={d: _payload(p) for d, p in prepared.items()}, threads=threads, checkpoint_every=every),
+            tune.with_parameters(
+                _trial, payloads={d: _payload(p) for d, p in prepared.items()},
+                weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
+                threads=threads, checkpoint_every=every,
+            ),  # fmt: skip
             {"cpu": cpus_per_trial, "gpu": gpus},
         )
         by_id = {s.run_id(versions[s.dataset]): s for s in todo}

@@ -153,7 +153,12 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device) -> 
             interior += i
             for j in range(len(target)):
                 if start + j in keep:
-                    predictions[str(start + j)] = {"id": val.ids[start + j], "pred": encode_mask(pred[j].cpu().numpy())}
+                    predictions[str(start + j)] = {
+                        "id": val.ids[start + j],
+                        "pred": encode_mask(pred[j].cpu().numpy()),
+                        "target": encode_mask(target[j].cpu().numpy()),
+                        "image": encode_mask(images[j].permute(1, 2, 0).cpu().numpy()),
+                    }
             start += len(target)
     boundary_miou, interior_miou = metrics.trimap_miou(boundary, interior)
     return {
