@@ -262,16 +262,8 @@ def _deeplabv2_small(num_classes: int, width: int | None) -> _Parts:
     return _Parts(backbone, ASPPv2(4 * w, num_classes, rates), 4 * w, rates)
 
 
-def _smp_parts(spec: str, num_classes: int, width: int | None) -> _Parts:
-    """``smp:<Arch>:<encoder>``: the smp model up to its decoder is the backbone.
-
-    The backbone is the smp model with its segmentation head replaced by an identity, so
-    it returns the decoder output (the features the edge head reads); the classifier is
-    smp's segmentation head without its fixed-factor up-sampling (the model up-samples
-    to the input size itself). The edge head mirrors that head's first conv: a single
-    branch of its kernel size and dilation.
-    """
-    _no_width(spec, width)
+def _parse_smp(spec: str):
+    """``smp:<Arch>:<encoder>`` -> (smp architecture class, encoder name), or ValueError."""
     import segmentation_models_pytorch as smp
 
     parts = spec.split(":")
@@ -293,8 +285,30 @@ def _smp_parts(spec: str, num_classes: int, width: int | None) -> _Parts:
             f"unknown smp encoder {encoder!r} in {spec!r}; valid: {', '.join(encoders)}, "
             "or tu-<timm model name>"
         )
+    return archs[arch.lower()], encoder
+
+
+def check_backbone(name: str) -> None:
+    """Raise ``ValueError`` (listing the valid names) unless ``name`` is a known backbone."""
+    if name.startswith("smp:"):
+        _parse_smp(name)
+    elif name not in _BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; valid: {', '.join(list_backbones())}, or {_SMP_PATTERN}")
+
+
+def _smp_parts(spec: str, num_classes: int, width: int | None) -> _Parts:
+    """``smp:<Arch>:<encoder>``: the smp model up to its decoder is the backbone.
+
+    The backbone is the smp model with its segmentation head replaced by an identity, so
+    it returns the decoder output (the features the edge head reads); the classifier is
+    smp's segmentation head without its fixed-factor up-sampling (the model up-samples
+    to the input size itself). The edge head mirrors that head's first conv: a single
+    branch of its kernel size and dilation.
+    """
+    _no_width(spec, width)
+    arch_cls, encoder = _parse_smp(spec)
     try:
-        net = archs[arch.lower()](
+        net = arch_cls(
             encoder_name=encoder, encoder_weights=None, in_channels=3, classes=num_classes
         )
     except (ValueError, KeyError, RuntimeError) as err:

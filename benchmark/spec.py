@@ -13,6 +13,8 @@ from functools import lru_cache
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import methods
+from benchmark.data import dataset_info
+from benchmark.models import check_backbone
 
 __all__ = ["RunSpec", "Settings", "SCALES", "scale_settings", "SYNTHETIC_DATASETS", "REAL_DATASETS", "VERSION"]
 
@@ -147,6 +149,8 @@ class RunSpec:
             object.__setattr__(self, "settings", scale_settings(self.scale, self.dataset))
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        dataset_info(self.dataset)  # unknown names raise, listing the valid ones
+        check_backbone(self.backbone)
         if self.init != "scratch" and not self.weights:
             raise ValueError(f"initialisation {self.init!r} needs a weights file (--weights)")
 

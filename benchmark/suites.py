@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from benchmark.spec import RunSpec, scale_settings
 
-__all__ = ["Row", "SUITES", "expand", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS"]
+__all__ = ["Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS"]
 
 
 @dataclass(frozen=True)
@@ -93,9 +93,16 @@ def list_suites() -> list[str]:
     return list(SUITES)
 
 
+def get_suite(name: str) -> Suite:
+    """The suite called ``name``; ``ValueError`` listing the valid names otherwise."""
+    if name not in SUITES:
+        raise ValueError(f"unknown suite {name!r}; valid suites: {', '.join(SUITES)}")
+    return SUITES[name]
+
+
 def inits(suite: str, scale: str | None = None) -> tuple[str, ...]:
     """The initialisations ``suite`` uses at ``scale``."""
-    s = SUITES[suite]
+    s = get_suite(suite)
     return s.inits["paper" if (scale or s.scale) == "paper" else "embedded"]
 
 
@@ -117,9 +124,7 @@ def expand(
     ``synthetic-pretrained``, which ``benchmark.pretrain`` creates). Initialisations
     without a file are left out.
     """
-    if suite not in SUITES:
-        raise ValueError(f"unknown suite {suite!r}; valid suites: {', '.join(SUITES)}")
-    s = SUITES[suite]
+    s = get_suite(suite)
     scale = scale or s.scale
     family = "paper" if scale == "paper" else "embedded"
     if seeds is None:
