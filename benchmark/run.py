@@ -9,6 +9,7 @@ Records go to ``--out`` (default ``runs/``), one JSON file per run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,18 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m benchmark.run",
         description="Train and evaluate structure-loss runs; one JSON record per run in --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     what = p.add_argument_group("what to run")
     what.add_argument("--suite", help=f"run a whole suite through Ray Tune: {', '.join(list_suites())}")
-    what.add_argument("--method", default="ppce", help=f"method of a single run: {', '.join(methods.list_methods())}")
+    what.add_argument("--method", default="ppce", help=f"method of a single run: {', '.join(methods.list_methods())} (default: ppce)")
     what.add_argument("--lambdas", help="comma-separated loss weights, e.g. 0,1,0 for semeda (default: the method's)")
     what.add_argument("--relu", action="store_true", help="semeda: match the edge-net embeddings after ReLU (default: before)")
-    what.add_argument("--dataset", default="streets", help="streets, shapes (embedded synthetic), cityscapes, voc (from --data-root)")
+    what.add_argument("--dataset", default="streets", help="streets, shapes (embedded synthetic), cityscapes, voc (from --data-root); default: streets")
     what.add_argument("--backbone", help="deeplabv2_small, deeplabv2_resnet101 or smp:<Arch>:<encoder> (default: by scale)")
     what.add_argument("--scale", choices=list(SCALES), help="smoke (tests), small (embedded default), paper (default: small, or the suite's)")
-    what.add_argument("--seed", type=int, default=0, help="seed of one run (initialisation, data order, augmentation)")
-    what.add_argument("--init", default="scratch", help="name of the initialisation, recorded with the run")
+    what.add_argument("--seed", type=int, default=0, help="seed of one run: initialisation, data order, augmentation (default: 0)")
+    what.add_argument("--init", default="scratch", help="name of the initialisation, recorded with the run (default: scratch)")
     what.add_argument("--weights", help="pre-trained weights file (torchvision ResNet-101 state dict, or a saved model)")
     what.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. --set steps=200 (repeatable)")
     suite = p.add_argument_group("suites (with --suite)")
@@ -52,16 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--weights-coco", help="paper scale: ImageNet+COCO weights converted to the torchvision layout")
     suite.add_argument("--dry-run", action="store_true", help="print the run list (and which records exist), run nothing")
     suite.add_argument("--address", help="Ray cluster to run on (auto, ray://host:port, host:port; or RAY_ADDRESS); default: local Ray")
-    suite.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs (and torch threads) per trial")
+    suite.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs (and torch threads) per trial (default: 1)")
     suite.add_argument("--gpus-per-trial", type=float, help="GPUs per trial (default: 1 where GPUs exist, else 0)")
     suite.add_argument("--max-concurrent", type=int, help="cap on trials running at once (default: as resources allow)")
-    suite.add_argument("--retries", type=int, default=2, help="times a failed trial is retried before it is recorded as failed")
+    suite.add_argument("--retries", type=int, default=2, help="times a failed trial is retried before it is recorded as failed (default: 2)")
     suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed")
     suite.add_argument("--storage-path", help="Ray Tune's trial state and checkpoints; on a cluster, storage every node sees")
     suite.add_argument("--no-report", action="store_true", help="do not rebuild the suite's tables after it")
     io = p.add_argument_group("input and output")
     io.add_argument("--data-root", help="root of a real dataset in its official layout (cityscapes, voc)")
-    io.add_argument("--out", default="runs", help="folder of the run records")
+    io.add_argument("--out", default="runs", help="folder of the run records (default: runs)")
     io.add_argument("--save-weights", metavar="PATH", help="keep the final weights of a single run in PATH")
     io.add_argument("--force", action="store_true", help="re-run even when the record exists")
     io.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
@@ -191,7 +191,7 @@ def run_suite(args) -> int:
         print(f"{len(specs)} runs, {len(todo)} to do; records in {out}")
         return 0
     summary = run_specs(
-        specs, out=out, data_root=args.data_root, address=args.address, cpus_per_trial=args.cpus_per_trial,
+        specs, out=out, data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
         storage_path=args.storage_path, retry_failed=args.retry_failed, name=args.suite,
         verbose=0 if args.no_progress else 1,
