@@ -197,7 +197,38 @@ def run_suite(args) -> int:
         verbose=0 if args.no_progress else 1,
     )  # fmt: skip
     print(summary.line())
+    ids = {s.run_id(v) for s, v in ((s, _data_version(s, args)) for s in specs)}
+    print_suite_metrics(out, ids)
+    if not args.no_report:
+        from benchmark.report import build_report
+
+        report = build_report(out, suite=args.suite)
+        print(f"report: {report.out}")
     return 0 if summary.failed == 0 else 1
+
+
+def _data_version(spec: RunSpec, args) -> str:
+    from benchmark.prepare import prepare
+
+    return prepare(spec, data_root=args.data_root, edge_net=False, check=False).data_version
+
+
+def print_suite_metrics(out: Path, run_ids: set[str]) -> None:
+    """The suite's runs as a tidy table: mIoU and boundary/interior mIoU at the narrowest
+    band, mean and std over seeds, per (dataset, initialisation, row)."""
+    from benchmark.report import load_tidy
+
+    tidy, _ = load_tidy(out)
+    tidy = tidy[tidy["run_id"].isin(run_ids) & (tidy["status"] == "ok")]
+    if tidy.empty:
+        return
+    narrowest = sorted((c for c in tidy.columns if c.startswith("boundary_miou_w")), key=lambda c: float(c.rsplit("w", 1)[1]))[0]
+    width = narrowest.rsplit("w", 1)[1]
+    cols = {"miou": "mIoU", narrowest: f"boundary w{width}", f"interior_miou_w{width}": f"interior w{width}"}
+    table = (100 * tidy.set_index(["dataset", "init", "label"])[list(cols)]).rename(columns=cols)
+    stats = table.groupby(level=[0, 1, 2], sort=False).agg(["mean", "std", "count"])
+    text = stats.round(1).to_string()
+    print(text)
 
 
 @main_guard

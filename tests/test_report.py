@@ -1,0 +1,254 @@
+"""Report: hand-made records in, hand-computed numbers out."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from benchmark import report
+from benchmark.records import encode_mask, write_record
+
+T_975_2 = 4.302652729911275  # Student t, 97.5% quantile, 2 degrees of freedom (printed tables)
+
+
+def fake_record(
+    method="ppce", lambdas=None, relu=False, seed=0, miou=0.5, status="ok", dataset="streets", scale="small",
+    init="scratch", backbone="deeplabv2_small", boundary=(0.3, 0.4), interior=(0.6, 0.7), widths=(1, 2),
+    images=True, settings=None, classes=19,
+) -> dict:  # fmt: skip
+    """A run record with only what the report reads; mIoUs are fractions."""
+    params = {}
+    if lambdas is not None:
+        params["lambdas"] = list(lambdas)
+    if method == "semeda":
+        params["relu"] = relu
+    lam = ",".join(f"{v:g}" for v in lambdas or ())
+    run_id = f"{method}-{lam}-{int(relu)}-{dataset}-{init}-s{seed}"
+    spec = dict(method=method, params=params, dataset=dataset, backbone=backbone, scale=scale, seed=seed,
+                init=init, weights=None, settings=settings or {})  # fmt: skip
+    record = {"run_id": run_id, "status": status, "spec": spec, "label": "", "class_names": [f"c{i}" for i in range(classes)]}
+    if status != "ok":
+        record.update(reason="loss is NaN", failed_step=3)
+        return record
+    rng = np.random.default_rng(seed)
+    target = rng.integers(0, 3, (8, 16)).astype(np.uint8)
+    target[0, 0] = 255
+    preds = {}
+    for idx in ("0", "5"):
+        p = {"id": f"val{idx}", "pred": encode_mask(rng.integers(0, 3, (8, 16)))}
+        if images:
+            p["image"] = encode_mask(rng.integers(0, 255, (8, 16, 3)))
+            p["target"] = encode_mask(target)
+        preds[idx] = p
+    record.update(
+        metrics={"miou": miou, "per_class_iou": [miou] * classes,
+                 "trimap": {"widths": list(widths), "boundary_miou": list(boundary), "interior_miou": list(interior)}},
+        predictions=preds, timing={"wall_s": 10.0 + seed, "train_s": 9.0, "eval_s": 1.0}, device="cpu",
+        versions={"benchmark": "0.1.0"},
+    )  # fmt: skip
+    return record
+
+
+def write_fake_suite(folder) -> None:
+    """A small set of records covering both tables, the trimap and the qualitative figure."""
+    mious = {
+        ("ppce", None, False): (0.60, 0.61, 0.62),
+        ("semeda", (0, 1, 0), False): (0.61, 0.63, 0.65),  # differences to PPCE: 1, 2, 3 points
+        ("semeda", (1, 0, 0), True): (0.58, 0.58, 0.61),
+    }
+    for (method, lambdas, relu), values in mious.items():
+        for seed, m in enumerate(values):
+            b = (0.30 + seed * 0.02, 0.40) if method == "ppce" else (0.34 + seed * 0.02, 0.44)
+            write_record(folder, fake_record(method, lambdas, relu, seed, m, boundary=b))
+            if not relu:  # Table 2's rows on the VOC-like set
+                write_record(folder, fake_record(method, lambdas, relu, seed, m - 0.1, dataset="shapes", classes=21))
+    for seed in range(3):  # every seed of ubernet(0.5) failed
+        write_record(folder, fake_record("ubernet", (0.5,), seed=seed, status="failed"))
+    # ppce_edges(1): seed 0 ok, seed 1 failed, seed 2 never ran
+    write_record(folder, fake_record("ppce_edges", (1,), seed=0, miou=0.615))
+    write_record(folder, fake_record("ppce_edges", (1,), seed=1, status="failed"))
+    # Table 2's pre-trained group: PPCE and SEMEDA on streets, seed 0 only
+    write_record(folder, fake_record("ppce", seed=0, miou=0.70, init="synthetic-pretrained"))
+    write_record(folder, fake_record("semeda", (0, 1, 0), seed=0, miou=0.72, init="synthetic-pretrained"))
+
+
+@pytest.fixture
+def records(tmp_path):
+    folder = tmp_path / "runs"
+    write_fake_suite(folder)
+    return folder
+
+
+def _row(table, **match):
+    sel = table
+    for k, v in match.items():
+        sel = sel[sel[k] == v]
+    assert len(sel) == 1, (match, len(sel))
+    return sel.iloc[0]
+
+
+def test_t_interval_by_hand():
+    mean, half = report.t_interval([1.0, 2.0, 3.0])
+    assert mean == pytest.approx(2.0)
+    assert half == pytest.approx(T_975_2 * 1.0 / math.sqrt(3))  # 2.4841
+    mean, half = report.t_interval([4.0])
+    assert mean == 4.0 and math.isnan(half)
+    assert report.paired_differences({0: 5.0, 1: 6.0, 2: 1.0}, {0: 4.0, 2: 3.0}) == {0: 1.0, 2: -2.0}
+
+
+def test_tidy_table(records):
+    tidy, warnings = report.load_tidy(records)
+    assert warnings == []
+    assert len(tidy) == 3 * 3 + 2 * 3 + 3 + 2 + 2
+    row = _row(tidy, method="semeda", lambdas="0,1,0", dataset="streets", init="scratch", seed=1)
+    assert row["relu"] == False  # noqa: E712
+    assert row["miou"] == pytest.approx(0.63)
+    assert row["boundary_miou_w1"] == pytest.approx(0.36) and row["interior_miou_w2"] == pytest.approx(0.7)
+    assert row["wall_s"] == 11.0 and row["label"] == "semeda(0,1,0) before ReLU"
+    failed = _row(tidy, method="ppce_edges", seed=1)
+    assert failed["status"] == "failed" and failed["reason"] == "loss is NaN" and math.isnan(failed["miou"])
+    assert failed["failed_step"] == 3
+
+
+def test_table1_numbers(records):
+    tidy, _ = report.load_tidy(records)
+    t = report.table1(tidy)
+    assert set(t["dataset"]) == {"streets"} and set(t["init"]) == {"scratch"}  # shapes has no Table-1-only row
+    assert len(t) == 14  # the paper's rows, in its order
+    assert list(t["paper"][:2]) == [64.1, 64.6] and t["paper"].iloc[10] == 66.6
+    ppce = _row(t, method="ppce")
+    assert ppce["ours_mean"] == pytest.approx(61.0) and ppce["ours_std"] == pytest.approx(1.0) and ppce["n"] == 3
+    semeda = _row(t, method="semeda", lambdas="0,1,0", relu=False)
+    assert semeda["ours_mean"] == pytest.approx(63.0) and semeda["ours_std"] == pytest.approx(2.0)
+    assert semeda["diff_mean"] == pytest.approx(2.0) and semeda["diff_n"] == 3
+    half = T_975_2 / math.sqrt(3)
+    assert semeda["diff_ci_low"] == pytest.approx(2.0 - half) and semeda["diff_ci_high"] == pytest.approx(2.0 + half)
+
+    text = report.table_markdown("table1", t)
+    lines = {line.split(" | ")[0].strip("| "): line for line in text.splitlines() if line.startswith("| ")}
+    assert "| PPCE | - | - | - | 64.1 | 61.0 ± 1.0 | 3 | - | baseline |" in text
+    assert "| 0 | 1 | 0 | 66.6 | 63.0 ± 2.0 | 3 | s0 +1.0, s1 +2.0, s2 +3.0 | +2.0 [-0.5, +4.5] |" in text
+    assert "| 1 | 0 | 0 | 65.5 | 59.0 ± 1.7 | 3 | s0 -2.0, s1 -3.0, s2 -1.0 | -2.0 [-4.5, +0.5] |" in text
+    assert lines["Ubernet-style multi-task"].split(" | ")[5] == "missing"
+    assert "|  | 0.5 | - | - | 64.3 | failed (3) | 0 | - | - |" in text
+    assert "| PPCE on edges | 1 | - | - | 64.1 | 61.5; failed (1); seed 2 missing | 1 | s0 +1.5 | +1.5 (n=1, no interval) |" in text
+    assert "streets (synthetic, Cityscapes-like), small scale, deeplabv2_small, trained from scratch" in text
+
+
+def test_table2_layout_and_analogues(records):
+    tidy, _ = report.load_tidy(records)
+    t = report.table2(tidy)
+    assert len(t) == 2 * 2 * 3  # pre-training x dataset x method
+    cell = _row(t, pretraining="ImageNet", column="VOC", method="semeda")
+    assert cell["dataset"] == "shapes" and cell["init"] == "scratch"
+    assert cell["paper"] == pytest.approx(74.2) and cell["ours_mean"] == pytest.approx(53.0)
+    assert cell["diff_mean"] == pytest.approx(2.0)
+    coco = _row(t, pretraining="ImageNet+MsCoco", column="Cityscapes", method="semeda")
+    assert coco["paper"] == pytest.approx(67.8) and coco["ours_mean"] == pytest.approx(72.0) and coco["diff_n"] == 1
+    text = report.table_markdown("table2", t)
+    assert "| ImageNet+MsCoco (ours: synthetic-pretrained) | VOC (ours: shapes) | deepLab v2 | 75.3 | missing | 0 | - | baseline |" in text
+    assert "|  |  | deepLab v2 + SEMEDA | 67.8 | 72.0 | 1 | s0 +2.0 | +2.0 (n=1, no interval) |" in text
+    assert "analogues" in text and "pre-trained on a larger, separate synthetic set" in text
+    assert r"$\pm$" in report.table_latex("table2", t)
+
+
+def test_trimap_points(records):
+    tidy, _ = report.load_tidy(records)
+    points = report.trimap_points(tidy)
+    assert set(points["label"]) == {"ppce", "semeda(0,1,0) before ReLU"}  # Figure 5's methods only
+    s = report.trimap_summary(points)
+    ppce_b1 = _row(s, dataset="streets", init="scratch", label="ppce", region="boundary", width=1.0)
+    assert ppce_b1["mean"] == pytest.approx(32.0) and ppce_b1["std"] == pytest.approx(2.0) and ppce_b1["n"] == 3
+    inner = _row(s, dataset="streets", init="scratch", label="ppce", region="non-boundary", width=2.0)
+    assert inner["mean"] == pytest.approx(70.0)
+
+
+def test_report_files_rebuild_byte_identical(records, tmp_path):
+    a = report.build_report(records, tmp_path / "a")
+    b = report.build_report(records, tmp_path / "b")
+    names = sorted(p.name for p in a.files)
+    for name in ("tidy.csv", "tidy.parquet", "table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv",
+                 "table2.tex", "trimap.png", "trimap.svg", "trimap.csv", "qualitative_streets_small.png",
+                 "qualitative_shapes_small.png"):  # fmt: skip
+        assert name in names
+    for name in ("table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv", "table2.tex", "trimap.csv", "tidy.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert a.warnings == []
+    assert report.build_report(records).out == records / "report"
+
+
+def test_corrupt_record_is_a_warning(records, tmp_path, capsys):
+    (records / "broken.json").write_text('{"run_id": "x", "sta')
+    assert report.main(["--records", str(records), "--out", str(tmp_path / "out"), "--suite", "table1"]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("warning: ") and "broken.json" in err[0]
+    assert (tmp_path / "out" / "table1.md").exists() and not (tmp_path / "out" / "table2.md").exists()
+
+
+def test_cli_missing_or_empty_folder(tmp_path, capsys):
+    assert report.main(["--records", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "does not exist" in err[0]
+    (tmp_path / "empty").mkdir()
+    assert report.main(["--records", str(tmp_path / "empty")]) == 2
+    assert capsys.readouterr().err.startswith("error: no readable run record")
+
+
+def test_qualitative_needs_stored_images(tmp_path):
+    folder = tmp_path / "old"
+    for method, lambdas in (("ppce", None), ("semeda", (0, 1, 0))):
+        write_record(folder, fake_record(method, lambdas, seed=0, images=False))
+    figures, warnings = report.qualitative_figures(folder)
+    assert figures == {} and len(warnings) == 1 and "skipped" in warnings[0]
+
+
+def test_palette_and_overlay():
+    pal = report.class_palette(19)
+    assert tuple(pal[0]) == (128, 64, 128) and tuple(pal[255]) == (0, 0, 0)  # Cityscapes road, void black
+    voc = report.class_palette(21)
+    assert tuple(voc[1]) == (128, 0, 0) and tuple(voc[255]) == (0, 0, 0)
+    image = np.full((1, 2, 3), 100, np.uint8)
+    out = report._overlay(image, np.array([[0, 255]], np.uint8), pal, alpha=0.5)
+    assert out[0, 0].tolist() == [114, 82, 114] and out[0, 1].tolist() == [0, 0, 0]
+
+
+def test_overrides_column(tmp_path):
+    write_record(tmp_path, fake_record(settings={"steps": 987654}))
+    tidy, _ = report.load_tidy(tmp_path)
+    assert tidy["overrides"].iloc[0] == "steps=987654"
+
+
+def test_paper_rows_match_the_suites():
+    from benchmark import paper
+    from benchmark.suites import TABLE1_ROWS, TABLE2_ROWS
+
+    assert list(paper.TABLE1) == [paper.row_key(r.method, r.lambdas, r.relu) for r in TABLE1_ROWS]
+    assert list(paper.TABLE2_METHODS) == [paper.row_key(r.method, r.lambdas, r.relu) for r in TABLE2_ROWS]
+    assert len(paper.TABLE2) == 2 * 2 * 3 and paper.TABLE2[("VOC", "ImageNet", paper.row_key("ppce"))] == 0.729
+
+
+def test_duplicate_seed_is_a_warning(tmp_path):
+    first = fake_record(seed=0, miou=0.5)
+    second = dict(fake_record(seed=0, miou=0.7), run_id="ppce-zz-newer")
+    write_record(tmp_path, first)
+    write_record(tmp_path, second)
+    tidy, _ = report.load_tidy(tmp_path)
+    warnings = []
+    t = report.table1(tidy, warnings)
+    assert len(warnings) == 1 and "2 records for ppce seed 0" in warnings[0] and "ppce-zz-newer" in warnings[0]
+    assert _row(t, method="ppce")["ours_mean"] == pytest.approx(70.0)
+
+
+def test_a_new_method_gets_its_own_row(tmp_path):
+    for seed, (base, new) in enumerate(((0.50, 0.52), (0.55, 0.56))):
+        write_record(tmp_path, fake_record("ppce", seed=seed, miou=base))
+        write_record(tmp_path, fake_record("lovasz", (1,), seed=seed, miou=new))
+    tidy, _ = report.load_tidy(tmp_path)
+    t1, t2 = report.table1(tidy), report.table2(tidy)
+    assert len(t1) == 15 and t1.iloc[-1]["loss"] == "lovasz" and math.isnan(t1.iloc[-1]["paper"])
+    assert t1.iloc[-1]["diff_mean"] == pytest.approx(1.5)
+    assert "| lovasz | 1 | - | - | - | 54.0 ± 2.8 | 2 | s0 +2.0, s1 +1.0 | +1.5 [-4.9, +7.9] |" in report.table_markdown("table1", t1)
+    assert "lovasz(1)" in set(t2["method_name"])  # Table 2 lists it after the paper's three rows
+    assert "lovasz(1)" in set(report.trimap_points(tidy)["label"])
