@@ -137,3 +137,55 @@ def test_suite_on_an_external_cluster(tmp_path):
         import shutil
 
         shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _trial_workers() -> list:
+    """Ray worker processes running a trial, among the descendants of this test process."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "ImplicitFunc" in " ".join(proc.cmdline()):
+                found.append(proc)
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_a_worker_killed_mid_trial_is_retried_from_its_checkpoint(ray_instance, tmp_path):
+    import threading
+
+    spec = expand("smoke", methods=["ppce"], overrides={"steps": 400})[0]
+    killed = []
+
+    def kill_after_first_checkpoint():
+        deadline = time.time() + 240
+        while time.time() < deadline and not killed:
+            if list((tmp_path / ".ray").glob("*/*/checkpoint_*")):
+                for proc in _trial_workers():
+                    proc.kill()
+                    killed.append(proc.pid)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=kill_after_first_checkpoint, daemon=True)
+    watcher.start()
+    summary = run_specs([spec], out=tmp_path, checkpoint_every=40, retries=2, verbose=0)
+    watcher.join(timeout=5)
+    assert killed, "no trial worker was found to kill"
+    assert (summary.done, summary.failed) == (1, 0)
+    record = load_records(tmp_path)[0][0]
+    assert record["status"] == "ok" and record["resumed_from_step"] >= 40
+
+
+def test_many_trials_finishing_at_once_keep_their_own_records(ray_instance, tmp_path):
+    specs = expand("smoke", methods=["ppce", "ubernet"], seeds=3, overrides={"steps": 1})  # 6 runs of one step
+    summary = run_specs(specs, out=tmp_path, cpus_per_trial=0.33, verbose=0)
+    assert (summary.done, summary.failed) == (6, 0)
+    records, problems = load_records(tmp_path)
+    assert not problems and len(records) == 6
+    for record in records:
+        path = tmp_path / f"{record['run_id']}.json"
+        assert json.loads(path.read_text())["spec"] == record["spec"]
+        spec = next(s for s in specs if s.to_dict() == record["spec"])
+        assert record["run_id"] == spec.run_id(record["data_version"])
