@@ -72,7 +72,7 @@ SCALES: dict[str, Settings] = {
         trimap_widths=(1, 2, 3), edge_net_steps=300, eval_batch_size=8, stored_predictions=2, log_every=2,
     ),
     "small": Settings(
-        steps=1000, batch_size=8, lr=0.02, width=32, n_train=2000, n_val=500, image_size=(64, 128),
+        steps=2000, batch_size=4, lr=0.005, width=32, n_train=2000, n_val=500, image_size=(64, 128),
         scale_range=(0.75, 1.25), trimap_widths=(1, 2, 3, 5, 8), edge_net_steps=1000,
     ),
     "paper": Settings(

@@ -50,7 +50,7 @@ __all__ = [
 
 #: Bump whenever the same arguments would give different images or masks; it enters
 #: the run id, so runs on older images are never mixed with new ones.
-GENERATOR_VERSION = "streets-shapes-1"
+GENERATOR_VERSION = "streets-shapes-2"
 
 #: Written last into a generated folder: name, version, sizes, seed and config.
 MARKER_FILE = "generator.json"
@@ -73,18 +73,18 @@ class StreetsConfig:
     a 64-pixel-high image and scale with the height and with depth in the scene.
     """
 
-    noise_std: float = 6.0  #: sensor noise, std in grey levels (0-255), added after the blur
-    blur: float = 0.6  #: Gaussian blur radius in px: soft object boundaries as a camera gives
-    illumination: float = 0.25  #: gain drawn in 1 +- this, plus a left-right gradient of up to this
-    shadow_prob: float = 0.5  #: chance of a cast shadow darkening one side of the street
-    texture: float = 1.0  #: scales every texture amplitude (0 = flat colours)
-    cars: tuple[int, int] = (1, 4)
-    people: tuple[int, int] = (0, 4)
-    poles: tuple[int, int] = (1, 4)
-    trees: tuple[int, int] = (0, 3)
-    thin_width: float = 2.0  #: width (px) of the nearest poles; never below 1 px
-    object_scale: float = 1.0  #: multiplies the size of cars, people, trees and signs
-    sign_prob: float = 0.6  #: chance that a pole carries a traffic sign
+    noise_std: float = 3.0  #: sensor noise, std in grey levels (0-255), added after the blur
+    blur: float = 0.5  #: Gaussian blur radius in px: soft object boundaries as a camera gives
+    illumination: float = 0.05  #: gain drawn in 1 +- this, plus a left-right gradient of up to this
+    shadow_prob: float = 0.0  #: chance of a cast shadow darkening one side of the street
+    texture: float = 0.3  #: scales every texture amplitude (0 = flat colours)
+    cars: tuple[int, int] = (1, 2)
+    people: tuple[int, int] = (1, 4)
+    poles: tuple[int, int] = (2, 5)
+    trees: tuple[int, int] = (1, 3)
+    thin_width: float = 10.0  #: width (px) of the nearest poles; never below 1 px
+    object_scale: float = 2.4  #: multiplies the size of cars, people, trees and signs
+    sign_prob: float = 1.0  #: chance that a pole carries a traffic sign
     ego_vehicle_prob: float = 0.25  #: chance of a (void) ego-vehicle hood at the bottom
 
     def __post_init__(self) -> None:
@@ -108,12 +108,12 @@ class ShapesConfig:
     noise_std: float = 8.0  #: sensor noise, std in grey levels (0-255), added after the blur
     blur: float = 0.5  #: Gaussian blur radius in px
     illumination: float = 0.25  #: gain drawn in 1 +- this, plus a gradient of up to this
-    texture: float = 0.3  #: amplitude of object and background textures (relative brightness)
-    objects: tuple[int, int] = (1, 4)  #: objects per image, inclusive range
-    object_size: tuple[float, float] = (0.18, 0.4)  #: object radius as a fraction of min(H, W)
-    thin_width: float = 4.0  #: width (px) of thin parts: bars, wheel rims, frames, wings
+    texture: float = 0.15  #: amplitude of object and background textures (relative brightness)
+    objects: tuple[int, int] = (2, 5)  #: objects per image, inclusive range
+    object_size: tuple[float, float] = (0.22, 0.45)  #: object radius as a fraction of min(H, W)
+    thin_width: float = 10.0  #: width (px) of thin parts: bars, wheel rims, frames, wings
     void_width: int = 1  #: void band reaches this many px to each side of an outline (0 = none)
-    class_colour: float = 0.35  #: pull of an object's random colour towards its class colour
+    class_colour: float = 0.85  #: pull of an object's random colour towards its class colour
     jpeg_quality: int = 90
 
     def __post_init__(self) -> None:
