@@ -77,26 +77,83 @@ class EdgeNet(nn.Module):
         """[psi^1, ..., psi^depth] of ``s``; layers past ``depth`` are not computed.
 
         Shape:
-            s: [N, C, H, W]. Returns tensors [N, 16, H, W], [N, 32, H, W], [N, 2, H, W].
+            s: [N, C, H, W]. Returns tensors [N, 16, H, W], [N, 32, H, W], [N, 2, H, W]
+            (in channels-last memory layout).
 
         ``relu=False`` gives psi^1, psi^2 before their ReLU ("before ReLU" in Table 1),
         ``relu=True`` after it; psi^3 is the last layer's logits in both cases.
         """
-        if not 1 <= depth <= 3:
-            raise ValueError(f"depth must be 1, 2 or 3, got {depth}")
+        _check_depth(depth)
         out = []
-        x = s
+        x = _channels_last(s)
         for layer in (self.conv1, self.conv2, self.conv3)[:depth]:
             z = layer(x)
             if layer is self.conv3:
                 out.append(z)
                 break
-            x = F.relu(z)
+            # In place when z itself is not returned (a conv's backward does not need its output).
+            x = F.relu(z, inplace=relu)
             out.append(x if relu else z)
+        return out
+
+    def embedding_differences(
+        self,
+        s_pred: torch.Tensor,
+        s_target: torch.Tensor,
+        depth: int = 3,
+        relu: bool = False,
+        layers: tuple[int, ...] | list[int] | None = None,
+    ) -> list[torch.Tensor | None]:
+        """[psi^1(s_pred) - psi^1(s_target), ..., psi^depth(s_pred) - psi^depth(s_target)].
+
+        Shape:
+            s_pred, s_target: [N, C, H, W]. Returns ``depth`` tensors [N, c_l, H, W]
+            (channels-last layout); None for a layer not in ``layers`` (0-based indices;
+            all when None).
+
+        Gradients reach ``s_pred`` only: the target is a constant and its pass stores no
+        activations. The same values as differencing two ``embeddings`` calls, up to
+        float rounding, for less work: a pre-activation embedding is affine in its
+        layer's input, so at the deepest layer conv(a) - conv(b) = conv_without_bias(a - b),
+        one convolution instead of two.
+        """
+        _check_depth(depth)
+        wanted = set(range(depth)) if layers is None else set(layers)
+        convs = (self.conv1, self.conv2, self.conv3)[:depth]
+        x_pred, x_target = _channels_last(s_pred), _channels_last(s_target.detach())
+        out: list[torch.Tensor | None] = [None] * depth
+        for l, conv in enumerate(convs):
+            deepest = l == depth - 1
+            if deepest and (conv is self.conv3 or not relu):
+                out[l] = F.conv2d(x_pred - x_target, conv.weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+                break
+            z_pred = conv(x_pred)
+            with torch.no_grad():
+                z_target = conv(x_target)
+            if relu:
+                # a conv's backward does not need its output: both ReLUs may act in place
+                x_pred, x_target = F.relu(z_pred, inplace=True), z_target.relu_()
+                if l in wanted:
+                    out[l] = x_pred - x_target
+            else:  # not the deepest layer (that one is affine, above)
+                if l in wanted:
+                    out[l] = z_pred - z_target  # a subtraction's backward saves neither operand
+                x_pred, x_target = F.relu(z_pred, inplace=True), z_target.relu_()
         return out
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         return self.embeddings(s, depth=3)[-1]
+
+
+def _check_depth(depth: int) -> None:
+    if not 1 <= depth <= 3:
+        raise ValueError(f"depth must be 1, 2 or 3, got {depth}")
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in channels-last layout: oneDNN's CPU convolutions with this few channels run
+    several times faster on it than on NCHW (5.8 against 15 ms for conv1 at 2x321x321)."""
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def alpha_for_peak(peak: float, num_classes: int) -> float:
