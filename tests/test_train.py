@@ -17,7 +17,7 @@ from methods.registry import _METHODS
 #: versions; a change in the trainer, data or metrics that moves the number beyond it
 #: must update the value deliberately.
 GATE_SPEC = dict(method="ppce", scale="smoke", seed=0)
-GATE_MIOU = 0.2276
+GATE_MIOU = 0.2208
 GATE_TOLERANCE = 0.03
 
 
