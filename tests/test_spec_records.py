@@ -81,3 +81,17 @@ def test_corrupt_and_truncated_records_are_reported_not_loaded(tmp_path):
 def test_masks_survive_encoding():
     mask = np.array([[0, 1, 255], [18, 3, 3]], dtype=np.uint8)
     assert np.array_equal(decode_mask(encode_mask(mask)), mask)
+
+
+def test_a_corrupt_record_is_reported_and_its_run_redone(tmp_path, capsys):
+    from benchmark.suites import expand
+    from benchmark.sweep import pending
+
+    specs = expand("smoke", methods=["ppce", "ubernet"])
+    versions = {"streets": "v"}
+    ok, broken = (spec.run_id("v") for spec in specs)
+    write_record(tmp_path, {"run_id": ok, "status": "ok", "spec": specs[0].to_dict()})
+    (tmp_path / f"{broken}.json").write_text('{"run_id": "' + broken + '", "sta')  # truncated by a crash
+    todo, existing = pending(specs, tmp_path, versions)
+    assert todo == [specs[1]] and existing == [specs[0]]
+    assert f"{broken}.json: unreadable record" in capsys.readouterr().out
