@@ -85,7 +85,7 @@ def test_sigkill_halfway_then_rerun_completes_without_duplicates(tmp_path):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=360)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"skipped (record exists)" in done.stdout
-    summary = done.stdout.strip().splitlines()[-1]
+    summary = next(line for line in done.stdout.splitlines() if "skipped (record exists)" in line)
     n_done, n_skipped = int(summary.split()[0]), int(summary.split(",")[1].split()[0])
     assert n_skipped == len(killed_at) and n_done == 8 - len(killed_at)
     records, problems = load_records(out)
@@ -162,7 +162,9 @@ def test_a_worker_killed_mid_trial_is_retried_from_its_checkpoint(ray_instance, 
     def kill_after_first_checkpoint():
         deadline = time.time() + 240
         while time.time() < deadline and not killed:
-            if list((tmp_path / ".ray").glob("*/*/checkpoint_*")):
+            # Wait for the second checkpoint: by then Tune has registered the first one
+            # (a directory appears before Tune records it as the trial's checkpoint).
+            if [p for p in (tmp_path / ".ray").glob("*/*/checkpoint_*") if not p.name.endswith("000000")]:
                 for proc in _trial_workers():
                     proc.kill()
                     killed.append(proc.pid)
