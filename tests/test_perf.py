@@ -1,0 +1,179 @@
+"""The performance benchmark's output, and the fast paths it measures against hand-computed values."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import methods
+from benchmark import perf
+from benchmark.metrics import confusion_matrix, trimap_confusion
+from methods._functional import masked_mean, one_hot_target, pixel_cross_entropy
+from methods.semeda import target_masks
+
+V = 255
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+def test_quick_benchmark_writes_every_figure(tmp_path):
+    """One --quick run (about a minute: it starts Ray and trains small models)."""
+    assert perf.main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
+    result = json.loads((tmp_path / "perf.json").read_text())
+    assert result["config"] == "quick"
+    assert set(result["sections"]) == set(perf.SECTIONS)
+    assert result["torch_threads"]["used"] == 1
+    assert {"cpu", "cores"} <= set(result["machine"]) and "torch" in result["versions"]
+    figures = result["figures"]
+    expected = {
+        *(f"loss_overhead.{b}.{label}" for b in ("deeplabv2_resnet101", "deeplabv2_small") for label, _, _ in perf.LOSS_METHODS[1:]),
+        "edge_maps.speedup_vs_numpy", "edge_maps.speedup_vs_scipy", "edge_maps.torch_mpix_s",
+        "trimap.float32_vs_plain", "trimap.uint8_vs_plain", "trimap.speedup_vs_dilation",
+        "harness.ratio", "harness.trainer_img_s", "harness.bare_img_s",
+        "sweep.smoke.speedup", "sweep.smoke.serial_s", "sweep.smoke.concurrent_s",
+    }  # fmt: skip
+    assert expected <= set(figures), expected - set(figures)
+    for key, f in figures.items():
+        for stat in ("median", "min", "max"):
+            assert math.isfinite(f[stat]) and f[stat] > 0, (key, stat, f[stat])
+        assert f["min"] <= f["median"] <= f["max"] and f["repeats"] == len(f["values"]) >= 1
+        assert (f["met"] is None) == (f["target"] is None), key
+    assert figures["loss_overhead.deeplabv2_resnet101.ubernet"]["target"] == {"op": "<=", "value": 1.03}
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.count("\n| ") == len(figures) + len(perf.SECTIONS)  # a header and a row per figure
+
+
+def test_unknown_section_is_a_user_error(tmp_path, capsys):
+    assert perf.main(["--only", "nope", "--out", str(tmp_path)]) == 2
+    assert "valid sections" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- reference edge maps
+
+
+SQUARE = [[0, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0]]
+SQUARE_EDGES = [[1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [1, 1, 1, 1, 0], [1, 1, 1, 1, 0]]
+
+
+@pytest.mark.parametrize("fn", [perf.edges_numpy_shift, perf.edges_scipy])
+def test_reference_edge_maps_by_hand(fn):
+    assert fn(np.array([SQUARE])).astype(int).tolist() == [SQUARE_EDGES]
+    # void neighbours differ, void is never an edge, the border is not an edge
+    assert fn(np.array([[[0, 0, V, 1, 1]] * 2])).astype(int).tolist() == [[[0, 1, 0, 1, 0]] * 2]
+
+
+def test_disk_is_the_distance_below_the_width():
+    assert perf.disk(1).tolist() == [[True]]
+    assert perf.disk(2).all() and perf.disk(2).shape == (3, 3)
+    d4 = perf.disk(4)  # 7x7 without the corners (distance sqrt(18) >= 4); (3, 2) is at sqrt(13) < 4
+    assert d4.shape == (7, 7) and d4.sum() == 45 and not d4[0, 0] and d4[0, 1]
+
+
+# --------------------------------------------------------------------------- fast paths of semantic_edges
+
+
+def test_edges_of_labels_too_large_for_uint8():
+    labels = torch.tensor([[[300, 300, 7], [300, 300, 300]]])
+    assert methods.semantic_edges(labels).int().tolist() == [[[0, 1, 1], [0, 1, 1]]]
+
+
+def test_edges_of_uint8_labels_with_an_ignore_index_they_cannot_hold():
+    labels = torch.tensor([[[0, 0, 255, 255]]], dtype=torch.uint8)  # 255 is a class here
+    assert methods.semantic_edges(labels, ignore_index=1000).int().tolist() == [[[0, 1, 1, 0]]]
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.int16])
+def test_edges_of_a_batch_spanning_several_groups(dtype):
+    # 40 images of 128x128 are processed in groups of 16: only the last image has an object.
+    labels = torch.zeros(40, 128, 128, dtype=dtype)
+    labels[-1, 5, 7] = 3
+    edges = methods.semantic_edges(labels)
+    assert edges[:-1].sum() == 0
+    assert edges[-1].nonzero().tolist() == [[y, x] for y in (4, 5, 6) for x in (6, 7, 8)]
+
+
+# --------------------------------------------------------------------------- fast paths of the confusion matrices
+
+
+def test_target_ids_between_the_classes_and_void_are_rejected():
+    target = torch.tensor([[0, 1, 100, V]])
+    with pytest.raises(ValueError, match="non-void target in \\[0, 100\\]"):
+        confusion_matrix(torch.zeros_like(target), target, 3)
+
+
+@pytest.mark.parametrize("ignore", [0, 5000])  # void inside the classes, void past the int32 fast path
+def test_confusion_matrix_with_unusual_ignore_index(ignore):
+    target = torch.tensor([[1, 2, ignore, 2]])
+    pred = torch.tensor([[1, 1, 2, 2]])
+    # pairs (1,1) (2,1) (2,2); the void pixel is left out
+    assert confusion_matrix(pred, target, 3, ignore_index=ignore).tolist() == [[0, 0, 0], [0, 1, 0], [0, 1, 1]]
+
+
+def test_inputs_are_not_modified():
+    pred = torch.tensor([[[0, 1], [1, 1]]], dtype=torch.int32)
+    target = torch.tensor([[[0, 1], [V, 1]]], dtype=torch.int32)
+    distance = torch.tensor([[[0, 1], [5, 3]]], dtype=torch.uint8)
+    copies = [t.clone() for t in (pred, target, distance)]
+    boundary, interior = trimap_confusion(pred, target, (1, 2), 2, distance=distance)
+    assert all(torch.equal(a, b) for a, b in zip((pred, target, distance), copies))
+    # width 1: pixel (0,0); width 2: also (0,1); (1,1) at distance 3 is interior at both
+    assert boundary.tolist() == [[[1, 0], [0, 0]], [[1, 0], [0, 1]]]
+    assert interior.tolist() == [[[0, 0], [0, 2]], [[0, 0], [0, 1]]]
+
+
+# --------------------------------------------------------------------------- SEMEDA's cheaper passes
+
+
+def test_target_masks_by_hand():
+    fill = torch.tensor([[[[0.25, 0.75]], [[0.75, 0.25]]]])  # [1, 2, 1, 2]: two pixels, two classes
+    target = torch.tensor([[[1, V]]])
+    assert target_masks(target, fill).tolist() == [[[[0.0, 0.75]], [[1.0, 0.25]]]]
+
+
+def _semeda_by_definition(net, logits, target, lambdas, relu):
+    """Eq. (6)-(7) written out: two full edge-net passes, the target's without a graph."""
+    total = pixel_cross_entropy(logits, target)
+    layers = [l for l, lam in enumerate(lambdas) if lam > 0]
+    probs = logits.softmax(1)
+    with torch.no_grad():
+        psi_target = net.embeddings(one_hot_target(target, logits.shape[1], probs), layers[-1] + 1, relu)
+    psi_pred = net.embeddings(probs, layers[-1] + 1, relu)
+    for l in layers:
+        total = total + lambdas[l] * masked_mean((psi_pred[l] - psi_target[l]).abs().sum(1), target != V)
+    return total
+
+
+@pytest.mark.parametrize("lambdas", [lam for lam in itertools.product((0, 1), (0, 0.5), (0, 0.25)) if any(lam)])
+@pytest.mark.parametrize("relu", [False, True])
+def test_semeda_loss_and_gradient_match_the_definition(lambdas, relu):
+    torch.manual_seed(0)
+    net = methods.EdgeNet(4).double()
+    logits = torch.randn(2, 4, 7, 9, dtype=torch.float64)
+    target = torch.randint(4, (2, 7, 9))
+    target[0, :2, :3] = V
+    a, b = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+    fast = methods.build_method("semeda", lambdas=lambdas, relu=relu, edge_net=net)(a, target)["total"]
+    slow = _semeda_by_definition(net, b, target, lambdas, relu)
+    fast.backward()
+    slow.backward()
+    assert fast.item() == pytest.approx(slow.item(), rel=1e-12)
+    assert torch.allclose(a.grad, b.grad, rtol=1e-10, atol=1e-14)
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_update_replaces_only_the_sections_run_again():
+    def fig(section, value):
+        return {"section": section, "median": value}
+
+    old = {"sections": {"trimap": {"seconds": 1}, "sweep": {"seconds": 2}},
+           "figures": {"trimap.a": fig("trimap", 1.0), "sweep.b": fig("sweep", 1.2)}}  # fmt: skip
+    new = {"config": "full", "sections": {"sweep": {"seconds": 3}}, "figures": {"sweep.c": fig("sweep", 1.7)}}
+    out = perf.merged(old, new)
+    assert list(out["sections"]) == ["trimap", "sweep"] and out["sections"]["sweep"] == {"seconds": 3}
+    assert out["figures"] == {"trimap.a": fig("trimap", 1.0), "sweep.c": fig("sweep", 1.7)}
