@@ -176,13 +176,12 @@ def _pretrained(args, backbone: str | None, train_missing: bool) -> dict[str, st
 
 
 def run_suite(args) -> int:
-    from benchmark.prepare import prepare
     from benchmark.sweep import pending, run_specs
 
     specs = suite_specs(args, pretrain=not args.dry_run)
     out = Path(args.out).resolve()
     if args.dry_run:
-        versions = {s.dataset: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for s in specs}
+        versions = _data_versions(specs, args)
         todo, _ = pending(specs, out, versions, args.retry_failed)
         todo_ids = {id(s) for s in todo}
         for s in specs:
@@ -197,7 +196,8 @@ def run_suite(args) -> int:
         verbose=0 if args.no_progress else 1,
     )  # fmt: skip
     print(summary.line())
-    ids = {s.run_id(v) for s, v in ((s, _data_version(s, args)) for s in specs)}
+    versions = _data_versions(specs, args)
+    ids = {s.run_id(versions[s.dataset]) for s in specs}
     print_suite_metrics(out, ids)
     if not args.no_report:
         from benchmark.report import build_report
@@ -207,10 +207,14 @@ def run_suite(args) -> int:
     return 0 if summary.failed == 0 else 1
 
 
-def _data_version(spec: RunSpec, args) -> str:
+def _data_versions(specs: list[RunSpec], args) -> dict[str, str]:
+    """The data version of each dataset of ``specs`` (one cheap, idempotent preparation per dataset)."""
     from benchmark.prepare import prepare
 
-    return prepare(spec, data_root=args.data_root, edge_net=False, check=False).data_version
+    first = {}
+    for spec in specs:
+        first.setdefault(spec.dataset, spec)
+    return {d: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for d, s in first.items()}
 
 
 def print_suite_metrics(out: Path, run_ids: set[str]) -> None:

@@ -136,7 +136,7 @@ def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retr
     return todo, existing
 
 
-def _make_callback(out: Path, summary: SweepSummary, specs_by_id: dict[str, RunSpec], data_versions: dict[str, str]):
+def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, str]):
     from ray import tune
 
     class WriteRecords(tune.Callback):
@@ -232,7 +232,6 @@ def run_specs(
             ),  # fmt: skip
             {"cpu": cpus_per_trial, "gpu": gpus},
         )
-        by_id = {s.run_id(versions[s.dataset]): s for s in todo}
         storage = Path(storage_path).resolve() if storage_path else out / ".ray"
         tuner = tune.Tuner(
             trainable,
@@ -243,7 +242,7 @@ def run_specs(
                 name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=str(storage), verbose=verbose,
                 failure_config=tune.FailureConfig(max_failures=retries),
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                callbacks=[_make_callback(out, summary, by_id, versions)],
+                callbacks=[_make_callback(out, summary, versions)],
             ),
         )  # fmt: skip
         tuner.fit()
