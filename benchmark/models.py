@@ -36,6 +36,7 @@ __all__ = [
     "SegmentationModel",
     "WeightsNotFoundError",
     "build_model",
+    "fused_aspp",
     "list_backbones",
     "load_weights",
     "register_backbone",
@@ -84,6 +85,34 @@ class ASPPv2(nn.Module):
         for branch in self.branches[1:]:
             out = out + branch(x)
         return out
+
+
+def fusable(first: nn.Module, second: nn.Module) -> bool:
+    """Whether two heads are ASPP-v2 modules with the same branches (rates, kernel)."""
+    return (
+        isinstance(first, ASPPv2)
+        and isinstance(second, ASPPv2)
+        and first.rates == second.rates
+        and first.kernel_size == second.kernel_size
+    )
+
+
+def fused_aspp(first: ASPPv2, second: ASPPv2, x: torch.Tensor) -> torch.Tensor:
+    """``cat([first(x), second(x)], dim=1)`` computed as one ASPP-v2 pass.
+
+    Each branch's weights and biases are concatenated along the output channels, so one
+    convolution per rate produces both heads' scores. The parameters stay separate (own
+    state-dict keys, own initialisation); gradients reach them through the concatenation.
+
+    Shape: ``[N, in_channels, h, w] -> [N, first.out + second.out, h, w]``.
+    """
+    out = None
+    for a, b in zip(first.branches, second.branches):
+        weight = torch.cat([a.weight, b.weight])
+        bias = torch.cat([a.bias, b.bias])
+        y = F.conv2d(x, weight, bias, padding=a.padding, dilation=a.dilation)
+        out = y if out is None else out + y
+    return out
 
 
 class SegmentationModel(nn.Module):
@@ -153,10 +182,18 @@ class SegmentationModel(nn.Module):
                 scores = F.interpolate(scores, size=size, mode="bilinear", align_corners=False)
             return scores[..., :height, :width]
 
-        out = {"logits": to_input_size(self.classifier(features))}
-        if self.edge_head is not None:
-            out["edge_logits"] = to_input_size(self.edge_head(features))
-        return out
+        if self.edge_head is None:
+            return {"logits": to_input_size(self.classifier(features))}
+        if fusable(self.classifier, self.edge_head):
+            # One pass of both heads: the backward pass then computes the gradient with
+            # respect to the (wide) backbone features once, not once per head.
+            scores = to_input_size(fused_aspp(self.classifier, self.edge_head, features))
+            logits, edge_logits = scores.split([self.num_classes, EDGE_CLASSES], dim=1)
+            return {"logits": logits, "edge_logits": edge_logits}
+        return {
+            "logits": to_input_size(self.classifier(features)),
+            "edge_logits": to_input_size(self.edge_head(features)),
+        }
 
     def param_groups(self) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
         """Trainable parameters split as ``(backbone, head)``.

@@ -14,7 +14,11 @@
   every node.
 - Long runs checkpoint every ``checkpoint_every`` steps through Ray, so a trial retried
   after a lost worker continues from its last checkpoint; failures are retried
-  ``retries`` times and then recorded as failed.
+  ``retries`` times and then recorded as failed. A run that was in flight when the
+  driver itself died continues, in the next sweep, from the newest checkpoint an
+  earlier sweep left in the storage folder (``<out>/.ray`` by default), when its node
+  can read that folder (one machine, or a storage path every node sees); else it
+  starts again from step 0.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from benchmark.prepare import Prepared, prepare
 from benchmark.records import CorruptRecord, read_record, record_path, write_record
 from benchmark.spec import RunSpec
 
-__all__ = ["run_specs", "SweepSummary", "pending"]
+__all__ = ["earlier_checkpoints", "pending", "run_specs", "SweepSummary"]
 
 
 @dataclass
@@ -90,7 +94,33 @@ def _ensure_weights(spec: RunSpec, weights: dict[str, bytes]) -> None:
         os.replace(tmp, path)
 
 
-def _trial(config: dict, payloads: dict, weights: dict, threads: int, checkpoint_every: int) -> None:
+def earlier_checkpoints(storage: Path, run_ids: set[str]) -> dict[str, list[str]]:
+    """Run id -> checkpoint files that earlier sweeps left under ``storage``, newest first.
+
+    Trial folders are named by run id (``<storage>/<experiment>/<run_id>/checkpoint_*``),
+    so a run interrupted with its driver is found again by the next sweep.
+    """
+    found: dict[str, list[Path]] = {}
+    for path in storage.glob("*/*/checkpoint_*/state.pt"):
+        if path.parent.parent.name in run_ids:
+            found.setdefault(path.parent.parent.name, []).append(path)
+    return {
+        run_id: [str(p) for p in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)]
+        for run_id, paths in found.items()
+    }
+
+
+def _load_earlier(paths: list[str]) -> dict | None:
+    """The first readable checkpoint of ``paths`` (a driver killed mid-copy leaves a bad one)."""
+    for path in paths:
+        try:
+            return torch.load(path, weights_only=False)
+        except Exception as err:  # unreadable or missing on this node: try the next one
+            print(f"warning: checkpoint {path} not usable ({type(err).__name__}); trying an older one")
+    return None
+
+
+def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int) -> None:
     """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray."""
     from ray import tune
 
@@ -105,6 +135,8 @@ def _trial(config: dict, payloads: dict, weights: dict, threads: int, checkpoint
     if ckpt is not None:
         with ckpt.as_directory() as d:
             resume = torch.load(Path(d) / "state.pt", weights_only=False)
+    else:
+        resume = _load_earlier(earlier.get(spec.run_id(prepared.data_version), []))
 
     def save(state: dict) -> None:
         with tempfile.TemporaryDirectory() as d:
@@ -224,15 +256,16 @@ def run_specs(
         gpus = gpus_per_trial if gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
         threads = max(1, int(cpus_per_trial))
         every = checkpoint_every if checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
+        storage = Path(storage_path).resolve() if storage_path else out / ".ray"
+        earlier = earlier_checkpoints(storage, {s.run_id(versions[s.dataset]) for s in todo})
         trainable = tune.with_resources(
             tune.with_parameters(
                 _trial, payloads={d: _payload(p) for d, p in prepared.items()},
                 weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
-                threads=threads, checkpoint_every=every,
+                earlier=earlier, threads=threads, checkpoint_every=every,
             ),  # fmt: skip
             {"cpu": cpus_per_trial, "gpu": gpus},
         )
-        storage = Path(storage_path).resolve() if storage_path else out / ".ray"
         tuner = tune.Tuner(
             trainable,
             param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},

@@ -221,6 +221,8 @@ def train(
     curve = _Curve(every=s.log_every)
     first_step = 1
     if resume is not None:
+        if resume.get("run_id", spec.run_id(prepared.data_version)) != spec.run_id(prepared.data_version):
+            raise ValueError(f"checkpoint of run {resume['run_id']} cannot resume run {spec.run_id(prepared.data_version)}")
         model.load_state_dict(resume["model"])
         optimiser.load_state_dict(resume["optimiser"])
         schedule.load_state_dict(resume["schedule"])
@@ -273,7 +275,7 @@ def train(
                 if step % s.log_every == 0:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()})
             if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < s.steps:
-                checkpoint({"step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                checkpoint({"run_id": record["run_id"], "step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
                             "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state()})  # fmt: skip
     except NonFiniteLoss as err:
         record.update(status="failed", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict())

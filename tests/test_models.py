@@ -14,6 +14,7 @@ from benchmark.models import (
     ASPPv2,
     WeightsNotFoundError,
     build_model,
+    fused_aspp,
     list_backbones,
     load_weights,
 )
@@ -202,6 +203,45 @@ def test_edge_head_mirrors_the_classifier_rates():
     assert model.edge_head.rates == model.classifier.rates == (1, 2, 4, 6)
     assert model.edge_head.branches[0].out_channels == 2
     assert model.edge_head.branches[0].in_channels == 32
+
+
+def test_fused_heads_hand_computed():
+    # 1x1 kernels on a 1x1 map: each head scores w.x + b per branch, branches summed.
+    first, second = ASPPv2(2, 1, rates=(1, 2), kernel_size=1), ASPPv2(2, 2, rates=(1, 2), kernel_size=1)
+    with torch.no_grad():
+        for conv, w, b in zip(first.branches, ([1.0, 2.0], [0.0, 1.0]), (0.5, 0.25)):
+            conv.weight.copy_(torch.tensor(w).view(1, 2, 1, 1))
+            conv.bias.fill_(b)
+        for conv, w, b in zip(second.branches, ([[1.0, 0.0], [0.0, -1.0]], [[2.0, 2.0], [1.0, 1.0]]), (0.0, 1.0)):
+            conv.weight.copy_(torch.tensor(w).view(2, 2, 1, 1))
+            conv.bias.fill_(b)
+    x = torch.tensor([3.0, 4.0]).view(1, 2, 1, 1)
+    # first: (3 + 8 + 0.5) + (4 + 0.25) = 15.75; second: (3 + 14 + 1, -4 + 7 + 1) = (18, 4)
+    out = fused_aspp(first, second, x)
+    assert out.flatten().tolist() == [15.75, 18.0, 4.0]
+
+
+@pytest.mark.parametrize("name, kwargs", [(SMALL, {"width": 8}), (R101, {})])
+def test_edge_head_model_matches_separate_heads_in_scores_and_gradients(name, kwargs):
+    # The model runs both heads as one pass; each head alone is the reference.
+    torch.manual_seed(0)
+    model = build_model(name, 5, edge_head=True, **kwargs).train()
+    x = torch.randn(2, 3, 41, 45)
+    out = model(x)
+    loss = out["logits"].square().mean() + 3 * out["edge_logits"].square().mean()
+    loss.backward()
+    fused_grads = [p.grad.clone() for p in (*model.classifier.parameters(), *model.edge_head.parameters())]
+    model.zero_grad()
+
+    features = model.backbone(x)
+    up = lambda s: F.interpolate(s, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    logits, edge_logits = up(model.classifier(features)), up(model.edge_head(features))
+    assert torch.allclose(out["logits"], logits, atol=1e-5)
+    assert torch.allclose(out["edge_logits"], edge_logits, atol=1e-5)
+    (logits.square().mean() + 3 * edge_logits.square().mean()).backward()
+    separate = [p.grad for p in (*model.classifier.parameters(), *model.edge_head.parameters())]
+    for a, b in zip(fused_grads, separate):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
 def test_param_groups_split_head_from_backbone():

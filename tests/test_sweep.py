@@ -191,3 +191,31 @@ def test_many_trials_finishing_at_once_keep_their_own_records(ray_instance, tmp_
         assert json.loads(path.read_text())["spec"] == record["spec"]
         spec = next(s for s in specs if s.to_dict() == record["spec"])
         assert record["run_id"] == spec.run_id(record["data_version"])
+
+
+def test_a_run_in_flight_when_the_driver_died_continues_from_its_checkpoint(ray_instance, tmp_path):
+    # What a killed driver leaves: an earlier experiment folder holding the run's last
+    # checkpoint (here written by the trainer itself, stopped after step 40).
+    import torch
+
+    from benchmark.train import train
+
+    spec = expand("smoke", methods=["ppce"], overrides={"steps": 60})[0]
+
+    class Interrupted(Exception):
+        pass
+
+    def checkpoint(state):
+        folder = tmp_path / ".ray" / "sweep-earlier" / state["run_id"] / "checkpoint_000000"
+        folder.mkdir(parents=True)
+        torch.save(state, folder / "state.pt")
+        raise Interrupted
+
+    with pytest.raises(Interrupted):
+        train(spec, progress=False, checkpoint=checkpoint, checkpoint_every=40)
+    summary = run_specs([spec], out=tmp_path, verbose=0)
+    assert (summary.done, summary.failed) == (1, 0)
+    record = load_records(tmp_path)[0][0]
+    assert record["status"] == "ok" and record["resumed_from_step"] == 40
+    uninterrupted = train(spec, progress=False)
+    assert record["metrics"]["miou"] == uninterrupted["metrics"]["miou"]

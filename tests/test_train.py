@@ -101,3 +101,6 @@ def test_resumed_run_equals_an_uninterrupted_one(ppce_record):
     assert resumed["resumed_from_step"] == 5
     assert resumed["confusion"] == ppce_record["confusion"]
     assert resumed["loss_curve"] == ppce_record["loss_curve"]
+    other = RunSpec.create(**{**GATE_SPEC, "seed": GATE_SPEC.get("seed", 0) + 1})
+    with pytest.raises(ValueError, match="cannot resume run"):
+        train(other, progress=False, resume=saved[0])
