@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from benchmark import report
+from benchmark.report import figures
 from benchmark.records import encode_mask, write_record
 
 T_975_2 = 4.302652729911275  # Student t, 97.5% quantile, 2 degrees of freedom (printed tables)
@@ -210,7 +211,7 @@ def test_palette_and_overlay():
     voc = report.class_palette(21)
     assert tuple(voc[1]) == (128, 0, 0) and tuple(voc[255]) == (0, 0, 0)
     image = np.full((1, 2, 3), 100, np.uint8)
-    out = report._overlay(image, np.array([[0, 255]], np.uint8), pal, alpha=0.5)
+    out = figures._overlay(image, np.array([[0, 255]], np.uint8), pal, alpha=0.5)
     assert out[0, 0].tolist() == [114, 82, 114] and out[0, 1].tolist() == [0, 0, 0]
 
 

@@ -1,0 +1,116 @@
+"""``python -m benchmark.report``: records -> tidy table -> the suite's tables and figures."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.cli import main_guard
+from benchmark.report.figures import qualitative_figures, trimap_figure, trimap_points, trimap_summary
+from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
+from benchmark.report.tidy import load_folder, tidy_records
+
+
+#: What each ``--suite`` rebuilds; the tidy table and the qualitative figures come with all.
+SUITE_PARTS: dict[str, tuple[str, ...]] = {
+    "table1": ("table1",),
+    "table2": ("table2",),
+    "trimap": ("trimap",),
+    "all": ("table1", "table2", "trimap"),
+}
+
+
+@dataclass
+class Report:
+    """What ``build_report`` wrote, and the warnings met on the way (one line each)."""
+
+    out: Path
+    tidy: pd.DataFrame
+    files: list[Path]
+    warnings: list[str]
+
+
+def _save_figure(fig, path_stem: Path, formats=("png", "svg")) -> list[Path]:
+    import matplotlib
+
+    paths = []
+    with matplotlib.rc_context({"svg.hashsalt": "semeda", "svg.fonttype": "none"}):
+        for fmt in formats:
+            path = path_stem.with_suffix(f".{fmt}")
+            meta = {"Date": None} if fmt == "svg" else {"Software": None}
+            fig.savefig(path, dpi=150, metadata=meta)
+            paths.append(path)
+    return paths
+
+
+def build_report(records: str | os.PathLike, out: str | os.PathLike | None = None, suite: str = "all") -> Report:
+    """Rebuild the tidy table and the ``suite``'s tables and figures from ``records`` into
+    ``out`` (default ``<records>/report``). Any suite name outside ``SUITE_PARTS`` (e.g. a
+    sweep's ``smoke``) rebuilds everything."""
+    parts = SUITE_PARTS.get(suite, SUITE_PARTS["all"])
+    recs, warnings = load_folder(records)
+    out = Path(out) if out is not None else Path(records) / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    tidy = tidy_records(recs)
+    files = []
+
+    def write(name: str, text: str):
+        path = out / name
+        path.write_text(text)
+        files.append(path)
+
+    tidy.to_parquet(out / "tidy.parquet", index=False)
+    files.append(out / "tidy.parquet")
+    write("tidy.csv", tidy.to_csv(index=False, lineterminator="\n"))
+    for kind, build in (("table1", table1), ("table2", table2)):
+        if kind in parts:
+            t = build(tidy, warnings)
+            write(f"{kind}.md", table_markdown(kind, t))
+            write(f"{kind}.csv", table_csv(t))
+            write(f"{kind}.tex", table_latex(kind, t))
+    if "trimap" in parts:
+        fig = trimap_figure(tidy)
+        if fig is None:
+            warnings.append("trimap figure skipped: no ok run with trimap metrics")
+        else:
+            files += _save_figure(fig, out / "trimap")
+            write("trimap.csv", table_csv(trimap_summary(trimap_points(tidy))))
+    figures, more = qualitative_figures(recs)
+    warnings += more
+    for stem, fig in figures.items():
+        files += _save_figure(fig, out / stem, formats=("png",))
+    return Report(out, tidy, files, list(dict.fromkeys(warnings)))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m benchmark.report",
+        description="Rebuild the tables and figures from run records (never trains).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--suite", default="all", choices=list(SUITE_PARTS), help="which tables and figures to rebuild")
+    p.add_argument("--records", default="runs", help="folder of run records (*.json)")
+    p.add_argument("--out", help="output folder (default: <records>/report)")
+    return p
+
+
+@main_guard
+def main(argv: list[str] | None = None) -> int:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    args = build_parser().parse_args(argv)
+    report = build_report(args.records, args.out, args.suite)
+    for line in report.warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    counts = report.tidy["status"].value_counts()
+    print(f"{len(report.tidy)} records ({', '.join(f'{n} {s}' for s, n in sorted(counts.items()))}) -> {report.out}")
+    for path in report.files:
+        print(f"  {path}")
+    return 0
+
