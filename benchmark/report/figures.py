@@ -103,7 +103,8 @@ def trimap_figure(tidy: pd.DataFrame):
                 ax.set_ylabel("mIoU (%)")
                 ax.grid(True, alpha=0.3)
     if axes[0, 1].get_legend() is not None:
-        sns.move_legend(axes[0, 1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8)
+        # Long handles, so that the line style of each initialisation can be told apart.
+        sns.move_legend(axes[0, 1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8, handlelength=4)
     return fig
 
 
