@@ -36,6 +36,7 @@ __all__ = [
     "SegmentationModel",
     "WeightsNotFoundError",
     "build_model",
+    "fusable",
     "fused_aspp",
     "list_backbones",
     "load_weights",

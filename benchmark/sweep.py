@@ -37,7 +37,7 @@ from benchmark.prepare import Prepared, prepare
 from benchmark.records import CorruptRecord, read_record, record_path, write_record
 from benchmark.spec import RunSpec
 
-__all__ = ["earlier_checkpoints", "pending", "run_specs", "SweepSummary"]
+__all__ = ["earlier_checkpoints", "load_earlier", "pending", "run_specs", "SweepSummary"]
 
 
 @dataclass
@@ -95,28 +95,43 @@ def _ensure_weights(spec: RunSpec, weights: dict[str, bytes]) -> None:
 
 
 def earlier_checkpoints(storage: Path, run_ids: set[str]) -> dict[str, list[str]]:
-    """Run id -> checkpoint files that earlier sweeps left under ``storage``, newest first.
+    """Run id -> checkpoint files that earlier sweeps left under ``storage``, furthest first.
 
     Trial folders are named by run id (``<storage>/<experiment>/<run_id>/checkpoint_*``),
-    so a run interrupted with its driver is found again by the next sweep.
+    so a run interrupted with its driver is found again by the next sweep. Each
+    checkpoint folder holds a ``step`` file beside ``state.pt``; checkpoints are ordered
+    by that step (then by age), so a later sweep that restarted a run from step 0 does not
+    hide an older, further checkpoint.
     """
+
+    def step_of(path: Path) -> int:
+        try:
+            return int((path.parent / "step").read_text())
+        except (OSError, ValueError):
+            return -1
+
     found: dict[str, list[Path]] = {}
     for path in storage.glob("*/*/checkpoint_*/state.pt"):
         if path.parent.parent.name in run_ids:
             found.setdefault(path.parent.parent.name, []).append(path)
     return {
-        run_id: [str(p) for p in sorted(paths, key=lambda p: p.stat().st_mtime, reverse=True)]
+        run_id: [str(p) for p in sorted(paths, key=lambda p: (step_of(p), p.stat().st_mtime), reverse=True)]
         for run_id, paths in found.items()
     }
 
 
-def _load_earlier(paths: list[str]) -> dict | None:
-    """The first readable checkpoint of ``paths`` (a driver killed mid-copy leaves a bad one)."""
+def load_earlier(paths: list[str], run_id: str) -> dict | None:
+    """The first of ``paths`` that loads and belongs to ``run_id``; None when none does
+    (a driver killed mid-copy can leave a truncated file; a node may not see the folder)."""
     for path in paths:
         try:
-            return torch.load(path, weights_only=False)
+            state = torch.load(path, map_location="cpu", weights_only=False)
         except Exception as err:  # unreadable or missing on this node: try the next one
-            print(f"warning: checkpoint {path} not usable ({type(err).__name__}); trying an older one")
+            print(f"warning: checkpoint {path} not usable ({type(err).__name__})")
+            continue
+        if isinstance(state, dict) and state.get("run_id") == run_id:
+            return state
+        print(f"warning: checkpoint {path} is not one of run {run_id}")
     return None
 
 
@@ -136,11 +151,13 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
         with ckpt.as_directory() as d:
             resume = torch.load(Path(d) / "state.pt", weights_only=False)
     else:
-        resume = _load_earlier(earlier.get(spec.run_id(prepared.data_version), []))
+        run_id = spec.run_id(prepared.data_version)
+        resume = load_earlier(earlier.get(run_id, []), run_id)
 
     def save(state: dict) -> None:
         with tempfile.TemporaryDirectory() as d:
             torch.save(state, Path(d) / "state.pt")
+            (Path(d) / "step").write_text(str(state["step"]))
             tune.report({"step": state["step"]}, checkpoint=tune.Checkpoint.from_directory(d))
 
     record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every)
@@ -256,8 +273,13 @@ def run_specs(
         gpus = gpus_per_trial if gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
         threads = max(1, int(cpus_per_trial))
         every = checkpoint_every if checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
-        storage = Path(storage_path).resolve() if storage_path else out / ".ray"
-        earlier = earlier_checkpoints(storage, {s.run_id(versions[s.dataset]) for s in todo})
+        # A bucket URI goes to Ray as it is; only a local (or mounted) folder is searched
+        # for what earlier sweeps left. Runs with a record (a failed one, re-run with
+        # --retry-failed, or a corrupt one) start again from step 0.
+        is_uri = bool(storage_path) and "://" in storage_path
+        storage = storage_path if is_uri else Path(storage_path).resolve() if storage_path else out / ".ray"
+        unrecorded = {s.run_id(versions[s.dataset]) for s in todo if not record_path(out, s.run_id(versions[s.dataset])).exists()}
+        earlier = {} if is_uri else earlier_checkpoints(storage, unrecorded)
         trainable = tune.with_resources(
             tune.with_parameters(
                 _trial, payloads={d: _payload(p) for d, p in prepared.items()},

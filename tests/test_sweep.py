@@ -219,3 +219,30 @@ def test_a_run_in_flight_when_the_driver_died_continues_from_its_checkpoint(ray_
     assert record["status"] == "ok" and record["resumed_from_step"] == 40
     uninterrupted = train(spec, progress=False)
     assert record["metrics"]["miou"] == uninterrupted["metrics"]["miou"]
+
+
+def test_earlier_checkpoints_furthest_first_and_only_usable_ones_load(tmp_path):
+    import torch
+
+    from benchmark.sweep import earlier_checkpoints, load_earlier
+
+    def leave(experiment, run_id, step, state=None, name="checkpoint_000000"):
+        folder = tmp_path / experiment / run_id / name
+        folder.mkdir(parents=True)
+        if state is None:
+            (folder / "state.pt").write_bytes(b"truncated")
+        else:
+            torch.save(state, folder / "state.pt")
+        (folder / "step").write_text(str(step))
+        return str(folder / "state.pt")
+
+    # An older sweep got run "a" to step 80; a later one restarted it and got to step 20.
+    far = leave("sweep-1", "a", 80, {"run_id": "a", "step": 80})
+    near = leave("sweep-2", "a", 20, {"run_id": "a", "step": 20})
+    broken = leave("sweep-3", "a", 90)  # truncated by a killed driver
+    leave("sweep-1", "b", 40, {"run_id": "b", "step": 40})
+    found = earlier_checkpoints(tmp_path, {"a"})
+    assert found == {"a": [broken, far, near]}
+    assert load_earlier(found["a"], "a")["step"] == 80  # the broken one is skipped
+    assert load_earlier(found["a"], "b") is None  # never another run's state
+    assert load_earlier([], "a") is None
