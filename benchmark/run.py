@@ -196,9 +196,7 @@ def run_suite(args) -> int:
         verbose=0 if args.no_progress else 1,
     )  # fmt: skip
     print(summary.line())
-    versions = _data_versions(specs, args)
-    ids = {s.run_id(versions[s.dataset]) for s in specs}
-    print_suite_metrics(out, ids)
+    print_suite_metrics(out, summary.run_ids)
     if not args.no_report:
         from benchmark.report import build_report
 
@@ -210,11 +208,9 @@ def run_suite(args) -> int:
 def _data_versions(specs: list[RunSpec], args) -> dict[str, str]:
     """The data version of each dataset of ``specs`` (one cheap, idempotent preparation per dataset)."""
     from benchmark.prepare import prepare
+    from benchmark.sweep import one_per_dataset
 
-    first = {}
-    for spec in specs:
-        first.setdefault(spec.dataset, spec)
-    return {d: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for d, s in first.items()}
+    return {d: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for d, s in one_per_dataset(specs).items()}
 
 
 def print_suite_metrics(out: Path, run_ids: set[str]) -> None:

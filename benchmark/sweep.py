@@ -15,7 +15,7 @@
 - Long runs checkpoint every ``checkpoint_every`` steps through Ray, so a trial retried
   after a lost worker continues from its last checkpoint; failures are retried
   ``retries`` times and then recorded as failed. A run that was in flight when the
-  driver itself died continues, in the next sweep, from the newest checkpoint an
+  driver itself died continues, in the next sweep, from the furthest checkpoint an
   earlier sweep left in the storage folder (``<out>/.ray`` by default), when its node
   can read that folder (one machine, or a storage path every node sees); else it
   starts again from step 0.
@@ -37,7 +37,7 @@ from benchmark.prepare import Prepared, prepare
 from benchmark.records import CorruptRecord, read_record, record_path, write_record
 from benchmark.spec import RunSpec
 
-__all__ = ["earlier_checkpoints", "load_earlier", "pending", "run_specs", "SweepSummary"]
+__all__ = ["earlier_checkpoints", "load_earlier", "one_per_dataset", "pending", "run_specs", "SweepSummary"]
 
 
 @dataclass
@@ -48,10 +48,20 @@ class SweepSummary:
     wall_s: float = 0.0
     out: str = ""
     records: list[str] = field(default_factory=list)
+    #: Run ids of all the sweep's specs (run, skipped or failed).
+    run_ids: set[str] = field(default_factory=set)
 
     def line(self) -> str:
         return (f"{self.done} done, {self.skipped} skipped (record exists), {self.failed} failed "
                 f"in {self.wall_s:.0f} s; records in {self.out}")  # fmt: skip
+
+
+def one_per_dataset(specs: list[RunSpec]) -> dict[str, RunSpec]:
+    """Dataset -> its first spec: the one whose preparation stands for the dataset's."""
+    first: dict[str, RunSpec] = {}
+    for spec in specs:
+        first.setdefault(spec.dataset, spec)
+    return first
 
 
 def _bytes(path: Path) -> bytes | None:
@@ -255,14 +265,12 @@ def run_specs(
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary(out=str(out))
     # Preparation: once per dataset, in the driver (edge net fitted when any run needs it).
-    first = {}
-    for spec in specs:
-        first.setdefault(spec.dataset, spec)
     prepared = {}
-    for dataset, spec in first.items():
+    for dataset, spec in one_per_dataset(specs).items():
         needs = any(s.dataset == dataset and methods.method_class(s.method).needs_edge_net for s in specs)
         prepared[dataset] = prepare(spec, data_root=data_root, edge_net=needs, progress=verbose > 0)
     versions = {d: p.data_version for d, p in prepared.items()}
+    summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
     todo, existing = pending(specs, out, versions, retry_failed)
     summary.skipped = len(existing)
     if not todo:
@@ -278,7 +286,8 @@ def run_specs(
         # --retry-failed, or a corrupt one) start again from step 0.
         is_uri = bool(storage_path) and "://" in storage_path
         storage = storage_path if is_uri else Path(storage_path).resolve() if storage_path else out / ".ray"
-        unrecorded = {s.run_id(versions[s.dataset]) for s in todo if not record_path(out, s.run_id(versions[s.dataset])).exists()}
+        todo_ids = (s.run_id(versions[s.dataset]) for s in todo)
+        unrecorded = {run_id for run_id in todo_ids if not record_path(out, run_id).exists()}
         earlier = {} if is_uri else earlier_checkpoints(storage, unrecorded)
         trainable = tune.with_resources(
             tune.with_parameters(

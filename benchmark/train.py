@@ -221,8 +221,9 @@ def train(
     curve = _Curve(every=s.log_every)
     first_step = 1
     if resume is not None:
-        if resume.get("run_id", spec.run_id(prepared.data_version)) != spec.run_id(prepared.data_version):
-            raise ValueError(f"checkpoint of run {resume['run_id']} cannot resume run {spec.run_id(prepared.data_version)}")
+        run_id = spec.run_id(prepared.data_version)
+        if resume.get("run_id", run_id) != run_id:
+            raise ValueError(f"checkpoint of run {resume['run_id']} cannot resume run {run_id}")
         model.load_state_dict(resume["model"])
         optimiser.load_state_dict(resume["optimiser"])
         schedule.load_state_dict(resume["schedule"])

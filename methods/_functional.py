@@ -50,16 +50,20 @@ def edge_targets(edges: torch.Tensor, target: torch.Tensor, ignore_index: int = 
     return labels.masked_fill(target == ignore_index, ignore_index)
 
 
-def one_hot_target(target: torch.Tensor, num_classes: int, fill: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
-    """One-hot encoding S* of ``target``, taking the values of ``fill`` at void pixels.
+def one_hot_target(target: torch.Tensor, fill: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
+    """One-hot encoding S* of ``target``, taking the values of the detached ``fill`` at void pixels.
 
     Shape:
-        target: [N, H, W] integer; fill: [N, C, H, W] float. Returns [N, C, H, W] like ``fill``.
+        target: [N, H, W] integer; fill: [N, C, H, W] float. Returns a tensor like ``fill``
+        (same dtype and memory layout), without a graph.
 
     Void pixels have no target, but a convolutional edge net still sees them in the
     receptive field of their neighbours; filling them with the (detached) prediction makes
-    them feed both passes identically, so they add no difference of their own.
+    them feed both passes identically, so they add no difference of their own. Written as
+    one scatter into ``fill`` with its non-void pixels zeroed, rather than through an int64
+    one-hot [N, H, W, C], its permutation and a cast (about 3x less memory traffic).
     """
-    valid = target != ignore_index
-    onehot = F.one_hot(target.masked_fill(~valid, 0), num_classes).permute(0, 3, 1, 2).to(fill.dtype)
-    return torch.where(valid.unsqueeze(1), onehot, fill)
+    valid = (target != ignore_index).unsqueeze(1)
+    with torch.no_grad():
+        out = torch.where(valid, 0.0, fill.detach())
+        return out.scatter_add_(1, target.masked_fill(~valid[:, 0], 0).unsqueeze(1), valid.to(fill.dtype))

@@ -12,44 +12,18 @@ from __future__ import annotations
 
 import torch
 
-from methods._functional import masked_mean, pixel_cross_entropy
+from methods._functional import masked_mean, one_hot_target, pixel_cross_entropy
 from methods.base import StructureLoss
 from methods.registry import register_method
 
 
-def embedding_l1(psi_pred: torch.Tensor, psi_target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Per-pixel L1 norm over channels of the difference, averaged over ``valid`` pixels.
-
-    Shape:
-        psi_pred, psi_target: [N, c, H, W]; valid: [N, H, W] bool. Returns a scalar.
-    """
-    return difference_l1(psi_pred - psi_target, valid)
-
-
 def difference_l1(difference: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """``embedding_l1`` of an already formed difference psi_pred - psi_target.
+    """Per-pixel L1 norm over channels of psi_pred - psi_target, averaged over ``valid`` pixels.
 
     Shape:
         difference: [N, c, H, W]; valid: [N, H, W] bool. Returns a scalar.
     """
     return masked_mean(difference.abs().sum(1), valid)
-
-
-def target_masks(target: torch.Tensor, fill: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
-    """S*: the one-hot encoding of ``target``, taking the values of ``fill`` at void pixels.
-
-    Shape:
-        target: [N, H, W] integer; fill: [N, C, H, W] float. Returns a tensor like ``fill``
-        (same dtype and memory layout), without a graph.
-
-    The same values as ``_functional.one_hot_target``, written with one scatter into
-    ``fill`` with its non-void pixels zeroed, rather than through an int64 one-hot
-    [N, H, W, C], its permutation and a cast (about 3x less memory traffic).
-    """
-    valid = (target != ignore_index).unsqueeze(1)
-    with torch.no_grad():
-        out = torch.where(valid, 0.0, fill.detach())
-        return out.scatter_add_(1, target.masked_fill(~valid[:, 0], 0).unsqueeze(1), valid.to(fill.dtype))
 
 
 @register_method
@@ -89,7 +63,7 @@ class SEMEDA(StructureLoss):
             valid = target != self.ignore_index
             # S* is constant (its void pixels take the *detached* prediction): its pass runs
             # without a graph, and only psi(S_hat) - psi(S*) is formed, see embedding_differences.
-            s_target = target_masks(target, probs, self.ignore_index)
+            s_target = one_hot_target(target, probs, self.ignore_index)
             differences = edge_net.embedding_differences(probs, s_target, layers[-1] + 1, self.relu, layers)
             for l in layers:
                 term = difference_l1(differences[l], valid)

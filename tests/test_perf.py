@@ -9,12 +9,12 @@ import math
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 import methods
 from benchmark import perf
 from benchmark.metrics import confusion_matrix, trimap_confusion
 from methods._functional import masked_mean, one_hot_target, pixel_cross_entropy
-from methods.semeda import target_masks
 
 V = 255
 
@@ -130,10 +130,10 @@ def test_inputs_are_not_modified():
 # --------------------------------------------------------------------------- SEMEDA's cheaper passes
 
 
-def test_target_masks_by_hand():
+def test_one_hot_target_by_hand():
     fill = torch.tensor([[[[0.25, 0.75]], [[0.75, 0.25]]]])  # [1, 2, 1, 2]: two pixels, two classes
     target = torch.tensor([[[1, V]]])
-    assert target_masks(target, fill).tolist() == [[[[0.0, 0.75]], [[1.0, 0.25]]]]
+    assert one_hot_target(target, fill).tolist() == [[[[0.0, 0.75]], [[1.0, 0.25]]]]
 
 
 def _semeda_by_definition(net, logits, target, lambdas, relu):
@@ -141,8 +141,10 @@ def _semeda_by_definition(net, logits, target, lambdas, relu):
     total = pixel_cross_entropy(logits, target)
     layers = [l for l, lam in enumerate(lambdas) if lam > 0]
     probs = logits.softmax(1)
+    valid = (target != V).unsqueeze(1)
+    onehot = F.one_hot(target.masked_fill(~valid[:, 0], 0), logits.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
     with torch.no_grad():
-        psi_target = net.embeddings(one_hot_target(target, logits.shape[1], probs), layers[-1] + 1, relu)
+        psi_target = net.embeddings(torch.where(valid, onehot, probs), layers[-1] + 1, relu)
     psi_pred = net.embeddings(probs, layers[-1] + 1, relu)
     for l in layers:
         total = total + lambdas[l] * masked_mean((psi_pred[l] - psi_target[l]).abs().sum(1), target != V)
