@@ -1,14 +1,18 @@
-"""Segmentation metrics: confusion matrices, IoU, and trimap (boundary band) scores.
+"""Segmentation metrics: confusion matrices, IoU, trimap (boundary band), Boundary IoU and boundary F.
 
-Every score is derived from an int64 confusion matrix (rows = ground truth, columns =
-prediction), so run records can store the raw matrices and any later metric needs no new
-run. Matrices stay on the device of their inputs, so a validation pass accumulates them
-there; the IoU functions accept tensors or arrays on any device and return NumPy.
+Every score is derived from int64 counts summed over a split (confusion matrices: rows =
+ground truth, columns = prediction; Boundary IoU and boundary F: per class), so run records
+can store the raw counts and tables can be re-aggregated without a run. Counts stay on the
+device of their inputs, so a validation pass accumulates them there; the functions that
+turn counts into scores accept tensors or arrays on any device and return NumPy.
 
 Trimap: the band of width ``w`` is the set of non-void pixels whose Euclidean distance to
 the nearest ground-truth edge pixel (``methods.semantic_edges``) is below ``w``; width 1
 is the edge map itself, two pixels thick across a boundary. The complement among non-void
 pixels is the interior (non-boundary) region. One distance map per mask gives every width.
+
+Boundary IoU (inner bands of ground truth and prediction) and boundary F (contour pixels
+matched within a tolerance) are defined in ``boundary_iou_counts`` and ``boundary_f_counts``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,10 @@ from methods import semantic_edges
 __all__ = [
     "PAPER_WIDTHS",
     "SMALL_WIDTHS",
+    "boundary_f_counts",
+    "boundary_f_from_counts",
+    "boundary_iou_counts",
+    "boundary_iou_from_counts",
     "confusion_matrix",
     "edge_distance",
     "mean_iou",
@@ -333,3 +341,304 @@ def trimap_miou(
         np.array([mean_iou(m) for m in boundary], dtype=np.float64),
         np.array([mean_iou(m) for m in interior], dtype=np.float64),
     )
+
+
+# --------------------------------------------------------------------------- boundary metrics
+
+
+#: Largest number of window offsets for which ``_nearest_same_class_sq`` searches the
+#: tolerance disk around each contour pixel; beyond it (large tolerances) one exact
+#: distance transform per image and class is cheaper.
+_MAX_WINDOW = 1024
+#: Elements of one (contour pixels x window offsets) gather block.
+_GATHER_BLOCK = 2**22
+
+
+def _checked_tolerances(tolerances: Sequence[float]) -> tuple[float, ...]:
+    tolerances = tuple(float(t) for t in tolerances)
+    increasing = all(b > a for a, b in zip(tolerances, tolerances[1:]))
+    if not tolerances or not (tolerances[0] >= 0 and increasing and all(map(math.isfinite, tolerances))):
+        raise ValueError(
+            f"boundary tolerances must be non-negative, finite and strictly increasing, got {tolerances}"
+        )
+    return tolerances
+
+
+def _check_batch(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int) -> None:
+    """Shapes, dtypes and id ranges of a boundary metric's input (one host sync)."""
+    _check_num_classes(num_classes)
+    _check_ids(pred, target)
+    if target.dim() != 3:
+        raise ValueError(f"pred and target must be [N, H, W], got shape {tuple(target.shape)}")
+    if target.numel() == 0:
+        return
+    stray = (target >= num_classes) | (target < 0)
+    stray &= target != ignore_index
+    bad = torch.stack([stray.any(), (pred < 0).any(), (pred >= num_classes).any()]).any()
+    if bool(bad):
+        raise _range_error(pred, target, num_classes, ignore_index)
+
+
+def _band_bins(distance: torch.Tensor, widths: tuple[float, ...], num_classes: int) -> tuple[torch.Tensor, int, list[int]]:
+    """int64 bins of the distances, ordered so that the band of width ``widths[k]`` (distance
+    < width) is the prefix of bins ``<= rows[k]``; returns (bins, number of bins, rows).
+
+    Integer widths bin by the truncated distance (capped past the largest width), which
+    also reads an integer (floored) distance map exactly; other widths by searchsorted.
+    """
+    if all(w.is_integer() for w in widths) and (widths[-1] + 1) * num_classes <= _MAX_FLOOR_BINS:
+        n_bins = int(widths[-1]) + 1
+        return distance.clamp(0, n_bins - 1).long(), n_bins, [int(w) - 1 for w in widths]
+    distance = distance if distance.is_floating_point() else distance.float()
+    bounds = torch.tensor(widths, dtype=distance.dtype, device=distance.device)
+    return torch.searchsorted(bounds, distance.contiguous(), right=True), len(widths) + 1, list(range(len(widths)))
+
+
+def _class_counts(classes: torch.Tensor, mask: torch.Tensor, num_classes: int, bins=None, n_bins: int = 1) -> torch.Tensor:
+    """Pixels of ``mask`` per (class, bin): int64 [C, n_bins]; one bincount, masked pixels
+    sent to an extra bin that is dropped."""
+    index = classes.long() * n_bins if bins is None else classes.long() * n_bins + bins
+    index = index.masked_fill(~mask, num_classes * n_bins)
+    counts = torch.bincount(index.reshape(-1), minlength=num_classes * n_bins + 1)
+    return counts[:-1].view(num_classes, n_bins)
+
+
+def boundary_iou_counts(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    widths: Sequence[float],
+    ignore_index: int = 255,
+    *,
+    distance: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Boundary IoU counts (intersection, union) per width and class, for one batch.
+
+    Definition. For a class c, an image and its non-void pixels V (ground truth not
+    ``ignore_index``): G_c = pixels whose ground truth is c (void pixels are never in
+    G_c); P_c = pixels predicted c, anywhere in the image, void-labelled pixels included.
+    Contours and bands are computed on the whole image; only the counts are restricted
+    to V. The contour of a mask M is the set of pixels of M with at least one of their 8
+    neighbours inside the image not in M (the image border is not a contour), the rule
+    of ``methods.semantic_edges``; a mask with no contour has an empty band. The inner
+    band of M of width d is the set of pixels of M whose Euclidean distance to the
+    contour of M is below d (d = 1 is the contour itself). Boundary IoU of class c at
+    width d, over the whole split: sum |band_d(G_c) & band_d(P_c) & V| /
+    sum |(band_d(G_c) | band_d(P_c)) & V| (see ``boundary_iou_from_counts``).
+
+    Shape:
+        pred, target: integer tensors [N, H, W] of class ids (target: ``ignore_index``
+            for void).
+        widths: K positive, strictly increasing widths (pixels).
+        distance: ``edge_distance(target, ignore_index)`` [N, H, W], or that map floored
+            to integers (uint8, as ``prepare`` caches it: exact for integer widths up to
+            255); computed here when None.
+        returns: int64 tensor [K, 2, C] on ``target``'s device: [k, 0] intersections,
+            [k, 1] unions.
+
+    How. The union of the contours of all classes of a label map is its semantic edge
+    map, and for a pixel of class c the nearest pixel of that union lies on the contour
+    of c itself (the segment towards a nearer edge pixel of another class would cross
+    c's contour first). So one distance map per label map gives the bands of every
+    class: band_d(G_c) = G_c & (distance to the ground-truth edges < d), band_d(P_c) =
+    P_c & (distance to the prediction's edges < d). The ground truth's map is the
+    cached trimap distance; the prediction's one exact distance transform per image
+    (``edge_distance``). Three bincounts over (class, distance bin) with a cumulative sum
+    over the bins then give every width at once: |band(G) & V|, |band(P) & V| and their
+    intersection (both classes c, the larger distance below d); union = the first two
+    minus the intersection.
+    """
+    widths = _checked_widths(widths)
+    _check_batch(pred, target, num_classes, ignore_index)
+    pred = pred.to(target.device)
+    if distance is None:
+        distance = edge_distance(target, ignore_index)
+    if distance.shape != target.shape:
+        raise ValueError(
+            f"distance must have the shape of target {tuple(target.shape)}, got "
+            f"{tuple(distance.shape)}; pass edge_distance(target) of the same masks"
+        )
+    if not distance.is_floating_point() and widths[-1] > 255:
+        raise ValueError(
+            f"an integer (floored, capped at 255) distance map cannot give widths above 255, got {widths[-1]:g}; "
+            "pass edge_distance(target) as float"
+        )
+    distance = distance.to(target.device)
+    pred_distance = edge_distance(pred, ignore_index=-1)  # a prediction has no void pixel
+    c = num_classes
+    valid = target != ignore_index
+    gt = torch.where(valid, target, 0)
+    gt_bins, n_bins, rows = _band_bins(distance, widths, c)
+    pred_bins, _, _ = _band_bins(pred_distance, widths, c)
+    gt_band = _class_counts(gt, valid, c, gt_bins, n_bins)
+    pred_band = _class_counts(pred, valid, c, pred_bins, n_bins)
+    both = _class_counts(gt, valid & (pred == target), c, torch.maximum(gt_bins, pred_bins), n_bins)
+    gt_band, pred_band, both = (x.cumsum(1)[:, rows].T for x in (gt_band, pred_band, both))  # [K, C]
+    return torch.stack([both, gt_band + pred_band - both], dim=1)
+
+
+def _window(radius: float, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Offsets (dy, dx) of the disk of ``radius`` that stay inside an H x W image, nearest
+    first: (offsets int64 [O, 2], squared lengths int64 [O])."""
+    ry, rx = min(int(radius), height - 1), min(int(radius), width - 1)
+    dy, dx = torch.meshgrid(torch.arange(-ry, ry + 1), torch.arange(-rx, rx + 1), indexing="ij")
+    sq = (dy * dy + dx * dx).reshape(-1)
+    keep = sq <= math.floor(radius * radius)
+    order = torch.argsort(sq[keep], stable=True)
+    return torch.stack([dy.reshape(-1)[keep], dx.reshape(-1)[keep]], 1)[order], sq[keep][order]
+
+
+def _nearest_same_class_sq(source: torch.Tensor, other: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every labelled pixel of ``source``, the squared Euclidean distance to the nearest
+    pixel of ``other`` with the same label, when it is at most ``radius``.
+
+    Shape:
+        source, other: integer tensors [N, H, W], class ids on contour pixels, -1 elsewhere.
+        returns: (classes int64 [K], squared distances int64 [K]) of the K labelled pixels
+        of ``source``; beyond ``radius`` the distance is ``torch.iinfo(torch.int64).max``.
+
+    Exact within the radius. Small radii gather ``other`` at every offset of the disk
+    around each labelled pixel (blocks of pixels x offsets, on the input's device);
+    large radii take one exact distance transform (scipy) per image and class present.
+    """
+    n, h, w = source.shape
+    far = torch.iinfo(torch.int64).max
+    where = (source >= 0).nonzero()
+    classes = source[where[:, 0], where[:, 1], where[:, 2]].long()
+    best = torch.full((len(classes),), far, dtype=torch.int64, device=source.device)
+    if len(classes) == 0:
+        return classes, best
+    offsets, sq = _window(radius, h, w)
+    if len(offsets) <= _MAX_WINDOW:
+        ry, rx = int(offsets[:, 0].max()), int(offsets[:, 1].max())
+        hp, wp = h + 2 * ry, w + 2 * rx
+        padded = torch.full((n, hp, wp), -1, dtype=torch.int32, device=other.device)
+        padded[:, ry : ry + h, rx : rx + w] = other
+        padded = padded.reshape(-1)
+        base = where[:, 0] * (hp * wp) + (where[:, 1] + ry) * wp + (where[:, 2] + rx)
+        step = (offsets[:, 0] * wp + offsets[:, 1]).to(source.device)
+        sq = sq.to(source.device)
+        block = max(1, _GATHER_BLOCK // len(step))
+        for start in range(0, len(base), block):
+            found = padded[base[start : start + block, None] + step] == classes[start : start + block, None].int()
+            # offsets are sorted nearest first: the first match is the nearest
+            first = found.int().argmax(1)
+            best[start : start + block] = torch.where(found.any(1), sq[first], far)
+        return classes, best
+    cpu_other, cpu_where, cpu_classes = other.cpu().numpy(), where.cpu(), classes.cpu()
+    out = best.cpu()
+    limit = math.floor(radius * radius)
+    for i in torch.unique(cpu_where[:, 0]).tolist():
+        in_image = cpu_where[:, 0] == i
+        for cls in torch.unique(cpu_classes[in_image]).tolist():
+            targets = cpu_other[i] == cls
+            if not targets.any():
+                continue
+            pick = in_image & (cpu_classes == cls)
+            ys, xs = cpu_where[pick, 1].numpy(), cpu_where[pick, 2].numpy()
+            # squared distances of integer offsets are integers: round away float error
+            d2 = np.rint(ndimage.distance_transform_edt(~targets)[ys, xs] ** 2).astype(np.int64)
+            out[pick] = torch.from_numpy(np.where(d2 <= limit, d2, far))
+    return classes, out.to(source.device)
+
+
+def boundary_f_counts(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    tolerances: Sequence[float],
+    ignore_index: int = 255,
+) -> torch.Tensor:
+    """Boundary F counts per tolerance and class, for one batch.
+
+    Definition. G_c, P_c, V and the contour of a mask as in ``boundary_iou_counts``. Bg =
+    contour(G_c) & V, Bp = contour(P_c) & V; matched_p = the pixels of Bp within
+    Euclidean distance <= t of a pixel of Bg, matched_g = the pixels of Bg within <= t of
+    a pixel of Bp. Over the whole split, precision = sum matched_p / sum |Bp| (0 when
+    sum |Bp| = 0), recall = sum matched_g / sum |Bg| (0 when sum |Bg| = 0), F = 2PR /
+    (P + R) (0 when P + R = 0); counts are summed over the split before dividing, no
+    per-image average (see ``boundary_f_from_counts``).
+
+    Shape:
+        pred, target: integer tensors [N, H, W] of class ids (target: ``ignore_index``
+            for void).
+        tolerances: T non-negative, strictly increasing tolerances (pixels).
+        returns: int64 tensor [T, 4, C] on ``target``'s device, rows (matched_p, |Bp|,
+            matched_g, |Bg|).
+
+    How. The contours of all classes of a label map are its semantic edges, each edge
+    pixel on its own class's contour, so Bg and Bp are the edge maps of the ground truth
+    and of the prediction (restricted to V) labelled by class. Each contour pixel looks
+    for a pixel of the other contour of its class within the largest tolerance
+    (``_nearest_same_class_sq``); every tolerance is then a threshold on that distance.
+    """
+    tolerances = _checked_tolerances(tolerances)
+    _check_batch(pred, target, num_classes, ignore_index)
+    pred = pred.to(target.device)
+    c = num_classes
+    valid = target != ignore_index
+    gt_contour = torch.where(semantic_edges(target, ignore_index), target, -1)  # edges are never void
+    pred_contour = torch.where(semantic_edges(pred, -1) & valid, pred, -1)
+    pred_classes, pred_sq = _nearest_same_class_sq(pred_contour, gt_contour, tolerances[-1])
+    gt_classes, gt_sq = _nearest_same_class_sq(gt_contour, pred_contour, tolerances[-1])
+    pred_total = torch.bincount(pred_classes, minlength=c)
+    gt_total = torch.bincount(gt_classes, minlength=c)
+    out = []
+    for t in tolerances:
+        limit = math.floor(t * t)  # squared distances are integers
+        out.append(torch.stack([
+            torch.bincount(pred_classes[pred_sq <= limit], minlength=c), pred_total,
+            torch.bincount(gt_classes[gt_sq <= limit], minlength=c), gt_total,
+        ]))  # fmt: skip
+    return torch.stack(out).to(target.device)
+
+
+def _as_array(counts) -> np.ndarray:
+    if isinstance(counts, torch.Tensor):
+        counts = counts.detach().cpu().numpy()
+    return np.asarray(counts, dtype=np.float64)
+
+
+def _nan_mean(per_class: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of the non-NaN entries; NaN (without a warning) where none."""
+    present = ~np.isnan(per_class)
+    total = np.where(present, per_class, 0.0).sum(-1)
+    n = present.sum(-1)
+    return np.divide(total, n, out=np.full(total.shape, np.nan), where=n > 0)
+
+
+def boundary_iou_from_counts(counts) -> tuple[np.ndarray, np.ndarray]:
+    """Boundary IoU per class and its mean, per width, from summed ``boundary_iou_counts``.
+
+    Shape:
+        counts: [K, 2, C] (intersection, union), tensor or array.
+        returns: (per_class float64 [K, C], NaN where the union is empty; mean float64
+        [K], the mean over the classes with a non-empty union, NaN when there is none).
+    """
+    counts = _as_array(counts)
+    if counts.ndim != 3 or counts.shape[1] != 2:
+        raise ValueError(f"boundary IoU counts must be [K, 2, C], got shape {counts.shape}")
+    inter, union = counts[:, 0], counts[:, 1]
+    per_class = np.divide(inter, union, out=np.full(inter.shape, np.nan), where=union > 0)
+    return per_class, _nan_mean(per_class)
+
+
+def boundary_f_from_counts(counts) -> tuple[np.ndarray, np.ndarray]:
+    """Boundary F per class and its mean, per tolerance, from summed ``boundary_f_counts``.
+
+    Shape:
+        counts: [T, 4, C] (matched_p, |Bp|, matched_g, |Bg|), tensor or array.
+        returns: (per_class float64 [T, C]: F = 2PR / (P + R), 0 when P + R = 0, NaN for
+        a class with sum |Bg| + sum |Bp| = 0; mean float64 [T] over the other classes,
+        NaN when there is none).
+    """
+    counts = _as_array(counts)
+    if counts.ndim != 3 or counts.shape[1] != 4:
+        raise ValueError(f"boundary F counts must be [T, 4, C], got shape {counts.shape}")
+    matched_p, n_p, matched_g, n_g = counts.transpose(1, 0, 2)
+    precision = np.divide(matched_p, n_p, out=np.zeros(n_p.shape), where=n_p > 0)
+    recall = np.divide(matched_g, n_g, out=np.zeros(n_g.shape), where=n_g > 0)
+    total = precision + recall
+    f = np.divide(2 * precision * recall, total, out=np.zeros(total.shape), where=total > 0)
+    f[(n_p + n_g) == 0] = np.nan
+    return f, _nan_mean(f)

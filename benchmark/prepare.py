@@ -23,9 +23,9 @@ import methods
 from benchmark import metrics
 from benchmark.data import as_tensors, check_dataset, dataset_info, load_split
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
-from benchmark.spec import REAL_DATASETS, RunSpec
+from benchmark.spec import RunSpec
 
-__all__ = ["Prepared", "prepare", "default_data_dir"]
+__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir"]
 
 #: Masks (and random patches of them) used to fit the edge net: its receptive field is
 #: 7x7, so patches carry all it learns from, at a fraction of the cost of whole images.
@@ -78,10 +78,20 @@ def _synthetic_root(spec: RunSpec, data_dir: Path) -> Path:
     return generate(spec.dataset, root, n_train=s.n_train, n_val=s.n_val, height=h, width=w, seed=s.data_seed)
 
 
-def _cache_key(spec: RunSpec, root: Path, data_version: str) -> str:
+#: The settings a dataset's preparation depends on (data, distance maps, edge net): two
+#: specs that agree on these (and on the dataset) share one preparation.
+PREPARATION_SETTINGS = ("n_train", "n_val", "image_size", "data_seed", "resize", "trimap_widths", "edge_net_steps", "edge_net_peak")
+
+
+def preparation_key(spec: RunSpec) -> str:
+    """``<dataset>-<hash>`` of the dataset and its preparation settings (see ``PREPARATION_SETTINGS``)."""
     s = spec.settings
-    payload = {"dataset": spec.dataset, "root": str(root), "data": data_version, "resize": s.resize,
-               "widths": s.trimap_widths, "edge_net_steps": s.edge_net_steps}  # fmt: skip
+    payload = {"dataset": spec.dataset, **{k: getattr(s, k) for k in PREPARATION_SETTINGS}}
+    return f"{spec.dataset}-" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _cache_key(spec: RunSpec, root: Path, data_version: str) -> str:
+    payload = {"preparation": preparation_key(spec), "root": str(root), "data": data_version}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -114,7 +124,7 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
         patches.append(mask[y : y + ph, x : x + pw])
     net = methods.fit_edge_net(
         torch.stack(patches), info.num_classes, steps=spec.settings.edge_net_steps, ignore_index=info.ignore_index,
-        seed=0, progress=progress,
+        peak=spec.settings.edge_net_peak, seed=0, progress=progress,
     )  # fmt: skip
     methods.save_edge_net(net, prepared.edge_net_path)
 
@@ -135,7 +145,8 @@ def prepare(
     the edge net; by default it is fitted when the spec's method needs it.
     """
     data_dir = default_data_dir()
-    if spec.dataset in REAL_DATASETS:
+    synthetic = dataset_info(spec.dataset).synthetic
+    if not synthetic:
         if data_root is None:
             raise ValueError(f"dataset {spec.dataset!r} is read from disk: pass --data-root with its official layout")
         root = Path(data_root).resolve()
@@ -146,7 +157,7 @@ def prepare(
     cache = Path(cache_dir).resolve() if cache_dir else data_dir / "prepared"
     cache = cache / f"{spec.dataset}-{_cache_key(spec, root, data_version)}"
     cache.mkdir(parents=True, exist_ok=True)
-    prepared = Prepared(spec.dataset, root, cache, data_version, in_memory=spec.dataset not in REAL_DATASETS)
+    prepared = Prepared(spec.dataset, root, cache, data_version, in_memory=synthetic)
     if check and not (cache / "checked").exists():
         for split in ("train", "val"):
             check_dataset(spec.dataset, root, split)

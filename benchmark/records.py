@@ -1,7 +1,9 @@
 """Run records: one self-contained JSON file per run, written atomically.
 
-A record alone rebuilds every table row and plot point of its run: spec, metrics, raw
-confusion matrices, sampled loss curves, a few stored predictions, timings and versions.
+A record alone rebuilds every table row and plot point of its run: spec, metrics, the raw
+counts of every evaluator, sampled loss curves, a few stored predictions, timings and
+versions. A run may also keep every validation prediction in a sidecar beside it
+(``<run_id>.pred.npz``), from which a metric added later is computed without a run.
 Only the process that owns the output folder (the driver) writes records, so no shared
 disk is assumed between the workers of a sweep.
 """
@@ -21,8 +23,12 @@ import numpy as np
 from PIL import Image
 
 __all__ = [
+    "PREDICTIONS_KEY",
     "write_record",
     "read_record",
+    "predictions_path",
+    "write_predictions",
+    "read_predictions",
     "load_records",
     "record_path",
     "encode_mask",
@@ -63,6 +69,51 @@ def write_record(folder: str | os.PathLike, record: dict) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+#: Key under which ``train.evaluate(..., keep_predictions=True)`` returns every validation
+#: prediction (uint8 [N, H, W]); whoever writes the record pops it and writes the sidecar.
+PREDICTIONS_KEY = "_predictions"
+
+
+def predictions_path(folder: str | os.PathLike, run_id: str) -> Path:
+    """The sidecar of a run's kept validation predictions, beside its record."""
+    return Path(folder) / f"{run_id}.pred.npz"
+
+
+def write_predictions(folder: str | os.PathLike, run_id: str, predictions: np.ndarray) -> Path:
+    """Write every validation prediction of a run, uint8 [N, H, W] in split order, to the
+    compressed sidecar ``folder/<run_id>.pred.npz``, atomically as ``write_record``.
+
+    Not part of the record (it would outgrow it); it lets a metric added later be computed
+    for the run without training it again (``evaluators.evaluate_sidecar``).
+    """
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 3 or predictions.dtype != np.uint8:
+        raise ValueError(f"predictions must be uint8 [N, H, W], got {predictions.dtype} {predictions.shape}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = predictions_path(folder, run_id)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{run_id}.", suffix=".pred.tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, predictions=predictions)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_predictions(path: str | os.PathLike) -> np.ndarray:
+    """The uint8 [N, H, W] predictions of a sidecar written by ``write_predictions``."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return data["predictions"]
+    except (OSError, ValueError, KeyError) as err:
+        raise CorruptRecord(f"{path}: unreadable predictions sidecar ({err})") from None
 
 
 def read_record(path: str | os.PathLike) -> dict:

@@ -8,49 +8,106 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.spec import RunSpec, scale_settings
+import methods as methods_registry
+from benchmark import paper
+from benchmark.spec import RowKey, RunSpec, row_key, scale_settings
 
-__all__ = ["Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS"]
+__all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS",
+           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS"]  # fmt: skip
+
+
+def _frozen(value):
+    if isinstance(value, (list, tuple)):
+        return tuple(_frozen(v) for v in value)
+    return value
 
 
 @dataclass(frozen=True)
 class Row:
-    """One table row: a method and its parameters."""
+    """One table row: a method, its parameters, and setting overrides of its own.
+
+    ``params`` and ``overrides`` are sorted (name, value) pairs so that a row is hashable;
+    build rows with ``Row.of``. The row's own overrides (a row run without gradient
+    clipping, say) apply on top of the suite's and the user's ``--set``.
+    """
 
     method: str
-    lambdas: tuple[float, ...] = ()
-    relu: bool = False
+    params: tuple[tuple[str, object], ...] = ()
+    overrides: tuple[tuple[str, object], ...] = ()
 
-    def params(self) -> dict:
-        p = {}
-        if self.lambdas:
-            p["lambdas"] = self.lambdas
-        if self.relu:
-            p["relu"] = True
-        return p
+    @classmethod
+    def of(cls, method: str, overrides: dict | None = None, **params) -> "Row":
+        return cls(method, tuple(sorted((k, _frozen(v)) for k, v in params.items())),
+                   tuple(sorted((k, _frozen(v)) for k, v in (overrides or {}).items())))  # fmt: skip
+
+    def params_dict(self) -> dict:
+        return dict(self.params)
+
+    def overrides_dict(self) -> dict:
+        return dict(self.overrides)
+
+    def key(self) -> RowKey:
+        return row_key(self.method, self.params_dict())
 
 
 #: The 14 rows of the paper's Table 1, in its order.
-TABLE1_ROWS: tuple[Row, ...] = (
-    Row("ppce"),
-    Row("ubernet", (1,)),
-    Row("ubernet", (0.5,)),
-    Row("ubernet", (5,)),
-    Row("ppce_edges", (1,)),
-    Row("ppce_edges", (5,)),
-    Row("semeda", (1, 0, 0), relu=True),
-    Row("semeda", (0, 0.5, 0), relu=True),
-    Row("semeda", (1, 0, 0)),
-    Row("semeda", (0.5, 0, 0)),
-    Row("semeda", (0, 1, 0)),
-    Row("semeda", (0, 0, 1)),
-    Row("semeda", (1, 0.5, 0.25)),
-    Row("semeda", (0.25, 0.5, 1)),
-)
+TABLE1_ROWS: tuple[Row, ...] = tuple(Row.of(method, **params) for _, method, params, _ in paper.TABLE1_ENTRIES)
 
 #: Table 2 and Figure 5: PPCE, Ubernet-style (lambda 1) and SEMEDA before ReLU (0, 1, 0),
 #: the two Table 1 rows that are Table 2's Cityscapes ImageNet column.
-TABLE2_ROWS: tuple[Row, ...] = (Row("ppce"), Row("ubernet", (1,)), Row("semeda", (0, 1, 0)))
+TABLE2_ROWS: tuple[Row, ...] = tuple(Row.of(method, **params) for _, method, params in paper.TABLE2_ENTRIES)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One value of a protocol choice the paper leaves open, varied alone around the default.
+
+    ``overrides`` are settings, ``params`` method parameters; ``applies`` says which rows
+    the value means something for (e.g. SEMEDA's channel reading: SEMEDA rows only).
+    """
+
+    choice: str
+    value: str
+    overrides: tuple[tuple[str, object], ...] = ()
+    params: tuple[tuple[str, object], ...] = ()
+    applies: str = "all"  # "all" | "edge_net" (methods using the edge net) | a method name
+
+    def applies_to(self, method: str) -> bool:
+        if self.applies == "all":
+            return True
+        if self.applies == "edge_net":
+            return methods_registry.method_class(method).needs_edge_net
+        return method == self.applies
+
+    @property
+    def is_default(self) -> bool:
+        return not self.overrides and not self.params
+
+
+#: The sensitivity study: its methods and, per choice, the default first.
+SENSITIVITY_ROWS: tuple[Row, ...] = (
+    Row.of("ppce"),
+    Row.of("semeda", lambdas=(1, 0, 0)),
+    Row.of("semeda", lambdas=(0, 1, 0)),
+    Row.of("semeda", lambdas=(1, 0.5, 0.25)),
+    Row.of("ppce_edges", lambdas=(1,)),
+)
+SENSITIVITY_CHOICES: tuple[Choice, ...] = (
+    Choice("gradient clipping", "default"),
+    Choice("gradient clipping", "off", overrides=(("grad_clip", None),)),
+    Choice("learning rate", "paper's (5e-4, x10 head), no clipping", overrides=(("grad_clip", None), ("lr", 5e-4))),
+    Choice("SEMEDA |.| of Eq. (6)", "mean over channels", params=(("channels", "mean"),), applies="semeda"),
+    Choice("edge-net fitting input", "peaks drawn in [0.3, 0.99]", overrides=(("edge_net_peak", (0.3, 0.99)),), applies="edge_net"),
+)  # fmt: skip
+
+
+def _sensitivity_rows() -> tuple[Row, ...]:
+    rows = []
+    for choice in SENSITIVITY_CHOICES:
+        for row in SENSITIVITY_ROWS:
+            if choice.applies_to(row.method):
+                rows.append(Row.of(row.method, {**row.overrides_dict(), **dict(choice.overrides)}, **{**row.params_dict(), **dict(choice.params)}))
+    return tuple(dict.fromkeys(rows))
 
 
 @dataclass(frozen=True)
@@ -81,8 +138,13 @@ SUITES: dict[str, Suite] = {
         {"embedded": ("scratch",), "paper": ("imagenet",)},
         description="boundary / non-boundary mIoU against band width (paper Figure 5); shares runs with table2",
     ),
+    "sensitivity": Suite(
+        "sensitivity", _sensitivity_rows(), {"embedded": ("streets",), "paper": ("cityscapes",)},
+        {"embedded": ("scratch",), "paper": ("imagenet",)},
+        description="each protocol choice the paper leaves open, varied alone around the default",
+    ),
     "smoke": Suite(
-        "smoke", (Row("ppce"), Row("ubernet", (1,)), Row("ppce_edges", (1,)), Row("semeda", (0, 1, 0))),
+        "smoke", (Row.of("ppce"), Row.of("ubernet", lambdas=(1,)), Row.of("ppce_edges", lambdas=(1,)), Row.of("semeda", lambdas=(0, 1, 0))),
         {"embedded": ("streets",), "paper": ("cityscapes",)}, {"embedded": ("scratch",), "paper": ("imagenet",)},
         seeds=1, scale="smoke", description="a handful of tiny runs for the tests",
     ),
@@ -141,7 +203,6 @@ def expand(
     weights = weights or {}
     specs = []
     for dataset in ds:
-        settings = scale_settings(scale, dataset, **(overrides or {}))
         for init in s.inits[family]:
             path = weights.get(init)
             if isinstance(path, dict):
@@ -149,10 +210,11 @@ def expand(
             if init != "scratch" and path is None:
                 continue  # e.g. no COCO file given: that column is left out
             for row in rows:
+                settings = scale_settings(scale, dataset, **{**(overrides or {}), **row.overrides_dict()})
                 for seed in range(seeds):
                     specs.append(
                         RunSpec(
-                            method=row.method, params=tuple(row.params().items()), dataset=dataset,
+                            method=row.method, params=row.params, dataset=dataset,
                             backbone=backbone or default_backbone, scale=scale, seed=seed, init=init,
                             weights=path, settings=settings,
                         )

@@ -33,11 +33,11 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.prepare import Prepared, prepare
+from benchmark.prepare import Prepared, prepare, preparation_key
 from benchmark.records import CorruptRecord, read_record, record_path, write_record
 from benchmark.spec import RunSpec
 
-__all__ = ["earlier_checkpoints", "load_earlier", "one_per_dataset", "pending", "run_specs", "SweepSummary"]
+__all__ = ["earlier_checkpoints", "load_earlier", "one_per_dataset", "one_per_preparation", "pending", "run_specs", "SweepSummary"]
 
 
 @dataclass
@@ -61,6 +61,15 @@ def one_per_dataset(specs: list[RunSpec]) -> dict[str, RunSpec]:
     first: dict[str, RunSpec] = {}
     for spec in specs:
         first.setdefault(spec.dataset, spec)
+    return first
+
+
+def one_per_preparation(specs: list[RunSpec]) -> dict[str, RunSpec]:
+    """Preparation key -> its first spec: specs on one dataset with different preparation
+    settings (an edge net fitted on another input, say) never share a preparation."""
+    first: dict[str, RunSpec] = {}
+    for spec in specs:
+        first.setdefault(preparation_key(spec), spec)
     return first
 
 
@@ -153,7 +162,7 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
 
     torch.set_num_threads(threads)
     spec = RunSpec.from_dict(config["spec"])
-    prepared = _materialise(payloads[spec.dataset], spec)
+    prepared = _materialise(payloads[preparation_key(spec)], spec)
     _ensure_weights(spec, weights)
     resume = None
     ckpt = tune.get_checkpoint()
@@ -264,12 +273,13 @@ def run_specs(
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary(out=str(out))
-    # Preparation: once per dataset, in the driver (edge net fitted when any run needs it).
+    # Preparation: once per (dataset, preparation settings), in the driver (the edge net
+    # fitted when any run of that preparation needs it).
     prepared = {}
-    for dataset, spec in one_per_dataset(specs).items():
-        needs = any(s.dataset == dataset and methods.method_class(s.method).needs_edge_net for s in specs)
-        prepared[dataset] = prepare(spec, data_root=data_root, edge_net=needs, progress=verbose > 0)
-    versions = {d: p.data_version for d, p in prepared.items()}
+    for key, spec in one_per_preparation(specs).items():
+        needs = any(preparation_key(s) == key and methods.method_class(s.method).needs_edge_net for s in specs)
+        prepared[key] = prepare(spec, data_root=data_root, edge_net=needs, progress=verbose > 0)
+    versions = {p.dataset: p.data_version for p in prepared.values()}
     summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
     todo, existing = pending(specs, out, versions, retry_failed)
     summary.skipped = len(existing)
@@ -291,7 +301,7 @@ def run_specs(
         earlier = {} if is_uri else earlier_checkpoints(storage, unrecorded)
         trainable = tune.with_resources(
             tune.with_parameters(
-                _trial, payloads={d: _payload(p) for d, p in prepared.items()},
+                _trial, payloads={k: _payload(p) for k, p in prepared.items()},
                 weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
                 earlier=earlier, threads=threads, checkpoint_every=every,
             ),  # fmt: skip

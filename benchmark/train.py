@@ -7,10 +7,8 @@ so runs of different methods with the same seed are paired.
 
 from __future__ import annotations
 
-import math
 import os
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,13 +18,14 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import methods
-from benchmark import metrics
 from benchmark.data import as_tensors, dataset_info, load_split
+from benchmark.evaluators import build_evaluators
 from benchmark.data.transforms import Augmented, TrainAugment, normalize
 from benchmark.models import build_model
 from benchmark.prepare import Prepared, prepare
-from benchmark.records import encode_mask, environment
+from benchmark.records import PREDICTIONS_KEY, encode_mask, environment
 from benchmark.spec import RunSpec
+from benchmark.step import train_step
 
 __all__ = ["train", "NonFiniteLoss", "pick_device"]
 
@@ -74,6 +73,40 @@ class _Curve:
     def load_state(self, state: dict) -> None:
         self.steps, self.values = list(state["steps"]), {k: list(v) for k, v in state["values"].items()}
         self._sums, self._n = dict(state["sums"]), state["n"]
+
+
+class _GradNorms:
+    """Pre-clip global gradient norms of every step: the record keeps their median, maximum
+    and the share of clipped steps (clipping at PPCE's norm rescales a term whose gradient is
+    40x larger, and a reader must see by how much)."""
+
+    def __init__(self, clip: float | None):
+        self.clip = clip
+        self.values: list[float] = []
+        self.clipped = 0
+
+    def add(self, norm: float, clipped: bool) -> None:
+        self.values.append(norm)
+        self.clipped += bool(clipped)
+
+    def state(self) -> dict:
+        return {"values": list(self.values), "clipped": self.clipped}
+
+    def load_state(self, state: dict | None) -> None:
+        if state:
+            self.values, self.clipped = list(state["values"]), int(state["clipped"])
+
+    def summary(self) -> dict:
+        if not self.values:
+            return {"clip": self.clip, "median": None, "max": None, "clipped_share": None, "first_100_max": None}
+        values = np.asarray(self.values)
+        return {
+            "clip": self.clip,
+            "median": float(np.median(values)),
+            "max": float(values.max()),
+            "first_100_max": float(values[:100].max()),
+            "clipped_share": self.clipped / len(values),
+        }
 
 
 def _train_set(spec: RunSpec, prepared: Prepared) -> Augmented:
@@ -124,20 +157,23 @@ def _optimiser(model, spec: RunSpec):
     return optimiser, schedule
 
 
-def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device) -> dict:
-    """One pass over the validation split: whole-image and trimap confusion matrices,
-    plus the predictions of a few fixed validation images."""
+def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, keep_predictions: bool = False) -> dict:
+    """One pass over the validation split that feeds every evaluator (``benchmark.evaluators``):
+    their counts go to ``counts[name]``, their metrics to ``metrics``; plus the predictions
+    of a few fixed validation images. With ``keep_predictions`` every prediction comes back
+    too, uint8 [N, H, W] under ``records.PREDICTIONS_KEY``, for the caller to pop and write
+    beside the record (``records.write_predictions``)."""
     s = spec.settings
     info = dataset_info(prepared.dataset)
     c = info.num_classes
+    if keep_predictions and c > 256:
+        raise ValueError(f"kept predictions are uint8; {info.name} has {c} classes")
     val = load_split(prepared.dataset, prepared.root, "val", resize=s.resize)
     distances = prepared.distances()
     n = len(val)
     keep = set(np.linspace(0, n - 1, num=min(s.stored_predictions, n), dtype=int).tolist()) if s.stored_predictions else set()
-    conf = torch.zeros(c, c, dtype=torch.int64, device=device)
-    boundary = torch.zeros(len(s.trimap_widths), c, c, dtype=torch.int64, device=device)
-    interior = torch.zeros_like(boundary)
-    predictions = {}
+    evaluators = build_evaluators(s, c, info.ignore_index)
+    predictions, kept = {}, []
     loader = DataLoader(val, batch_size=s.eval_batch_size, shuffle=False, num_workers=0)
     model.eval()
     start = 0
@@ -146,11 +182,11 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device) -> 
             images, target = images.to(device), target.to(device)
             logits = model(normalize(images))["logits"]
             pred = logits.argmax(1)
-            conf += metrics.confusion_matrix(pred, target, c, info.ignore_index)
-            dist = distances[start : start + len(target)].to(device, torch.float32)
-            b, i = metrics.trimap_confusion(pred, target, s.trimap_widths, c, info.ignore_index, distance=dist)
-            boundary += b
-            interior += i
+            dist = distances[start : start + len(target)].to(device)  # the cached uint8 map: exact for integer widths
+            for evaluator in evaluators:
+                evaluator.process(pred, target, distance=dist)
+            if keep_predictions:
+                kept.append(pred.to(torch.uint8).cpu())
             for j in range(len(target)):
                 if start + j in keep:
                     predictions[str(start + j)] = {
@@ -160,22 +196,16 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device) -> 
                         "image": encode_mask(images[j].permute(1, 2, 0).cpu().numpy()),
                     }
             start += len(target)
-    boundary_miou, interior_miou = metrics.trimap_miou(boundary, interior)
-    return {
-        "metrics": {
-            "miou": metrics.mean_iou(conf),
-            "per_class_iou": metrics.per_class_iou(conf).tolist(),
-            "trimap": {
-                "widths": list(s.trimap_widths),
-                "boundary_miou": boundary_miou.tolist(),
-                "interior_miou": interior_miou.tolist(),
-            },
-        },
-        "confusion": conf.cpu().tolist(),
-        "trimap_confusion": {"boundary": boundary.cpu().tolist(), "interior": interior.cpu().tolist()},
-        "predictions": predictions,
-        "class_names": list(info.class_names),
-    }
+    out = {"metrics": {}, "counts": {}, "predictions": predictions, "class_names": list(info.class_names)}
+    for evaluator in evaluators:
+        counts = evaluator.counts()
+        out["counts"][evaluator.name] = counts
+        out["metrics"].update(evaluator.summarize(counts, s))
+        out["metrics"].update(evaluator.details(counts, s))
+        out.update(evaluator.legacy_fields(counts))  # the layout of earlier versions, for their readers
+    if keep_predictions:
+        out[PREDICTIONS_KEY] = torch.cat(kept).numpy() if kept else np.zeros((0, *s.image_size), dtype=np.uint8)
+    return out
 
 
 def train(
@@ -219,6 +249,7 @@ def train(
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     curve = _Curve(every=s.log_every)
+    norms = _GradNorms(clip=s.grad_clip)
     first_step = 1
     if resume is not None:
         run_id = spec.run_id(prepared.data_version)
@@ -229,6 +260,7 @@ def train(
         schedule.load_state_dict(resume["schedule"])
         scaler.load_state_dict(resume["scaler"])
         curve.load_state(resume["curve"])
+        norms.load_state(resume.get("grad_norms"))
         first_step = resume["step"] + 1
     dataset = _train_set(spec, prepared)
     workers = 0 if prepared.in_memory else min(4, os.cpu_count() or 1)
@@ -259,27 +291,23 @@ def train(
             images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
             # after the crop, for the methods that read them (the others take None: ~1% of a small step)
             edges = methods.semantic_edges(target, info.ignore_index) if method.needs_edge_head or method.needs_edge_net else None
-            with torch.autocast("cuda", dtype=torch.float16) if amp else nullcontext():
-                out = model(normalize(images))
-            terms = method(out["logits"].float(), target, edges=edges, edge_logits=_float(out.get("edge_logits")))
-            values = {k: v.item() for k, v in terms.items()}
-            if not math.isfinite(values["total"]):
-                raise NonFiniteLoss(step, values)
-            optimiser.zero_grad(set_to_none=True)
-            scaler.scale(terms["total"]).backward()
-            scaler.step(optimiser)
-            scaler.update()
-            schedule.step()
-            curve.add(step, values)
+            try:
+                result = train_step(model, method, optimiser, schedule, scaler, images, target, edges,
+                                    grad_clip=s.grad_clip, precision=s.precision)  # fmt: skip
+            except FloatingPointError as err:
+                raise NonFiniteLoss(step, err.args[0]) from None
+            curve.add(step, result.values)
+            norms.add(result.grad_norm, result.clipped)
             if bar is not None:
                 bar.update()
                 if step % s.log_every == 0:
-                    bar.set_postfix({k: f"{v:.3f}" for k, v in values.items()})
+                    bar.set_postfix({k: f"{v:.3f}" for k, v in result.values.items()})
             if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < s.steps:
                 checkpoint({"run_id": record["run_id"], "step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                            "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state()})  # fmt: skip
+                            "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state(),
+                            "grad_norms": norms.state()})  # fmt: skip
     except NonFiniteLoss as err:
-        record.update(status="failed", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict())
+        record.update(status="failed", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict(), grad_norm=norms.summary())
         record["timing"] = {"wall_s": time.time() - started}
         return record
     finally:
@@ -291,6 +319,7 @@ def train(
     record.update(
         status="ok",
         loss_curve=curve.to_dict(),
+        grad_norm=norms.summary(),
         timing={"wall_s": time.time() - started, "train_s": train_s, "eval_s": time.time() - eval_started},
     )
     if save_weights:
@@ -300,6 +329,3 @@ def train(
         record["weights_file"] = str(path)
     return record
 
-
-def _float(t):
-    return None if t is None else t.float()

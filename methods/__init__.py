@@ -5,7 +5,20 @@ as ``methods`` is imported. Adding a method: one new file with a ``@register_met
 class, plus one import line below.
 """
 
-from methods import dice, lovasz, ppce, ppce_edges, semeda, ubernet  # noqa: F401  (registers the methods)
+from methods import (  # noqa: F401  (registers the methods)
+    boundary,
+    boundary_dou,
+    cldice,
+    dice,
+    focal,
+    hausdorff_dt,
+    lovasz,
+    ppce,
+    ppce_edges,
+    semeda,
+    tversky,
+    ubernet,
+)
 from methods.base import StructureLoss, parse_lambdas
 from methods.edge_net import (
     DEFAULT_PEAK,

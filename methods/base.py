@@ -40,6 +40,16 @@ def parse_lambdas(method: str, lambdas, count: int) -> tuple[float, ...]:
     return tuple(values)
 
 
+def _value_text(value) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ",".join(_value_text(v) for v in value) + ")"
+    return str(value)
+
+
 class StructureLoss(nn.Module):
     """Base class of every registered method.
 
@@ -90,6 +100,23 @@ class StructureLoss(nn.Module):
     def params(self) -> dict:
         """The method's parameters as plain values (what a run record stores)."""
         return {"lambdas": list(self.lambdas)} if self.num_lambdas else {}
+
+    @classmethod
+    def describe(cls, params: dict) -> str:
+        """Human label of a run of this method with ``params`` (as ``params`` returns them).
+
+        ``name(l1,l2,...)`` for the lambdas, then every other parameter as ``key=value``
+        in name order, e.g. ``focal(1) gamma=2``. A method whose parameters read better
+        in words (SEMEDA: "before ReLU") overrides this.
+        """
+        params = dict(params)
+        text = cls.name
+        lambdas = params.pop("lambdas", None)
+        if lambdas:
+            text += "(" + ",".join(f"{float(v):g}" for v in lambdas) + ")"
+        for key in sorted(params):
+            text += f" {key}={_value_text(params[key])}"
+        return text
 
     def attach_edge_net(self, edge_net: EdgeNet) -> "StructureLoss":
         """Attach the dataset's fitted edge net, frozen: no gradient ever reaches its weights."""

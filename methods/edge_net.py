@@ -53,6 +53,9 @@ class EdgeNetInfo:
     alpha: float
     sigma: float
     f1: float = float("nan")
+    #: The fitting input's peak: a fixed value, or the (low, high) range peaks were drawn from
+    #: (then ``alpha`` is NaN: each mask had its own).
+    peak: float | tuple[float, float] = DEFAULT_PEAK
 
 
 class EdgeNet(nn.Module):
@@ -172,7 +175,7 @@ def alpha_for_peak(peak: float, num_classes: int) -> float:
 def noisy_softmax(
     masks: torch.Tensor,
     num_classes: int,
-    alpha: float,
+    alpha: float | torch.Tensor,
     sigma: float,
     *,
     ignore_index: int = 255,
@@ -181,11 +184,14 @@ def noisy_softmax(
     """softmax(alpha * onehot(masks) + sigma * noise), uniform 1/C at void pixels.
 
     Shape:
-        masks: [N, H, W] integer. Returns float32 [N, C, H, W].
+        masks: [N, H, W] integer; alpha: a number, or a float tensor [N] (one per mask).
+        Returns float32 [N, C, H, W].
     """
     valid = masks != ignore_index
     onehot = F.one_hot(masks.masked_fill(~valid, 0), num_classes).permute(0, 3, 1, 2).float()
     noise = torch.randn(onehot.shape, generator=generator, device="cpu").to(masks.device)
+    if isinstance(alpha, torch.Tensor):
+        alpha = alpha.to(masks.device, torch.float32).view(-1, 1, 1, 1)
     probs = (alpha * onehot + sigma * noise).softmax(1)
     return torch.where(valid.unsqueeze(1), probs, probs.new_full((), 1.0 / num_classes))
 
@@ -206,11 +212,33 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
 
 
+def check_peak(peak) -> float | tuple[float, float]:
+    """A fitting-input peak: a number in (0, 1), or a range (low, high) with 0 < low <= high < 1."""
+    if isinstance(peak, (list, tuple)):
+        if len(peak) != 2 or not all(isinstance(p, (int, float)) for p in peak) or not 0 < peak[0] <= peak[1] < 1:
+            raise ValueError(f"edge-net peak range must be (low, high) with 0 < low <= high < 1, got {peak!r}")
+        return (float(peak[0]), float(peak[1]))
+    if not isinstance(peak, (int, float)) or not 0 < peak < 1:
+        raise ValueError(f"edge-net peak must be a number in (0, 1) or a (low, high) range, got {peak!r}")
+    return float(peak)
+
+
+def draw_alphas(n: int, peak, num_classes: int, generator: torch.Generator) -> torch.Tensor | float:
+    """The alpha of each of ``n`` masks: fixed for a fixed peak, else from a peak drawn
+    uniformly in the range per mask (a float tensor [n])."""
+    peak = check_peak(peak)
+    if not isinstance(peak, tuple):
+        return alpha_for_peak(peak, num_classes)
+    low, high = peak
+    peaks = low + (high - low) * torch.rand(n, generator=generator, dtype=torch.float64)
+    return torch.log(peaks * (num_classes - 1) / (1 - peaks)).float()
+
+
 def fit_edge_net(
     masks: torch.Tensor,
     num_classes: int,
     *,
-    peak: float = DEFAULT_PEAK,
+    peak: float | tuple[float, float] = DEFAULT_PEAK,
     alpha: float | None = None,
     sigma: float = DEFAULT_SIGMA,
     steps: int = 400,
@@ -228,14 +256,22 @@ def fit_edge_net(
         masks: [M, H, W] int64 ground-truth label maps (already at training size).
 
     The last ``held_out`` fraction of the masks is kept out of fitting; the F1 of the
-    edge class on them (fresh noise, argmax) is stored in ``net.info.f1``. ``alpha``
-    defaults to ``alpha_for_peak(peak, num_classes)``. Adam is used rather than the
+    edge class on them (fresh noise, argmax, the same input distribution) is stored in
+    ``net.info.f1``. ``alpha`` defaults to ``alpha_for_peak(peak, num_classes)``; a
+    ``peak`` range ``(low, high)`` instead draws one peak per mask, uniformly, in fitting
+    and in the held-out F1 alike (a segmentation network's softmax moves from near-uniform
+    to confident during training). Adam is used rather than the
     paper's unspecified optimiser because the net is tiny and the task simple: it
     converges in a few hundred steps on CPU.
     """
     if masks.dim() != 3 or masks.shape[0] < 2:
         raise ValueError(f"masks must be [M, H, W] with M >= 2, got shape {tuple(masks.shape)}")
-    alpha = alpha_for_peak(peak, num_classes) if alpha is None else float(alpha)
+    peak = check_peak(peak)
+    ranged = isinstance(peak, tuple)
+    if ranged and alpha is not None:
+        raise ValueError("give either a peak range or an alpha, not both")
+    if not ranged:
+        alpha = alpha_for_peak(peak, num_classes) if alpha is None else float(alpha)
     device = torch.device(device)
     n_val = max(1, int(round(held_out * masks.shape[0])))
     fit_masks, val_masks = masks[:-n_val].to(device), masks[-n_val:].to(device)
@@ -255,7 +291,8 @@ def fit_edge_net(
     for _ in iterator:
         idx = torch.randint(fit_masks.shape[0], (min(batch_size, fit_masks.shape[0]),), generator=generator).to(device)
         batch = fit_masks[idx]
-        inputs = noisy_softmax(batch, num_classes, alpha, sigma, ignore_index=ignore_index, generator=generator)
+        alphas = draw_alphas(len(idx), peak, num_classes, generator) if ranged else alpha
+        inputs = noisy_softmax(batch, num_classes, alphas, sigma, ignore_index=ignore_index, generator=generator)
         loss = pixel_cross_entropy(net(inputs), edge_targets(fit_edges[idx], batch, ignore_index), ignore_index)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -266,10 +303,11 @@ def fit_edge_net(
     with torch.no_grad():
         for start in range(0, val_masks.shape[0], batch_size):
             batch = val_masks[start : start + batch_size]
-            inputs = noisy_softmax(batch, num_classes, alpha, sigma, ignore_index=ignore_index, generator=generator)
+            alphas = draw_alphas(len(batch), peak, num_classes, generator) if ranged else alpha
+            inputs = noisy_softmax(batch, num_classes, alphas, sigma, ignore_index=ignore_index, generator=generator)
             for i, c in enumerate(edge_f1(net(inputs), semantic_edges(batch, ignore_index), batch != ignore_index)):
                 counts[i] += c
-    net.info = EdgeNetInfo(num_classes, alpha=alpha, sigma=sigma, f1=_f1(*counts))
+    net.info = EdgeNetInfo(num_classes, alpha=float("nan") if ranged else alpha, sigma=sigma, f1=_f1(*counts), peak=peak)
     return net.requires_grad_(False).eval()
 
 
@@ -293,7 +331,10 @@ def load_edge_net(path: str | os.PathLike, device: str | torch.device = "cpu") -
     if not os.path.isfile(path):
         raise FileNotFoundError(f"edge net file not found: {path}; fit one with fit_edge_net and save_edge_net")
     blob = torch.load(path, map_location=device, weights_only=True)
-    info = EdgeNetInfo(**blob["info"])
+    stored = dict(blob["info"])
+    if isinstance(stored.get("peak"), list):
+        stored["peak"] = tuple(stored["peak"])
+    info = EdgeNetInfo(**stored)
     net = EdgeNet(info.num_classes).to(device)
     net.load_state_dict(blob["state_dict"])
     net.info = info

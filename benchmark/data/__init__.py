@@ -15,8 +15,10 @@ from benchmark.data.datasets import (
     as_tensors,
     check_dataset,
     dataset_info,
+    dataset_palette,
     list_datasets,
     load_split,
+    register_dataset,
 )
 from benchmark.data.synthetic import GENERATOR_VERSION, ShapesConfig, StreetsConfig, generate, render
 from benchmark.data.transforms import Augmented, TrainAugment, augment_batch, normalize
@@ -37,6 +39,8 @@ __all__ = [
     "augment_batch",
     "check_dataset",
     "dataset_info",
+    "dataset_palette",
+    "register_dataset",
     "generate",
     "list_datasets",
     "load_split",

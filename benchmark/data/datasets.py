@@ -16,6 +16,8 @@ for void.
 
 from __future__ import annotations
 
+import warnings
+
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +40,9 @@ __all__ = [
     "DatasetInfo",
     "SegmentationDataset",
     "dataset_info",
+    "dataset_palette",
     "list_datasets",
+    "register_dataset",
     "load_split",
     "check_dataset",
     "as_tensors",
@@ -68,7 +72,9 @@ class DatasetInfo:
     """What the harness needs to know about a dataset, before reading any file.
 
     ``reader`` names the official layout (and loader) the files follow: ``"voc"`` or
-    ``"cityscapes"``. ``image_size`` is the default (H, W) of a synthetic set.
+    ``"cityscapes"``. ``image_size`` is the default (H, W) of a synthetic set. Everything
+    the harness and the report read about a dataset is here; nothing else branches on a
+    dataset's name. A new dataset is one ``register_dataset(DatasetInfo(...))``.
     """
 
     name: str
@@ -80,6 +86,21 @@ class DatasetInfo:
     synthetic: bool = False
     image_size: tuple[int, int] | None = None
     splits: tuple[str, ...] = ("train", "val")
+    #: How the report names it, e.g. "streets (synthetic, Cityscapes-like)".
+    title: str = ""
+    #: The paper's dataset it stands for in Table 2 ("Cityscapes" or "VOC"); None: none.
+    stands_for: str | None = None
+    #: Colour map of the qualitative figures: "cityscapes", "voc", or None (a seaborn palette).
+    palette: str | None = None
+    #: (H, W) images and masks are resized to at paper scale (Cityscapes at half resolution).
+    paper_resize: tuple[int, int] | None = None
+    #: VOC layout: (list file stem, mask folder) per split.
+    voc_splits: tuple[tuple[str, str, str], ...] = ()
+    #: Synthetic sets: the name of the generator that draws them (default: the dataset's name).
+    generator: str | None = None
+    #: (Boundary IoU widths, boundary F tolerances) of the paper scale at the dataset's
+    #: nominal size: 2% of the image diagonal rounded, 0.75% rounded up; None: the scale's.
+    paper_boundary: tuple[tuple[int, ...], tuple[int, ...]] | None = None
 
 
 _CITYSCAPES_LAYOUT = (
@@ -95,32 +116,46 @@ def _voc_layout(list_name: str, mask_dir: str) -> str:
     )
 
 
-#: (list file stem, mask folder) per split of each VOC-layout dataset.
-_VOC_SPLITS: dict[str, dict[str, tuple[str, str]]] = {
-    # The paper trains on the augmented set (10,582 images, SBD masks converted to index
-    # PNGs) and evaluates on the official 1,449 val images.
-    "voc": {"train": ("train_aug", "SegmentationClassAug"), "val": ("val", "SegmentationClass")},
-    "shapes": {"train": ("train", "SegmentationClass"), "val": ("val", "SegmentationClass")},
-}
+#: (split, list file stem, mask folder) of each VOC-layout dataset. The paper trains on the
+#: augmented set (10,582 images, SBD masks converted to index PNGs) and evaluates on the
+#: official 1,449 val images.
+_VOC_AUG_SPLITS = (("train", "train_aug", "SegmentationClassAug"), ("val", "val", "SegmentationClass"))
+_VOC_PLAIN_SPLITS = (("train", "train", "SegmentationClass"), ("val", "val", "SegmentationClass"))
 
 _DATASETS: dict[str, DatasetInfo] = {
     info.name: info
     for info in (
         DatasetInfo(
             "voc", 21, VOC_CLASSES, reader="voc",
-            layout="; ".join(_voc_layout(*v) for v in _VOC_SPLITS["voc"].values()),
+            layout="; ".join(_voc_layout(stem, masks) for _, stem, masks in _VOC_AUG_SPLITS), voc_splits=_VOC_AUG_SPLITS,
+            title="Pascal VOC 2012", stands_for="VOC", palette="voc",
+            paper_boundary=((1, 13), (1, 5)),  # nominal 500x375
         ),
-        DatasetInfo("cityscapes", 19, CITYSCAPES_CLASSES, reader="cityscapes", layout=_CITYSCAPES_LAYOUT),
+        DatasetInfo(
+            "cityscapes", 19, CITYSCAPES_CLASSES, reader="cityscapes", layout=_CITYSCAPES_LAYOUT,
+            title="Cityscapes", stands_for="Cityscapes", palette="cityscapes", paper_resize=(512, 1024),
+            paper_boundary=((1, 23), (1, 9)),  # 1024x512
+        ),
         DatasetInfo(
             "streets", 19, CITYSCAPES_CLASSES, reader="cityscapes", layout=_CITYSCAPES_LAYOUT,
             synthetic=True, image_size=(64, 128),
+            title="streets (synthetic, Cityscapes-like)", stands_for="Cityscapes", palette="cityscapes",
         ),
         DatasetInfo(
             "shapes", 21, VOC_CLASSES, reader="voc", layout=_voc_layout("train|val", "SegmentationClass"),
-            synthetic=True, image_size=(96, 96),
+            voc_splits=_VOC_PLAIN_SPLITS, synthetic=True, image_size=(96, 96),
+            title="shapes (synthetic, VOC-like)", stands_for="VOC", palette="voc",
         ),
     )
 }  # fmt: skip
+
+
+def register_dataset(info: DatasetInfo) -> DatasetInfo:
+    """Register ``info`` under ``info.name`` (a second registration warns and replaces)."""
+    if info.name in _DATASETS and _DATASETS[info.name] != info:
+        warnings.warn(f"dataset {info.name!r} registered twice; the later definition wins", stacklevel=2)
+    _DATASETS[info.name] = info
+    return info
 
 
 def list_datasets() -> list[str]:
@@ -172,6 +207,24 @@ def voc_palette() -> np.ndarray:
         for channel in range(3):
             palette[:, channel] |= ((idx >> (3 * bit + channel)) & 1) << (7 - bit)
     return palette.astype(np.uint8)
+
+
+def dataset_palette(name: str) -> np.ndarray:
+    """uint8 [256, 3] colour per label of dataset ``name``: Cityscapes colours (trainIds), the
+    VOC colour map, or a seaborn palette; 255 (void) is black."""
+    info = dataset_info(name)
+    if info.palette == "cityscapes":
+        pal = np.zeros((256, 3), dtype=np.uint8)
+        pal[:19] = [trainId2label[t].color for t in range(19)]
+    elif info.palette == "voc":
+        pal = voc_palette().copy()
+    else:
+        import seaborn as sns
+
+        pal = np.zeros((256, 3), dtype=np.uint8)
+        pal[: info.num_classes] = (np.array(sns.color_palette("husl", info.num_classes)) * 255).round().astype(np.uint8)
+    pal[255] = 0
+    return pal
 
 
 def _valid_values_text(reader: str) -> str:
@@ -239,7 +292,7 @@ def _require_root(root: Path, layout: str) -> None:
 
 
 def _voc_files(info: DatasetInfo, root: Path, split: str) -> _Files:
-    list_name, mask_dir = _VOC_SPLITS[info.name][split]
+    list_name, mask_dir = {code: (stem, masks) for code, stem, masks in info.voc_splits}[split]
     layout = _voc_layout(list_name, mask_dir)
     _require_root(root, layout)
     voc_root, devkit_parent = _resolve_voc_root(root)

@@ -705,7 +705,7 @@ def _generator(name: str) -> _Generator:
 
 
 def _resolve(name: str, height, width, config):
-    gen = _generator(name)
+    gen = _generator(dataset_info(name).generator or name)
     default_h, default_w = dataset_info(name).image_size
     height, width = height or default_h, width or default_w
     if int(height) != height or int(width) != width or height < 16 or width < 16:
@@ -802,7 +802,7 @@ def generate(
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = root.parent / f".{root.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     try:
-        if name == "shapes":
+        if dataset_info(name).reader == "voc":
             voc = tmp / "VOCdevkit" / "VOC2012"
             for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
                 (voc / sub).mkdir(parents=True)
@@ -812,7 +812,7 @@ def generate(
                 rng = np.random.default_rng([int(seed), split_code, index])
                 image, mask = gen.render(rng, height, width, config)
                 gen.write(tmp, split, index, image, mask, config)
-        if name == "shapes":
+        if dataset_info(name).reader == "voc":
             lists = {s: [_shapes_id(s, i) for i in range(counts[s])] for s in _SPLITS}
             lists["trainval"] = lists["train"] + lists["val"]
             for split, ids in lists.items():

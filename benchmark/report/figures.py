@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from benchmark import paper
+from benchmark.data import dataset_palette
 from benchmark.records import decode_mask
 from benchmark.report.tables import describe_context, display_rank
 from benchmark.report.tidy import (
@@ -17,15 +17,15 @@ from benchmark.report.tidy import (
     BASELINE,
     ORDER,
     SEMEDA_BEST,
+    keys_of,
     load_folder,
     overrides_text,
-    row_label,
-    row_of,
     sorted_rows,
     table1_rows,
     table2_rows,
     width_of,
 )
+from benchmark.spec import row_key, row_label
 
 
 def trimap_points(tidy: pd.DataFrame) -> pd.DataFrame:
@@ -38,11 +38,10 @@ def trimap_points(tidy: pd.DataFrame) -> pd.DataFrame:
     if tidy.empty or not cols:
         return pd.DataFrame(columns=CONTEXT + ["label", "seed", "region", "width", "miou"])
     keep = set(table2_rows())
-    keys = [row_of(m, lam, r) for m, lam, r in zip(tidy["method"], tidy["lambdas"], tidy["relu"])]
+    keys = keys_of(tidy)
     known = set(table1_rows()) | keep
     mask = [(k in keep or k not in known) for k in keys]
-    ok = tidy[np.array(mask) & (tidy["status"] == "ok").to_numpy()].copy()
-    ok["label"] = [row_label(row_of(m, lam, r)) for m, lam, r in zip(ok["method"], ok["lambdas"], ok["relu"])]
+    ok = tidy[np.array(mask, dtype=bool) & (tidy["status"] == "ok").to_numpy()].copy()
     ok = ok[CONTEXT + ["label", "seed"] + cols]
     long = ok.melt(id_vars=CONTEXT + ["label", "seed"], value_vars=cols, var_name="column", value_name="miou")
     long = long.dropna(subset=["miou"])
@@ -111,25 +110,17 @@ def trimap_figure(tidy: pd.DataFrame):
 # --------------------------------------------------------------------------- qualitative (Figures 6/7)
 
 
-def class_palette(num_classes: int) -> np.ndarray:
-    """uint8 [256, 3] colour per label: Cityscapes colours for 19 classes (trainIds), the
-    VOC colour map for 21, a seaborn palette otherwise; 255 (void) is black."""
-    if num_classes == 19:
-        from cityscapesscripts.helpers.labels import trainId2label
-
-        pal = np.zeros((256, 3), dtype=np.uint8)
-        pal[:19] = [trainId2label[t].color for t in range(19)]
-    elif num_classes == 21:
-        from benchmark.data.datasets import voc_palette
-
-        pal = voc_palette().copy()
-    else:
+def class_palette(dataset: str, num_classes: int) -> np.ndarray:
+    """uint8 [256, 3] colour per label of ``dataset`` (its ``DatasetInfo.palette``); a
+    seaborn palette of ``num_classes`` colours for a dataset this version does not know."""
+    try:
+        return dataset_palette(dataset)
+    except ValueError:
         import seaborn as sns
 
         pal = np.zeros((256, 3), dtype=np.uint8)
         pal[:num_classes] = (np.array(sns.color_palette("husl", num_classes)) * 255).round().astype(np.uint8)
-    pal[255] = 0
-    return pal
+        return pal
 
 
 def _overlay(image: np.ndarray, labels: np.ndarray, pal: np.ndarray, alpha: float = 0.6) -> np.ndarray:
@@ -164,8 +155,7 @@ def qualitative_figures(records_or_folder, max_images: int = 4) -> tuple[dict[st
         spec = r.get("spec") or {}
         if r.get("status") != "ok" or not r.get("predictions"):
             continue
-        params = spec.get("params") or {}
-        key = paper.row_key(spec.get("method", ""), params.get("lambdas"), params.get("relu", False))
+        key = row_key(spec.get("method", ""), spec.get("params") or {})
         if key not in (BASELINE, SEMEDA_BEST):
             continue
         ctx = (spec.get("dataset"), spec.get("scale"), spec.get("backbone"), overrides_text(spec), spec.get("init"))
@@ -187,7 +177,7 @@ def qualitative_figures(records_or_folder, max_images: int = 4) -> tuple[dict[st
                 "input image and ground truth (records written before they were stored)"
             )
             continue
-        pal = class_palette(len(base.get("class_names") or []) or 19)
+        pal = class_palette(dataset, len(base.get("class_names") or []) or 19)
         first = _decode_rgb(base["predictions"][shared[0]]["image"])
         h, w = first.shape[:2]
         cols = ("image", "ground truth", "PPCE", "SEMEDA (0,1,0) before ReLU")

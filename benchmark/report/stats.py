@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmark.report.tidy import CONTEXT, row_label, row_of
+from benchmark.report.tidy import CONTEXT
+from benchmark.spec import row_label
 
 
 def t_interval(values: Iterable[float], level: float = 0.95) -> tuple[float, float]:
@@ -33,34 +34,78 @@ def paired_differences(values: dict[int, float], baseline: dict[int, float]) -> 
     return {s: values[s] - baseline[s] for s in sorted(set(values) & set(baseline))}
 
 
+def holm(p_values: dict, alpha: float = 0.05) -> dict:
+    """Holm's step-down correction: {name: True when its difference survives at ``alpha``}.
+
+    Sorted p-values p_(1) <= ... <= p_(m) are compared with alpha / (m - i + 1) in turn;
+    the first that fails, and every larger one, does not survive. NaN p-values are left out
+    (and do not survive).
+    """
+    finite = sorted(((p, k) for k, p in p_values.items() if p == p), key=lambda x: x[0])
+    out = {k: False for k in p_values}
+    m = len(finite)
+    for i, (p, k) in enumerate(finite):
+        if p > alpha / (m - i):
+            break
+        out[k] = True
+    return out
+
+
+def paired_p_value(diffs: Iterable[float]) -> float:
+    """Two-sided p-value of the paired t-test of mean difference 0 (NaN for fewer than 2 pairs
+    or no spread with a zero mean)."""
+    x = np.asarray(list(diffs), dtype=float)
+    if x.size < 2:
+        return float("nan")
+    sd = x.std(ddof=1)
+    if sd == 0:
+        return 0.0 if x.mean() != 0 else float("nan")
+    t = x.mean() / (sd / math.sqrt(x.size))
+    return float(2 * stats.t.sf(abs(t), x.size - 1))
+
+
+def _is_true(value) -> bool:
+    return value is not None and value is not pd.NA and value == value and bool(value)
+
+
 @dataclass
 class _Cell:
-    """The runs of one table row in one context: mIoU in % by seed, failed and missing seeds."""
+    """The runs of one table row in one context: a metric in % by seed, failed, missing and
+    diverged seeds."""
 
     values: dict[int, float] = field(default_factory=dict)
     failed: list[int] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
+    diverged: list[int] = field(default_factory=list)
 
 
-def seed_cells(df: pd.DataFrame, warnings: list[str]) -> dict[tuple, dict[tuple, _Cell]]:
-    """{context: {row key: cell}}; a context's expected seeds are every seed run in it."""
+def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> dict[tuple, dict[tuple, _Cell]]:
+    """{context: {row key: cell}} of ``metric`` (a tidy column, a fraction, shown in %); a
+    context's expected seeds are every seed run in it. A run without the metric (a record
+    of an earlier version) counts as missing for it, not as failed."""
     out: dict[tuple, dict[tuple, _Cell]] = {}
+    if metric not in df.columns:
+        df = df.assign(**{metric: float("nan")})
     for ctx, group in df.groupby(CONTEXT, sort=False):
         expected = set(group["seed"])
         cells: dict[tuple, _Cell] = {}
-        for (method, lambdas, relu), runs in group.groupby(["method", "lambdas", "relu"], sort=False):
-            cell = cells.setdefault(row_of(method, lambdas, relu), _Cell())
+        for key, runs in group.groupby(["method", "params"], sort=False):
+            cell = cells.setdefault(tuple(key), _Cell())
             for seed, by_seed in runs.groupby("seed", sort=True):
-                ok = by_seed[(by_seed["status"] == "ok") & by_seed["miou"].notna()]
-                if len(by_seed) > 1:
+                ok_runs = by_seed[by_seed["status"] == "ok"]
+                ok = ok_runs[ok_runs[metric].notna()]
+                if len(by_seed) > 1 and metric == "miou":
                     kept = (ok if len(ok) else by_seed).iloc[-1]["run_id"]
                     warnings.append(
-                        f"{len(by_seed)} records for {row_label(row_of(method, lambdas, relu))} seed {seed} "
+                        f"{len(by_seed)} records for {row_label(tuple(key))} seed {seed} "
                         f"({', '.join(map(str, ctx[:4]))}): using {kept}"
                     )
+                chosen = ok.iloc[-1] if len(ok) else (by_seed.iloc[-1] if len(by_seed) else None)
+                if chosen is not None and _is_true(chosen.get("diverged")):
+                    cell.diverged.append(int(seed))
                 if len(ok):
-                    cell.values[int(seed)] = 100.0 * float(ok.iloc[-1]["miou"])
-                else:
+                    cell.values[int(seed)] = 100.0 * float(ok.iloc[-1][metric])
+                elif not len(ok_runs):
                     cell.failed.append(int(seed))
             cell.missing = sorted(expected - set(cell.values) - set(cell.failed))
         out[tuple(ctx)] = cells
@@ -85,6 +130,9 @@ def cell_stats(cell: _Cell | None, baseline: _Cell | None, is_baseline: bool) ->
         "diff_ci_low": float("nan"),
         "diff_ci_high": float("nan"),
         "diff_note": "",
+        "diff_p": float("nan"),
+        "n_diverged": len(cell.diverged),
+        "diverged_seeds": " ".join(map(str, cell.diverged)),
     }
     if is_baseline:
         row["diff_note"] = "baseline"
@@ -105,6 +153,7 @@ def cell_stats(cell: _Cell | None, baseline: _Cell | None, is_baseline: bool) ->
         diff_mean=mean,
         diff_ci_low=mean - half,
         diff_ci_high=mean + half,
+        diff_p=paired_p_value(diffs.values()),
     )
     if len(diffs) == 1:
         row["diff_note"] = "n=1, no interval"

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import paper
+from benchmark.data import dataset_info
+from benchmark.divergence import record_diverged
 from benchmark.records import load_records
+from benchmark.spec import RowKey, row_key, row_label
 
 
 CONTEXT = ["dataset", "backbone", "scale", "init", "overrides"]
@@ -19,58 +21,67 @@ ORDER = {
     "scale": ("paper", "small", "smoke"),
     "init": ("imagenet", "imagenet+coco", "scratch", "synthetic-pretrained"),
 }
-DATASET_TEXT = {
-    "cityscapes": "Cityscapes",
-    "voc": "Pascal VOC 2012",
-    "streets": "streets (synthetic, Cityscapes-like)",
-    "shapes": "shapes (synthetic, VOC-like)",
-}
 INIT_TEXT = {
     "scratch": "trained from scratch",
     "synthetic-pretrained": "pre-trained on a larger, separate synthetic set",
     "imagenet": "pre-trained on ImageNet",
     "imagenet+coco": "pre-trained on ImageNet and MS COCO",
 }
-#: Table 2: which paper column and row group a dataset / initialisation stands for.
-TABLE2_DATASET = {"cityscapes": "Cityscapes", "streets": "Cityscapes", "voc": "VOC", "shapes": "VOC"}
+#: Table 2: which paper row group an initialisation stands for.
 TABLE2_INIT = {
     "imagenet": "ImageNet", "scratch": "ImageNet",
     "imagenet+coco": "ImageNet+MsCoco", "synthetic-pretrained": "ImageNet+MsCoco",
 }  # fmt: skip
-BASELINE = paper.row_key("ppce")
-SEMEDA_BEST = paper.row_key("semeda", (0, 1, 0))
+BASELINE = row_key("ppce")
+SEMEDA_BEST = row_key("semeda", {"lambdas": (0, 1, 0)})
 
 
-def table1_rows() -> list[tuple]:
+def dataset_text(dataset: str) -> str:
+    """How the report names ``dataset`` (its ``DatasetInfo.title``; the name if unknown)."""
+    try:
+        return dataset_info(dataset).title or dataset
+    except ValueError:
+        return dataset
+
+
+def stands_for(dataset: str) -> str | None:
+    """The paper dataset (Table 2 column) that ``dataset`` stands for, or None."""
+    try:
+        return dataset_info(dataset).stands_for
+    except ValueError:
+        return None
+
+
+def is_synthetic(dataset: str) -> bool:
+    try:
+        return dataset_info(dataset).synthetic
+    except ValueError:
+        return False
+
+
+def table1_rows() -> list[RowKey]:
     from benchmark.suites import TABLE1_ROWS
 
-    return [paper.row_key(r.method, r.lambdas, r.relu) for r in TABLE1_ROWS]
+    return [r.key() for r in TABLE1_ROWS]
 
 
-def table2_rows() -> list[tuple]:
+def table2_rows() -> list[RowKey]:
     from benchmark.suites import TABLE2_ROWS
 
-    return [paper.row_key(r.method, r.lambdas, r.relu) for r in TABLE2_ROWS]
+    return [r.key() for r in TABLE2_ROWS]
 
 
 def lambdas_text(lambdas) -> str:
     return ",".join(f"{float(v):g}" for v in (lambdas or ()))
 
 
-def _parse_lambdas(text: str) -> tuple[float, ...]:
-    return tuple(float(v) for v in text.split(",")) if text else ()
+def key_of(row) -> RowKey:
+    """The row key of a tidy row (or of any mapping with ``method`` and ``params``)."""
+    return (row["method"], row["params"])
 
 
-def row_of(method: str, lambdas_text: str, relu: bool) -> tuple:
-    return paper.row_key(method, _parse_lambdas(lambdas_text), relu)
-
-
-def row_label(key: tuple) -> str:
-    method, lambdas, relu = key
-    text = method + (f"({lambdas_text(lambdas)})" if lambdas else "")
-    if method == "semeda":
-        text += " after ReLU" if relu else " before ReLU"
-    return text
+def keys_of(df: pd.DataFrame) -> list[RowKey]:
+    return list(zip(df["method"], df["params"]))
 
 
 def overrides_text(spec: dict) -> str:
@@ -108,19 +119,22 @@ def _tidy_row(record: dict) -> dict:
     params = spec.get("params") or {}
     metrics = record.get("metrics") or {}
     timing = record.get("timing") or {}
+    norms = record.get("grad_norm") or {}
+    key = row_key(spec.get("method", ""), params)
     row = {
         "run_id": record["run_id"],
-        "method": spec.get("method", ""),
+        "method": key[0],
+        "params": key[1],
         "lambdas": lambdas_text(params.get("lambdas")),
-        "relu": bool(params.get("relu", False)),
         "dataset": spec.get("dataset", ""),
         "backbone": spec.get("backbone", ""),
         "scale": spec.get("scale", ""),
         "init": spec.get("init", ""),
         "seed": int(spec.get("seed", -1)),
         "overrides": overrides_text(spec) if spec.get("scale") else "",
-        "label": record.get("label") or "",
+        "label": row_label(key),
         "status": record.get("status", ""),
+        "diverged": _diverged(record, spec.get("dataset", "")),
         "reason": record.get("reason"),
         "failed_step": record.get("failed_step"),
         "miou": _number(metrics.get("miou")),
@@ -130,16 +144,27 @@ def _tidy_row(record: dict) -> dict:
         "device": record.get("device"),
         "threads": record.get("threads"),
         "edge_f1": _number((record.get("edge_net") or {}).get("f1")),
+        "grad_norm_median": _number(norms.get("median")),
+        "grad_norm_max": _number(norms.get("max")),
+        "clipped_share": _number(norms.get("clipped_share")),
         "version": (record.get("versions") or {}).get("benchmark"),
         "data_version": record.get("data_version"),
     }
-    if not row["label"]:
-        row["label"] = row_label(row_of(row["method"], row["lambdas"], row["relu"]))
     trimap = metrics.get("trimap") or {}
     for region, name in (("boundary", "boundary_miou"), ("interior", "interior_miou")):
         for w, v in zip(trimap.get("widths") or (), trimap.get(name) or ()):
             row[f"{region}_miou_w{float(w):g}"] = _number(v)
     return row
+
+
+def _diverged(record: dict, dataset: str):
+    try:
+        num_classes = dataset_info(dataset).num_classes
+    except ValueError:
+        num_classes = len(record.get("class_names") or ()) or None
+    if num_classes is None:
+        return None
+    return record_diverged(record, num_classes)
 
 
 def width_of(column: str) -> float:
@@ -170,11 +195,13 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
         return df
     trimap_cols = [c for c in df.columns if c.startswith(("boundary_miou_w", "interior_miou_w"))]
     trimap_cols.sort(key=lambda c: (not c.startswith("boundary"), width_of(c)))
-    back = ["wall_s", "train_s", "eval_s", "device", "threads", "edge_f1", "version", "data_version"]
+    back = ["wall_s", "train_s", "eval_s", "device", "threads", "edge_f1", "grad_norm_median", "grad_norm_max",
+            "clipped_share", "version", "data_version"]  # fmt: skip
     front = [c for c in df.columns if c not in trimap_cols and c not in back]
     df = df[front + trimap_cols + back]
     df["failed_step"] = df["failed_step"].astype("Int64")
-    return sorted_rows(df, CONTEXT + ["method", "lambdas", "relu", "seed", "run_id"])
+    df["diverged"] = df["diverged"].astype("boolean")
+    return sorted_rows(df, CONTEXT + ["method", "params", "seed", "run_id"])
 
 
 def load_tidy(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:

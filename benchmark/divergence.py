@@ -1,0 +1,51 @@
+"""The divergence rule: one test on a run's stored loss curve, the same for every method.
+
+A run *diverged* when its PPCE term (the cross-entropy every method shares) either
+
+- ever exceeds ``EXPLODE_FACTOR x log(C)`` in a logged window (it was thrown far beyond
+  chance: a uniform prediction scores log(C)), or
+- stays above ``STALL_FACTOR x log(C)`` over every logged window of the last
+  ``TAIL_SHARE`` of its steps (it ended at or near chance),
+
+C being the dataset's number of classes. A run that stopped on a non-finite loss diverged
+too. The report computes the mark from records alone, old records included, so that a
+collapsed run is shown as such next to its mean, never averaged away unseen.
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["EXPLODE_FACTOR", "STALL_FACTOR", "TAIL_SHARE", "diverged", "record_diverged"]
+
+EXPLODE_FACTOR = 10.0
+STALL_FACTOR = 0.9
+TAIL_SHARE = 0.1
+
+
+def diverged(steps, ppce, num_classes: int, total_steps: int | None = None) -> bool:
+    """Whether the PPCE curve ``ppce`` (window means, logged at ``steps``) diverged.
+
+    ``total_steps`` is the run's schedule length (the last logged step when None); the last
+    tenth is the windows logged after ``0.9 * total_steps``.
+    """
+    values = [float(v) for v in ppce]
+    if not values:
+        return False
+    chance = math.log(num_classes)
+    if any(not math.isfinite(v) or v > EXPLODE_FACTOR * chance for v in values):
+        return True
+    end = total_steps if total_steps else steps[-1]
+    tail = [v for s, v in zip(steps, values) if s > (1 - TAIL_SHARE) * end] or values[-1:]
+    return all(v > STALL_FACTOR * chance for v in tail)
+
+
+def record_diverged(record: dict, num_classes: int) -> bool | None:
+    """The rule applied to a run record; None when the record holds no PPCE curve."""
+    if record.get("status") == "failed" and "non-finite" in str(record.get("reason", "")):
+        return True
+    curve = record.get("loss_curve") or {}
+    if not curve.get("ppce"):
+        return None
+    steps = (record.get("spec") or {}).get("settings", {}).get("steps")
+    return diverged(curve.get("step") or [], curve["ppce"], num_classes, steps)

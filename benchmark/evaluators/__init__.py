@@ -1,0 +1,133 @@
+"""Evaluators: every metric of an evaluation pass, one file each (see ``base.Evaluator``).
+
+A new metric is one file with an ``Evaluator`` subclass and one line in ``EVALUATORS``;
+the trainer's evaluation pass, the run record (``record["counts"][name]``), the flat
+metrics of ``summarize_record`` and the tidy table then carry it. ``evaluate_sidecar``
+computes a newly added evaluator's counts for an existing run from the validation
+predictions kept beside its record (``--keep-predictions``), without training again.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+
+import torch
+
+from benchmark.evaluators.base import Evaluator
+from benchmark.evaluators.boundary_f import BoundaryF
+from benchmark.evaluators.boundary_iou import BoundaryIoU
+from benchmark.evaluators.confusion import ConfusionMatrix
+from benchmark.evaluators.trimap import Trimap
+
+__all__ = [
+    "EVALUATORS",
+    "Evaluator",
+    "BoundaryF",
+    "BoundaryIoU",
+    "ConfusionMatrix",
+    "Trimap",
+    "build_evaluators",
+    "evaluate_sidecar",
+    "record_settings",
+    "summarize_record",
+]
+
+#: Every evaluator of an evaluation pass, in the order of the record's metrics.
+EVALUATORS: list[type[Evaluator]] = [
+    ConfusionMatrix,
+    Trimap,
+    BoundaryIoU,
+    BoundaryF,
+]
+
+
+def build_evaluators(settings, num_classes: int, ignore_index: int) -> list[Evaluator]:
+    """One fresh instance of every evaluator of ``EVALUATORS``."""
+    return [cls(settings, num_classes, ignore_index) for cls in EVALUATORS]
+
+
+def record_settings(record: dict):
+    """The settings a record's run used: its scale's defaults (for the dataset), overridden by
+    every setting the record stores, so a record of an earlier version, which lacks the
+    newer settings, gets the defaults of its scale for them."""
+    from benchmark.spec import SCALES, scale_settings
+
+    spec = record.get("spec") or {}
+    try:
+        base = scale_settings(spec.get("scale", "small"), spec.get("dataset"))
+    except ValueError:  # a scale or dataset this version no longer knows
+        base = SCALES["small"]
+    known = {f.name for f in fields(base)}
+    stored = {k: _tuples(v) for k, v in (spec.get("settings") or {}).items() if k in known}
+    return replace(base, **stored)
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def summarize_record(record: dict) -> dict[str, float]:
+    """The flat metrics of every evaluator of ``EVALUATORS`` from a record's stored counts.
+
+    Counts come from ``record["counts"][name]``; a record written before that section
+    gives the confusion matrix and trimap through each evaluator's ``legacy_counts``
+    (``record["confusion"]``, ``record["trimap_confusion"]`` with the widths of
+    ``record["metrics"]["trimap"]``); a metric without counts (a failed run, an evaluator
+    newer than the record) is NaN.
+    """
+    settings = record_settings(record)
+    stored = record.get("counts") or {}
+    out: dict[str, float] = {}
+    for cls in EVALUATORS:
+        counts = stored.get(cls.name)
+        if counts is None:
+            counts = cls.legacy_counts(record)
+        out.update(cls.summarize(counts, settings))
+    return out
+
+
+def evaluate_sidecar(
+    record: dict,
+    sidecar_path: str | os.PathLike,
+    evaluator_cls: type[Evaluator],
+    data_root: str | os.PathLike | None = None,
+    *,
+    device: torch.device | str = "cpu",
+) -> dict:
+    """``evaluator_cls``'s counts for the run of ``record``, from its kept validation predictions.
+
+    ``sidecar_path`` is the run's ``<run_id>.pred.npz`` (``records.write_predictions``);
+    the validation targets and their cached distance maps come from the dataset prepared
+    as for the run (``data_root`` for a real dataset). Returns the evaluator's
+    ``counts()``; store them as ``record["counts"][evaluator_cls.name]`` and
+    ``summarize_record`` gives the new metric.
+    """
+    from benchmark.data import dataset_info, load_split
+    from benchmark.prepare import prepare
+    from benchmark.records import read_predictions
+    from benchmark.spec import RunSpec
+
+    spec = RunSpec.from_dict(record["spec"])
+    prepared = prepare(spec, data_root=data_root, edge_net=False)
+    if record.get("data_version") not in (None, prepared.data_version):
+        raise ValueError(
+            f"run {record.get('run_id')} was evaluated on data version {record['data_version']}, "
+            f"the prepared data is {prepared.data_version}"
+        )
+    info = dataset_info(spec.dataset)
+    predictions = torch.from_numpy(read_predictions(sidecar_path))
+    val = load_split(prepared.dataset, prepared.root, "val", resize=spec.settings.resize)
+    if len(val) != len(predictions):
+        raise ValueError(f"{sidecar_path} holds {len(predictions)} predictions, the validation split {len(val)} images")
+    distances = prepared.distances()
+    evaluator = evaluator_cls(spec.settings, info.num_classes, info.ignore_index)
+    batch = spec.settings.eval_batch_size
+    for start in range(0, len(val), batch):
+        stop = min(start + batch, len(val))
+        target = torch.stack([val[i][1] for i in range(start, stop)]).to(device)
+        pred = predictions[start:stop].to(device, torch.int64)
+        if pred.shape != target.shape:
+            raise ValueError(f"{sidecar_path}: predictions {tuple(pred.shape[1:])} differ from the masks {tuple(target.shape[1:])}")
+        evaluator.process(pred, target, distance=distances[start:stop].to(device))
+    return evaluator.counts()
