@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["UserError", "main_guard", "parse_overrides"]
+__all__ = ["ArgumentParser", "UserError", "main_guard", "parse_assignments", "parse_overrides", "parse_value", "writable_folder"]
 
 
 class UserError(ValueError):
@@ -24,7 +28,7 @@ def main_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] |
         try:
             return main(argv)
         except _USER_ERRORS as err:
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {one_line(err)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("interrupted; completed records are kept, re-run the same command to finish", file=sys.stderr)
@@ -33,27 +37,73 @@ def main_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] |
     return wrapped
 
 
-def _value(text: str):
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line (a multi-line message is joined with "; ")."""
+    return "; ".join(line.strip() for line in str(err).splitlines() if line.strip())
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, with its errors raised as :class:`UserError`: under :func:`main_guard` they
+    end in one line and exit code 2 like every other bad input (argparse itself prints the
+    whole usage first)."""
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see {self.prog} --help)")
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def parse_value(text: str):
+    """The value of a ``KEY=VALUE`` on the command line.
+
+    JSON where it parses (``2``, ``0.5``, ``[0,1,0]``, ``true``, ``null``; lists become
+    tuples), else: ``none`` -> None, ``true``/``false`` in any case -> bool, a number that
+    JSON does not take (``1.``, ``inf``), a comma-separated list -> a tuple of such values
+    (``64,64`` -> ``(64, 64)``), anything else the plain string (``mean``).
+    """
+    text = text.strip()
+    try:
+        return _tuples(json.loads(text))
+    except ValueError:
+        pass
+    if text.lower() in ("none", "true", "false"):
+        return {"none": None, "true": True, "false": False}[text.lower()]
     for cast in (int, float):
         try:
             return cast(text)
         except ValueError:
             pass
-    if text.lower() in ("true", "false"):
-        return text.lower() == "true"
-    if text.lower() == "none":
-        return None
     if "," in text:
-        return tuple(_value(t) for t in text.split(",") if t)
+        return tuple(parse_value(t) for t in text.split(",") if t.strip())
     return text
+
+
+def parse_assignments(items: list[str] | None, flag: str, example: str) -> dict:
+    """``["gamma=2", "lambdas=[0,1,0]"]`` -> ``{"gamma": 2, "lambdas": (0, 1, 0)}`` (see :func:`parse_value`)."""
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UserError(f"{flag} takes KEY=VALUE (e.g. {flag} {example}), got {item!r}")
+        out[key.strip()] = parse_value(value)
+    return out
 
 
 def parse_overrides(items: list[str] | None) -> dict:
     """``["steps=200", "crop=64,64"]`` -> ``{"steps": 200, "crop": (64, 64)}``."""
-    out = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"--set takes KEY=VALUE (e.g. --set steps=200), got {item!r}")
-        out[key.strip()] = _value(value.strip())
-    return out
+    return parse_assignments(items, "--set", "steps=200")
+
+
+def writable_folder(path: str, flag: str = "--out") -> Path:
+    """``path`` resolved, created when missing and checked writable, before any work starts
+    (else a run would train to the end and fail to write its record)."""
+    folder = Path(path).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise UserError(f"{flag} {folder}: cannot write there ({err.strerror or err}); give a folder you can write to") from None
+    return folder

@@ -346,12 +346,8 @@ def trimap_miou(
 # --------------------------------------------------------------------------- boundary metrics
 
 
-#: Largest number of window offsets for which ``_nearest_same_class_sq`` searches the
-#: tolerance disk around each contour pixel; beyond it (large tolerances) one exact
-#: distance transform per image and class is cheaper.
-_MAX_WINDOW = 1024
-#: Elements of one (contour pixels x window offsets) gather block.
-_GATHER_BLOCK = 2**22
+#: Contour pixels searched at once by ``_nearest_same_class_sq``.
+_SEARCH_BLOCK = 2**20
 
 
 def _checked_tolerances(tolerances: Sequence[float]) -> tuple[float, ...]:
@@ -477,17 +473,6 @@ def boundary_iou_counts(
     return torch.stack([both, gt_band + pred_band - both], dim=1)
 
 
-def _window(radius: float, height: int, width: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Offsets (dy, dx) of the disk of ``radius`` that stay inside an H x W image, nearest
-    first: (offsets int64 [O, 2], squared lengths int64 [O])."""
-    ry, rx = min(int(radius), height - 1), min(int(radius), width - 1)
-    dy, dx = torch.meshgrid(torch.arange(-ry, ry + 1), torch.arange(-rx, rx + 1), indexing="ij")
-    sq = (dy * dy + dx * dx).reshape(-1)
-    keep = sq <= math.floor(radius * radius)
-    order = torch.argsort(sq[keep], stable=True)
-    return torch.stack([dy.reshape(-1)[keep], dx.reshape(-1)[keep]], 1)[order], sq[keep][order]
-
-
 def _nearest_same_class_sq(source: torch.Tensor, other: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
     """For every labelled pixel of ``source``, the squared Euclidean distance to the nearest
     pixel of ``other`` with the same label, when it is at most ``radius``.
@@ -495,51 +480,49 @@ def _nearest_same_class_sq(source: torch.Tensor, other: torch.Tensor, radius: fl
     Shape:
         source, other: integer tensors [N, H, W], class ids on contour pixels, -1 elsewhere.
         returns: (classes int64 [K], squared distances int64 [K]) of the K labelled pixels
-        of ``source``; beyond ``radius`` the distance is ``torch.iinfo(torch.int64).max``.
+        of ``source``, in ``nonzero`` order; beyond ``radius`` the distance is
+        ``torch.iinfo(torch.int64).max``.
 
-    Exact within the radius. Small radii gather ``other`` at every offset of the disk
-    around each labelled pixel (blocks of pixels x offsets, on the input's device);
-    large radii take one exact distance transform (scipy) per image and class present.
+    Exact, as the two passes of a separable distance transform, on sparse pixels: the
+    squared distance is the minimum over rows y' within the radius of dx(y')^2 + (y - y')^2,
+    where dx(y') is the distance along row y' to the nearest pixel of ``other`` of the same
+    image and class. The pixels of ``other`` are sorted by (image, class, row, column), so
+    each dx is one ``searchsorted``: K x (2 radius + 1) searches, on the input's device,
+    with no per-class map of the image (one loop step per row offset).
     """
     n, h, w = source.shape
     far = torch.iinfo(torch.int64).max
-    where = (source >= 0).nonzero()
-    classes = source[where[:, 0], where[:, 1], where[:, 2]].long()
-    best = torch.full((len(classes),), far, dtype=torch.int64, device=source.device)
-    if len(classes) == 0:
-        return classes, best
-    offsets, sq = _window(radius, h, w)
-    if len(offsets) <= _MAX_WINDOW:
-        ry, rx = int(offsets[:, 0].max()), int(offsets[:, 1].max())
-        hp, wp = h + 2 * ry, w + 2 * rx
-        padded = torch.full((n, hp, wp), -1, dtype=torch.int32, device=other.device)
-        padded[:, ry : ry + h, rx : rx + w] = other
-        padded = padded.reshape(-1)
-        base = where[:, 0] * (hp * wp) + (where[:, 1] + ry) * wp + (where[:, 2] + rx)
-        step = (offsets[:, 0] * wp + offsets[:, 1]).to(source.device)
-        sq = sq.to(source.device)
-        block = max(1, _GATHER_BLOCK // len(step))
-        for start in range(0, len(base), block):
-            found = padded[base[start : start + block, None] + step] == classes[start : start + block, None].int()
-            # offsets are sorted nearest first: the first match is the nearest
-            first = found.int().argmax(1)
-            best[start : start + block] = torch.where(found.any(1), sq[first], far)
-        return classes, best
-    cpu_other, cpu_where, cpu_classes = other.cpu().numpy(), where.cpu(), classes.cpu()
-    out = best.cpu()
-    limit = math.floor(radius * radius)
-    for i in torch.unique(cpu_where[:, 0]).tolist():
-        in_image = cpu_where[:, 0] == i
-        for cls in torch.unique(cpu_classes[in_image]).tolist():
-            targets = cpu_other[i] == cls
-            if not targets.any():
-                continue
-            pick = in_image & (cpu_classes == cls)
-            ys, xs = cpu_where[pick, 1].numpy(), cpu_where[pick, 2].numpy()
-            # squared distances of integer offsets are integers: round away float error
-            d2 = np.rint(ndimage.distance_transform_edt(~targets)[ys, xs] ** 2).astype(np.int64)
-            out[pick] = torch.from_numpy(np.where(d2 <= limit, d2, far))
-    return classes, out.to(source.device)
+    src, dst = (source >= 0).nonzero(), (other >= 0).nonzero()
+    classes = source[src[:, 0], src[:, 1], src[:, 2]].long()
+    if len(classes) == 0 or len(dst) == 0:
+        return classes, torch.full((len(classes),), far, dtype=torch.int64, device=source.device)
+    dst_classes = other[dst[:, 0], dst[:, 1], dst[:, 2]].long().to(source.device)
+    c = int(torch.maximum(classes.max(), dst_classes.max())) + 1
+    # int32 arithmetic (half the memory traffic) whenever the keys fit
+    dtype = torch.int32 if (n * c + 1) * h * w < 2**31 else torch.int64
+    dst, src, classes_k = dst.to(source.device, dtype), src.to(dtype), classes.to(dtype)
+    keys = torch.sort(((dst[:, 0] * c + dst_classes.to(dtype)) * h + dst[:, 1]) * w + dst[:, 2]).values
+    reach = min(int(radius), h - 1)
+    limit = min(math.floor(radius * radius), (h - 1) ** 2 + (w - 1) ** 2)  # no image holds a longer distance
+    best = torch.full((len(classes),), limit + 1, dtype=dtype, device=source.device)
+    for start in range(0, len(classes), _SEARCH_BLOCK):
+        s = src[start : start + _SEARCH_BLOCK]
+        image_row = (s[:, 0] * c + classes_k[start : start + _SEARCH_BLOCK]) * h + s[:, 1]  # (image, class, row)
+        x = s[:, 2]
+        found = best[start : start + _SEARCH_BLOCK]
+        for dy in range(-reach, reach + 1):
+            row_start = (image_row + dy) * w
+            query = row_start + x
+            at = torch.searchsorted(keys, query)
+            right = keys[at.clamp(max=len(keys) - 1)]
+            left = keys[(at - 1).clamp(min=0)]
+            dx = torch.where((right >= query) & (right < row_start + w), right - query, w)  # w: none on that row
+            dx = torch.minimum(dx, torch.where((left <= query) & (left >= row_start), query - left, w))
+            row = s[:, 1] + dy  # a row outside the image aliases another (image, class): masked out
+            ok = (dx < w) & (row >= 0) & (row < h)
+            torch.minimum(found, torch.where(ok, dx * dx + dy * dy, limit + 1), out=found)
+    best = best.long()
+    return classes, torch.where(best <= limit, best, far)
 
 
 def boundary_f_counts(
@@ -569,8 +552,9 @@ def boundary_f_counts(
     How. The contours of all classes of a label map are its semantic edges, each edge
     pixel on its own class's contour, so Bg and Bp are the edge maps of the ground truth
     and of the prediction (restricted to V) labelled by class. Each contour pixel looks
-    for a pixel of the other contour of its class within the largest tolerance
-    (``_nearest_same_class_sq``); every tolerance is then a threshold on that distance.
+    for the nearest pixel of the other contour of its class within the largest tolerance
+    (``_nearest_same_class_sq``, exact Euclidean distances on the contour pixels alone);
+    every tolerance is then a threshold on that distance.
     """
     tolerances = _checked_tolerances(tolerances)
     _check_batch(pred, target, num_classes, ignore_index)

@@ -6,10 +6,12 @@ sides alike; each is reported as the median over repeats with its spread (min, m
 
 Sections (each can be run alone with ``--only``):
 
-- ``loss_overhead``: training-step time (forward, loss, backward, SGD step) of SEMEDA
-  (0,1,0) and (1,0.5,0.25) before ReLU, PPCE on edges and the Ubernet-style edge head,
-  each divided by PPCE's, on DeepLab v2 ResNet-101 (321x321, batch 2) and on the small
-  DeepLab-v2-like net (width 32, 64x128, batch 8). Target: <= 1.03 on ResNet-101.
+- ``loss_overhead``: time of the trainer's step (``benchmark.step.train_step``: forward,
+  loss, backward, gradient clipping at 10, SGD step, schedule) of SEMEDA (0,1,0) and
+  (1,0.5,0.25) before ReLU, PPCE on edges, the Ubernet-style edge head and every other
+  registered method at its default parameters, each divided by PPCE's, on DeepLab v2
+  ResNet-101 (321x321, batch 2) and on the small DeepLab-v2-like net (width 32, 64x128,
+  batch 8). Target: <= 1.03 on ResNet-101 for the paper's methods.
 - ``edge_maps``: ``methods.semantic_edges`` on 8 street label maps of 512x1024 (int64),
   in megapixels per second, against a numpy 8-shift comparison and scipy max/min
   filters on the same input (all three must agree). Target: >= 3x numpy, >= 10x scipy.
@@ -24,6 +26,21 @@ Sections (each can be run alone with ``--only``):
   concurrent trials (Ray started once, outside the timed part); also with longer runs,
   where fixed per-trial costs weigh less. Target: speed-up >= 1.6. Beside it, the
   machine's parallel capacity (two CPU-bound processes against one), which caps it.
+- ``evaluation``: the evaluation pass (small net's forward included, 64 images of 64x128)
+  with every evaluator against the confusion matrix and trimap only; and the evaluators
+  alone on precomputed 512x1024 predictions (no target). Target: <= 2x at the small scale.
+- ``limits``: the device's measured peak (an n x n matmul, fp32, and bf16 where the CPU
+  has native bf16, ``avx512_bf16`` or ``amx_bf16``; fp16 on CUDA), the FLOPs of one
+  training step of every registered method at its default parameters, and the FLOP/s the
+  trainer's step achieves as a fraction of that peak (fp32, and bf16 beside it). The FLOPs
+  are counted by ``torch.utils.flop_counter.FlopCounterMode``: convolutions and matrix
+  products, forward and backward; not distance transforms nor elementwise work, so a
+  method that is mostly such work shows a low fraction for that reason.
+- ``suite_wall`` (only with ``--suite-wall``, or named by ``--only``; not in ``--quick``,
+  not by default): wall time of ``python -m benchmark.run --suite table1 --no-report``
+  from an empty data and run folder (tens of minutes), and that time against the sum of
+  the runs' own ``timing.wall_s`` over the number of concurrent trials: scheduling and
+  fixed costs in one ratio.
 
 ``--update`` re-runs the sections named by ``--only`` and keeps the others of an
 existing ``perf.json``; every section records when it ran and the load average around
@@ -64,6 +81,7 @@ from benchmark.data.datasets import cityscapes_lut
 from benchmark.data.transforms import normalize
 from benchmark.models import build_model
 from benchmark.records import environment, load_records
+from benchmark.step import train_step
 
 __all__ = ["Figure", "Config", "QUICK", "FULL", "run", "write_readme", "main", "SECTIONS"]
 
@@ -114,10 +132,14 @@ QUICK = Config(
     sweep=(2, 1, ()),
 )
 
-SECTIONS = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep")
+SECTIONS = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits")
+#: Sections run only when asked for (``--suite-wall``, or named by ``--only``): not by default, not in ``--quick``.
+OPTIONAL_SECTIONS = ("suite_wall",)
 SECTION_NOTES = {
-    "loss_overhead": "Training-step time (forward, loss, backward, SGD step) of each structure loss divided by "
-    "PPCE's, on the same model, input and 19-class street label maps; the methods take turns within every repeat. "
+    "loss_overhead": "Time of the trainer's own step (`benchmark.step.train_step`: forward, loss, backward, gradient "
+    "clipping at 10, SGD step, schedule) of each structure loss divided by PPCE's, on the same model, "
+    "input and 19-class street label maps; the methods take turns within every repeat. The paper's methods are held "
+    "to the target on ResNet-101; every other registered method runs at its default parameters, without a target. "
     "ResNet-101 with frozen batch norm, as at paper scale. The edge net has random weights (its cost does not "
     "depend on them); the batch's semantic edges are computed once, outside the step, as part of the batch. "
     "Each repeat counts the best of its steps (one step on ResNet-101).",
@@ -141,6 +163,24 @@ SECTION_NOTES = {
     "each call writes to a fresh folder. Smoke runs train for a fraction of a second, so fixed per-trial costs "
     "dominate them; the longer variant overrides the number of steps. No speed-up can exceed the machine's "
     "parallel capacity, measured first: two CPU-bound processes started at once, against one alone.",
+    "evaluation": "The whole evaluation pass (model forward, then every evaluator on each batch, the cached uint8 "
+    "distance maps given) against the same pass with the confusion matrix and trimap only, at the small scale; and the "
+    "evaluators alone on precomputed 512x1024 predictions at the paper scale's Cityscapes widths and tolerances. "
+    "Boundary IoU takes one exact distance transform of each prediction's edge map (scipy); boundary F searches, "
+    "row by row, the other contour of each contour pixel's class within the tolerance (no dense transform).",
+    "limits": "The peak is the best of two calls of an n x n `torch.mm` per repeat (fp32; bf16 where the CPU has "
+    "native bf16, `avx512_bf16` or `amx_bf16` in /proc/cpuinfo; fp16 on CUDA), with the benchmark's thread count. "
+    "Every registered method at its default parameters (a random edge net where it needs one, the Ubernet-style "
+    "edge head where it needs that) takes `benchmark.step.train_step` on one batch of the small scale; its FLOPs "
+    "are counted once by `torch.utils.flop_counter.FlopCounterMode`, which counts convolutions and matrix products "
+    "(forward and backward) and nothing else: no elementwise work, softmax, reductions, distance transforms or "
+    "optimiser update. The fraction is that count over the step's time (best of its steps per repeat), divided by "
+    "the peak measured in the same repeat.",
+    "suite_wall": "A subprocess `python -m benchmark.run --suite table1 --no-report` with `SEMEDA_DATA` and `--out` "
+    "in a fresh temporary folder: data rendering, edge-net fitting, Ray's start and every run included, one "
+    "concurrent trial per CPU core. The ratio divides the wall time by the sum of the runs' `timing.wall_s` (from "
+    "the records written) over the number of concurrent trials; 1 would mean no time outside `train(spec)` and no "
+    "idle worker. Load averages before and after are stored with the figure.",
 }
 
 
@@ -245,7 +285,8 @@ def perturbed(target: torch.Tensor, seed: int = 0) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- 1. loss overhead
 
-#: (label, method name, parameters) of the loss-overhead comparison; the first is the reference.
+#: (label, method name, parameters) of the paper's methods in the loss-overhead comparison;
+#: the first is the reference. ``loss_methods()`` adds every other registered method.
 LOSS_METHODS = (
     ("ppce", "ppce", {}),
     ("semeda(0,1,0)", "semeda", {"lambdas": (0, 1, 0)}),
@@ -253,29 +294,48 @@ LOSS_METHODS = (
     ("ppce_edges", "ppce_edges", {}),
     ("ubernet", "ubernet", {}),
 )
+#: Gradient-norm clip of the timed steps, so that clipping's cost is in the figures.
+LOSS_GRAD_CLIP = 10.0
+#: Step-time ratio to PPCE's on ResNet-101 above which a method's figure is printed as measured.
+SLOW_RATIO = 1.5
 
 
-def _step_fn(model, method, images, target, edges, device):
-    """One training step as the trainer takes it (mixed precision and loss scaling on CUDA)."""
-    amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+def loss_methods() -> list[tuple[str, str, dict]]:
+    """``LOSS_METHODS``, then every other registered method at its default parameters, labelled
+    by its name (left out when one of ``LOSS_METHODS`` is that method with those parameters)."""
+
+    def identity(name: str, params: dict) -> tuple[str, str]:
+        return name, json.dumps(methods.build_method(name, **params).params, sort_keys=True, default=str)
+
+    covered = {identity(name, params) for _, name, params in LOSS_METHODS}
+    return list(LOSS_METHODS) + [(name, name, {}) for name in methods.list_methods() if identity(name, {}) not in covered]
+
+
+def _method(name: str, params: dict, edge_net, device: torch.device):
+    """Registered method ``name`` with ``params``, the edge net attached where it needs one."""
+    method = methods.build_method(name, **params)
+    if method.needs_edge_net:
+        method.attach_edge_net(edge_net)
+    return method.to(device)
+
+
+def _trainer_step(model, method, images, target, edges, *, grad_clip: float | None = None, precision: str = "fp32"):
+    """A call of the trainer's own step (``benchmark.step.train_step``) on a fixed batch: SGD
+    with momentum, a poly schedule, loss scaling with mixed precision on CUDA."""
+    scaler = torch.amp.GradScaler("cuda", enabled=images.device.type == "cuda")
     optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-5, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / 1e6) ** 0.9)
 
     def step():
-        with torch.autocast("cuda", dtype=torch.float16) if amp else nullcontext():
-            out = model(images)
-        edge_logits = out.get("edge_logits")
-        terms = method(out["logits"].float(), target, edges=edges, edge_logits=None if edge_logits is None else edge_logits.float())
-        optimiser.zero_grad(set_to_none=True)
-        scaler.scale(terms["total"]).backward()
-        scaler.step(optimiser)
-        scaler.update()
+        return train_step(model, method, optimiser, schedule, scaler, images, target, edges, grad_clip=grad_clip, precision=precision)
 
     return step
 
 
 def loss_overhead(cfg: Config, device: torch.device, progress: bool) -> list[Figure]:
     figures = []
+    entries = loss_methods()
+    paper = {label for label, _, _ in LOSS_METHODS}
     for backbone, (h, w), batch, width, repeats, steps in cfg.loss_models:
         torch.manual_seed(0)
         edge_net = methods.EdgeNet(NUM_CLASSES).to(device)
@@ -284,27 +344,30 @@ def loss_overhead(cfg: Config, device: torch.device, progress: bool) -> list[Fig
         for head in (False, True):
             torch.manual_seed(0)
             models[head] = build_model(backbone, NUM_CLASSES, edge_head=head, width=width, frozen_bn=frozen_bn).to(device).train()
-        images = torch.randn(batch, 3, h, w, device=device)
+        images = torch.rand(batch, 3, h, w, device=device)
         target = street_labels(batch, h, w).to(device)
         edges = methods.semantic_edges(target, IGNORE)  # part of the batch, outside the step
         fns = {}
-        for label, name, params in LOSS_METHODS:
-            method = methods.build_method(name, edge_net=edge_net, **params) if methods.method_class(name).needs_edge_net else methods.build_method(name, **params)
-            method.to(device)
-            model = models[method.needs_edge_head]
-            fns[label] = _step_fn(model, method, images, target, edges, device)
+        for label, name, params in entries:
+            method = _method(name, params, edge_net, device)
+            fns[label] = _trainer_step(models[method.needs_edge_head], method, images, target, edges, grad_clip=LOSS_GRAD_CLIP)
             fns[label]()  # warm-up: allocator, oneDNN primitives, cuDNN plans
         times = _interleaved(fns, repeats, device, desc=f"loss overhead {backbone}", progress=progress, best_of=steps)
         ref = times["ppce"]
         size = f"{h}x{w} batch {batch}" + (f" width {width}" if width else "")
-        for label, _, _ in LOSS_METHODS[1:]:
-            big = backbone == "deeplabv2_resnet101"
-            figures.append(Figure(
+        big = backbone == "deeplabv2_resnet101"
+        for label, name, _ in entries[1:]:
+            figure = Figure(
                 "loss_overhead", f"{backbone}.{label}", f"{label} / ppce step time, {backbone} {size}", "x",
-                _ratios(times[label], ref), ("<=", 1.03) if big else None,
+                _ratios(times[label], ref), ("<=", 1.03) if big and label in paper else None,
                 extra={"ms_per_step": 1e3 * statistics.median(times[label]),
-                       "ppce_ms_per_step": 1e3 * statistics.median(ref)},
-            ))  # fmt: skip
+                       "ppce_ms_per_step": 1e3 * statistics.median(ref), "paper_method": label in paper},
+            )  # fmt: skip
+            figures.append(figure)
+            if big and figure.median > SLOW_RATIO:
+                doc = (methods.method_class(name).__doc__ or "").strip().split("\n\n")[0]
+                print(f"loss_overhead.{figure.key}: {figure.median:.2f}x PPCE's step time ({size}; "
+                      f"{figure.extra['ms_per_step']:.0f} ms) - {name}: {' '.join(doc.split())}", flush=True)  # fmt: skip
         del models, fns
     return figures
 
@@ -567,6 +630,253 @@ def sweep(cfg: Config, progress: bool) -> list[Figure]:
     return figures
 
 
+# --------------------------------------------------------------------------- 6. evaluation
+
+#: Configuration name -> ((images, batch, repeats) of the small-scale pass with the model,
+#: (maps, H, W, repeats) of the paper-like pass on precomputed predictions).
+EVALUATION_SIZES = {"full": ((64, 16, 7), (4, 512, 1024, 3)), "quick": ((16, 16, 2), (1, 512, 1024, 1))}
+
+
+def evaluation(cfg: Config, device: torch.device, progress: bool) -> list[Figure]:
+    """The evaluation pass with every evaluator of ``benchmark.evaluators.EVALUATORS`` against
+    the same pass with the confusion matrix and the trimap only.
+
+    Small scale: the whole pass as ``train.evaluate`` runs it, the forward of
+    ``deeplabv2_small`` (width 32, random weights) on 64 rendered street images of 64x128
+    in batches of 16 included, the cached uint8 distance maps given. Paper-like: the
+    evaluators alone on a few 512x1024 street label maps and precomputed predictions (the
+    label maps shifted by 2 pixels, 5% of their 8x8 blocks relabelled), at the paper scale's
+    Cityscapes settings. Distance transforms: the ground truth's is the cached trimap map
+    (computed once per mask by ``prepare``, outside the timing); Boundary IoU takes one
+    exact Euclidean distance transform of each prediction's edge map (scipy's
+    ``distance_transform_edt``, on the CPU, as ``metrics.edge_distance``), and boundary F
+    no dense transform: each contour pixel searches the other contour of its class row by
+    row within the tolerance (sorted pixel keys, ``searchsorted``; exact distances).
+    """
+    from benchmark.evaluators import EVALUATORS, ConfusionMatrix, Trimap
+    from benchmark.spec import scale_settings
+
+    (n, batch, repeats), (pn, ph, pw, paper_repeats) = EVALUATION_SIZES[cfg.name]
+    baseline = [ConfusionMatrix, Trimap]
+
+    def evaluate(classes, settings, batches):
+        evaluators = [cls(settings, NUM_CLASSES, IGNORE) for cls in classes]
+        with torch.inference_mode():
+            for images, pred, target, distance in batches:
+                if images is not None:
+                    pred = model(normalize(images))["logits"].argmax(1)
+                for evaluator in evaluators:
+                    evaluator.process(pred, target, distance=distance)
+        return [evaluator.counts() for evaluator in evaluators]
+
+    small = scale_settings("small")
+    h, w = small.image_size
+    lut = cityscapes_lut()
+    rendered = [render("streets", i, split="val", height=h, width=w, seed=2) for i in range(n)]
+    images = torch.from_numpy(np.stack([im for im, _ in rendered])).permute(0, 3, 1, 2).contiguous()
+    target = torch.from_numpy(np.stack([lut[m] for _, m in rendered]).astype(np.int64))
+    distance = metrics.edge_distance(target, IGNORE).clamp(max=255).floor().to(torch.uint8)  # as prepare caches it
+    torch.manual_seed(0)
+    model = build_model("deeplabv2_small", NUM_CLASSES, width=small.width).to(device).eval()
+    batches = [tuple(x[i : i + batch].to(device) for x in (images, target, distance)) for i in range(0, n, batch)]
+    batches = [(im, None, t, d) for im, t, d in batches]
+    fns = {"all": lambda: evaluate(EVALUATORS, small, batches), "baseline": lambda: evaluate(baseline, small, batches)}
+    times = _interleaved(fns, repeats, device, desc="evaluation", progress=progress)
+
+    paper = scale_settings("paper", "cityscapes")
+    big = street_labels(pn, ph, pw, seed=1)
+    g = torch.Generator().manual_seed(0)
+    blocks = torch.rand(pn, ph // 8, pw // 8, generator=g) < 0.05
+    relabel = torch.randint(NUM_CLASSES, blocks.shape, generator=g)
+    pred = torch.roll(big, shifts=(2, -2), dims=(1, 2)).clamp(max=NUM_CLASSES - 1)
+    noise = blocks.repeat_interleave(8, 1).repeat_interleave(8, 2)
+    pred = torch.where(noise, relabel.repeat_interleave(8, 1).repeat_interleave(8, 2), pred)
+    paper_batch = [(None, pred.to(device), big.to(device), metrics.edge_distance(big, IGNORE).clamp(max=255).floor().to(torch.uint8).to(device))]
+    paper_fns = {"all": lambda: evaluate(EVALUATORS, paper, paper_batch), "baseline": lambda: evaluate(baseline, paper, paper_batch)}
+    paper_fns.update({cls.name: (lambda cls=cls: evaluate([cls], paper, paper_batch)) for cls in EVALUATORS})
+    paper_times = _interleaved(paper_fns, paper_repeats, device, desc="evaluation 512x1024", progress=progress)
+
+    what = f"{n} images of {h}x{w}, batch {batch}, deeplabv2_small width {small.width} forward included"
+    size = f"{pn}x{ph}x{pw}, widths {paper.boundary_widths}, tolerances {paper.boundary_tolerances}"
+    out = [
+        Figure("evaluation", "small_ratio", f"evaluation pass with every evaluator / with confusion matrix and trimap only, {what}",
+               "x", _ratios(times["all"], times["baseline"]), ("<=", 2.0)),
+        Figure("evaluation", "small_all_ms", f"evaluation pass, every evaluator, {what}", "ms", [1e3 * t for t in times["all"]]),
+        Figure("evaluation", "small_baseline_ms", f"evaluation pass, confusion matrix and trimap, {what}", "ms",
+               [1e3 * t for t in times["baseline"]]),
+        Figure("evaluation", "paper_ratio", f"every evaluator / confusion matrix and trimap, precomputed predictions, {size}",
+               "x", _ratios(paper_times["all"], paper_times["baseline"])),
+    ]  # fmt: skip
+    for name in paper_fns:
+        out.append(Figure("evaluation", f"paper_{name}_ms", f"{name} evaluator{'s' if name in ('all', 'baseline') else ''}, {size}",
+                          "ms", [1e3 * t for t in paper_times[name]]))  # fmt: skip
+    return out
+
+
+# --------------------------------------------------------------------------- limits
+
+#: Configuration name -> ((backbone, (H, W), batch, width) of the timed step, the size n of
+#: the n x n matmul of the peak on a CPU, repeats, steps per repeat: the best one counts).
+LIMITS_SIZES = {
+    "full": (("deeplabv2_small", (64, 128), 4, 32), 2048, 5, 3),
+    "quick": (("deeplabv2_small", (64, 128), 4, 32), 1024, 2, 2),
+}
+#: Size n of the n x n matmul of the peak on CUDA.
+LIMITS_CUDA_MATMUL = 8192
+#: CPU flags of native bf16 arithmetic (/proc/cpuinfo).
+BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
+    """Whether this CPU computes in bf16 natively: one of ``BF16_FLAGS`` among the flags of
+    ``cpuinfo`` (False where it cannot be read)."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return bool(set(line.split(":", 1)[1].split()) & set(BF16_FLAGS))
+    except OSError:
+        pass
+    return False
+
+
+def step_precisions(device: torch.device) -> dict[str, tuple[torch.dtype, str]]:
+    """The precisions a step is timed in: label -> (dtype of the matmul peak it is held to,
+    ``train_step``'s ``precision``). On a CPU fp32, and bf16 autocast where the CPU has native
+    bf16; on CUDA the trainer's fp16 autocast (the only step ``train_step`` takes there)."""
+    if device.type == "cuda":
+        return {"fp16": (torch.float16, "fp32")}
+    out = {"fp32": (torch.float32, "fp32")}
+    if native_bf16():
+        out["bf16"] = (torch.bfloat16, "bf16")
+    return out
+
+
+def step_flops(fn: Callable[[], object]) -> int:
+    """FLOPs of one call of ``fn`` as ``torch.utils.flop_counter.FlopCounterMode`` counts them:
+    convolutions and matrix products (forward and backward), nothing else: no elementwise
+    work, reductions, softmax, distance transforms or optimiser update."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def limits(cfg: Config, device: torch.device, progress: bool) -> list[Figure]:
+    """The device's measured peak against what one training step achieves on it.
+
+    Peak: an n x n matmul (``torch.mm``) in fp32, and in bf16 where the CPU has native bf16
+    (fp16 on CUDA), with the benchmark's thread count. Per registered method, at its default
+    parameters (random edge net where it needs one, the Ubernet-style edge head where it
+    needs that): the FLOPs of one ``benchmark.step.train_step`` counted by
+    ``FlopCounterMode`` (convolutions and matrix products only, see ``step_flops``), and
+    that count over the step's measured time as a fraction of the peak measured in the same
+    repeat, in each precision of ``step_precisions``. The counted FLOPs are the same in every
+    precision. A fraction counts only the work the counter sees, so a method whose cost is
+    mostly elementwise or distance transforms shows a low fraction for that reason.
+    """
+    (backbone, (h, w), batch, width), n, repeats, steps = LIMITS_SIZES[cfg.name]
+    if device.type == "cuda":
+        n = LIMITS_CUDA_MATMUL
+    precisions = step_precisions(device)
+    peaks = {"fp32": torch.float32, **{label: dtype for label, (dtype, _) in precisions.items()}}
+    fns: dict[str, Callable[[], object]] = {}
+    for label, dtype in peaks.items():
+        a, b = (torch.randn(n, n, device=device).to(dtype) for _ in range(2))
+        fns[f"matmul_{label}"] = lambda a=a, b=b: torch.mm(a, b)
+    torch.manual_seed(0)
+    edge_net = methods.EdgeNet(NUM_CLASSES).to(device)
+    models = {}
+    for head in (False, True):
+        torch.manual_seed(0)
+        models[head] = build_model(backbone, NUM_CLASSES, edge_head=head, width=width).to(device).train()
+    images = torch.rand(batch, 3, h, w, device=device)
+    target = street_labels(batch, h, w).to(device)
+    edges = methods.semantic_edges(target, IGNORE)
+    names = methods.list_methods()
+    flops = {}
+    for name in names:
+        method = _method(name, {}, edge_net, device)
+        for label, (_, precision) in precisions.items():
+            fns[f"{name}@{label}"] = _trainer_step(models[method.needs_edge_head], method, images, target, edges, precision=precision)
+        flops[name] = step_flops(fns[f"{name}@{next(iter(precisions))}"])  # the same count in every precision
+    for fn in fns.values():
+        fn()  # warm-up
+    best_of = {key: steps if "@" in key else 2 for key in fns}
+    times = _interleaved(fns, repeats, device, desc="limits", progress=progress, best_of=best_of)
+    threads = f"{torch.get_num_threads()} torch thread{'s' if torch.get_num_threads() > 1 else ''}"
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else threads
+    peak = {label: [2 * n**3 / t for t in times[f"matmul_{label}"]] for label in peaks}
+    figures = [
+        Figure("limits", f"peak_{label}_gflops", f"measured peak: {n}x{n} matmul in {label}, {where}", "GFLOP/s",
+               [p / 1e9 for p in peak[label]]) for label in peaks
+    ]  # fmt: skip
+    size = f"{backbone} width {width}, {h}x{w} batch {batch}"
+    for name in names:
+        figures.append(Figure(
+            "limits", f"{name}.gflop_per_step", f"{name}: FLOPs of one training step, {size} (FlopCounterMode: convolutions "
+            "and matrix products, forward and backward; no elementwise work, no distance transforms)", "GFLOP", [flops[name] / 1e9],
+        ))  # fmt: skip
+        for label in precisions:
+            achieved = [flops[name] / t for t in times[f"{name}@{label}"]]
+            figures.append(Figure(
+                "limits", f"{name}.fraction_{label}", f"{name}: achieved FLOP/s of the {label} training step / {label} peak, {where}",
+                "of peak", _ratios(achieved, peak[label]),
+                extra={"gflops": statistics.median(achieved) / 1e9, "ms_per_step": 1e3 * statistics.median(times[f"{name}@{label}"])},
+            ))  # fmt: skip
+    return figures
+
+
+# --------------------------------------------------------------------------- suite wall time
+
+
+def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | None = None, progress: bool = True) -> list[Figure]:
+    """Wall time of ``python -m benchmark.run --suite <suite> --no-report`` from nothing.
+
+    A subprocess with ``SEMEDA_DATA`` and ``--out`` in a fresh temporary folder, so that the
+    data, the edge net and every record are made anew (preparation included), ``workers``
+    concurrent trials (default: one per CPU core). The ratio divides that wall time by the
+    sum of the runs' own ``timing.wall_s`` (read from the records written) over ``workers``:
+    1 would be perfect packing with no cost outside ``train(spec)``; preparation, Ray's
+    start, worker start-up, scheduling gaps and record writing all show in its excess.
+    """
+    import subprocess
+
+    workers = workers or os.cpu_count() or 1
+    with tempfile.TemporaryDirectory(prefix="suite-wall-") as tmp:
+        out = Path(tmp) / "runs"
+        cmd = [sys.executable, "-m", "benchmark.run", "--suite", suite, "--no-report", "--out", str(out),
+               "--max-concurrent", str(workers)] + (["--scale", scale] if scale else []) + ([] if progress else ["--no-progress"])  # fmt: skip
+        env = {**os.environ, "SEMEDA_DATA": str(Path(tmp) / "data")}
+        others = _others_meter()
+        load_before = os.getloadavg()
+        start = time.perf_counter()
+        done = subprocess.run(cmd, env=env, cwd=Path(__file__).resolve().parents[1], text=True,
+                              stdout=None if progress else subprocess.PIPE, stderr=None if progress else subprocess.STDOUT)  # fmt: skip
+        wall = time.perf_counter() - start
+        load_after, others_cores = os.getloadavg(), others()
+        if done.returncode != 0:
+            raise RuntimeError(f"suite_wall: {' '.join(cmd)} exited with {done.returncode}\n{(done.stdout or '')[-3000:]}")
+        records, problems = load_records(out)
+        if problems or not records:
+            raise RuntimeError(f"suite_wall: no readable records in {out}: {problems}")
+    work = sum(rec["timing"]["wall_s"] for rec in records)
+    extra = {
+        "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
+        "other_processes_cores": None if others_cores is None else round(others_cores, 2),
+        "runs": len(records), "failed": sum(rec.get("status") != "ok" for rec in records),
+        "workers": workers, "sum_run_wall_s": work,
+    }  # fmt: skip
+    what = f"suite {suite}" + (f" at scale {scale}" if scale else "") + f", {len(records)} runs, {workers} concurrent trials"
+    return [
+        Figure("suite_wall", suite, f"wall time of `benchmark.run --suite {suite} --no-report` from an empty data and run folder, {what}",
+               "s", [wall], extra=extra),
+        Figure("suite_wall", f"{suite}_ratio", f"that wall time / (sum of the runs' timing.wall_s / {workers} workers), {what}",
+               "x", [wall / (work / workers)], extra=extra),
+    ]  # fmt: skip
+
+
 # --------------------------------------------------------------------------- run and report
 
 
@@ -678,6 +988,9 @@ def run(cfg: Config = FULL, *, sections=SECTIONS, progress: bool = True, threads
         "trimap": lambda: trimap(cfg, progress),
         "harness": lambda: harness(cfg, device, progress),
         "sweep": lambda: sweep(cfg, progress),
+        "limits": lambda: limits(cfg, device, progress),
+        "suite_wall": lambda: suite_wall(progress=progress),
+        "evaluation": lambda: evaluation(cfg, device, progress),
     }
     try:
         for name in sections:
@@ -706,7 +1019,7 @@ def merged(previous: dict, new: dict) -> dict:
     sections = {**previous["sections"], **new["sections"]}
     figures = {k: f for k, f in previous["figures"].items() if f["section"] not in new["sections"]}
     figures.update(new["figures"])
-    order = {name: i for i, name in enumerate(SECTIONS)}
+    order = {name: i for i, name in enumerate(SECTIONS + OPTIONAL_SECTIONS)}
     out = dict(new)
     out["sections"] = {k: sections[k] for k in sorted(sections, key=order.__getitem__)}
     out["figures"] = {k: figures[k] for k in sorted(figures, key=lambda k: order[figures[k]["section"]])}
@@ -768,7 +1081,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="reduced sizes and repeats (under two minutes)")
     p.add_argument("--out", default="results/perf", help="folder of perf.json and README.md (default: results/perf)")
-    p.add_argument("--only", help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default: all)")
+    p.add_argument("--only", help=f"comma-separated sections to run: {', '.join(SECTIONS + OPTIONAL_SECTIONS)} "
+                   f"(default: all but {', '.join(OPTIONAL_SECTIONS)})")
+    p.add_argument("--suite-wall", action="store_true",
+                   help="also run suite_wall: the whole table1 suite from nothing, timed (tens of minutes)")
     p.add_argument("--update", action="store_true",
                    help="keep the other sections of an existing perf.json in --out (e.g. to re-run one measured on a busy machine)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the comparisons (default: 1)")
@@ -776,15 +1092,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-@main_guard
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def selected_sections(args) -> tuple[str, ...]:
+    """The sections to run: those of ``--only`` (default: ``SECTIONS``), plus ``suite_wall`` with ``--suite-wall``."""
     sections = SECTIONS
     if args.only:
         sections = tuple(s.strip() for s in args.only.split(",") if s.strip())
-        unknown = [s for s in sections if s not in SECTIONS]
+        unknown = [s for s in sections if s not in SECTIONS + OPTIONAL_SECTIONS]
         if unknown:
-            raise ValueError(f"unknown section {unknown[0]!r}; valid sections: {', '.join(SECTIONS)}")
+            raise ValueError(f"unknown section {unknown[0]!r}; valid sections: {', '.join(SECTIONS + OPTIONAL_SECTIONS)}")
+    if args.suite_wall and "suite_wall" not in sections:
+        sections = (*sections, "suite_wall")
+    return sections
+
+
+@main_guard
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sections = selected_sections(args)
     if args.threads < 1:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")
     out = Path(args.out)

@@ -17,32 +17,38 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.cli import main_guard, parse_overrides
+from benchmark.cli import ArgumentParser, UserError, main_guard, parse_assignments, parse_overrides, writable_folder
 from benchmark.models import list_backbones
 from benchmark.records import read_record, record_path, write_record
 from benchmark.spec import SCALES, RunSpec
-from benchmark.suites import SUITES, expand, inits, list_suites
+from benchmark.suites import SUITES, expand, get_suite, inits, list_suites
 
 DEFAULT_BACKBONE = {"smoke": "deeplabv2_small", "small": "deeplabv2_small", "paper": "deeplabv2_resnet101"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m benchmark.run",
         description="Train and evaluate structure-loss runs; one JSON record per run in --out.",
     )
     what = p.add_argument_group("what to run")
     what.add_argument("--suite", help=f"run a whole suite through Ray Tune: {', '.join(list_suites())}")
     what.add_argument("--method", default="ppce", help=f"method of a single run: {', '.join(methods.list_methods())} (default: ppce)")
-    what.add_argument("--lambdas", help="comma-separated loss weights, e.g. 0,1,0 for semeda (default: the method's)")
-    what.add_argument("--relu", action="store_true", help="semeda: match the edge-net embeddings after ReLU (default: before)")
+    what.add_argument("--lambdas", help="comma-separated loss weights, e.g. 0,1,0 for semeda (default: the method's); "
+                      "short for --param lambdas=...")  # fmt: skip
+    what.add_argument("--relu", action="store_true", help="short for --param relu=true (semeda: match the edge-net embeddings after ReLU)")
+    what.add_argument("--param", action="append", metavar="KEY=VALUE",
+                      help="a parameter of the method of a single run (repeatable; not with --suite, whose rows carry "
+                      "their own): the value is read as JSON where it parses, else as text, e.g. --param gamma=2, "
+                      "--param lambdas=[0,1,0], --param relu=true, --param channels=mean")  # fmt: skip
     what.add_argument("--dataset", default="streets", help="streets, shapes (embedded synthetic), cityscapes, voc (from --data-root); default: streets")
     what.add_argument("--backbone", help="deeplabv2_small, deeplabv2_resnet101 or smp:<Arch>:<encoder> (default: by scale)")
     what.add_argument("--scale", choices=list(SCALES), help="smoke (tests), small (embedded default), paper (default: small, or the suite's)")
     what.add_argument("--seed", type=int, default=0, help="seed of one run: initialisation, data order, augmentation (default: 0)")
     what.add_argument("--init", default="scratch", help="name of the initialisation, recorded with the run (default: scratch)")
     what.add_argument("--weights", help="pre-trained weights file (torchvision ResNet-101 state dict, or a saved model)")
-    what.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting, e.g. --set steps=200 (repeatable)")
+    what.add_argument("--set", action="append", metavar="KEY=VALUE",
+                      help="override a setting, e.g. --set steps=200, --set crop=64,64, --set grad_clip=none (repeatable)")  # fmt: skip
     suite = p.add_argument_group("suites (with --suite)")
     suite.add_argument("--seeds", type=int, help="seeds per row: 0..N-1 (default: the suite's, 3 for the tables)")
     suite.add_argument("--methods", help="comma-separated methods to keep from the suite")
@@ -59,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed")
     suite.add_argument("--storage-path", help="Ray Tune's trial state and checkpoints; on a cluster, storage every node sees")
     suite.add_argument("--no-report", action="store_true", help="do not rebuild the suite's tables after it")
+    suite.add_argument("--verbose", action="store_true", help="Ray Tune's own console reporting too (default: one line per run)")
     io = p.add_argument_group("input and output")
     io.add_argument("--data-root", help="root of a real dataset in its official layout (cityscapes, voc)")
     io.add_argument("--out", default="runs", help="folder of the run records (default: runs)")
@@ -70,13 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def spec_from_args(args) -> RunSpec:
-    params = {}
-    if args.lambdas is not None:
-        params["lambdas"] = args.lambdas
-    if args.relu:
-        if args.method != "semeda":
-            raise ValueError("--relu applies to --method semeda only")
-        params["relu"] = True
+    params = parse_assignments(args.param, "--param", "gamma=2")
+    # The shorthands; the registry rejects a parameter the method does not take.
+    for key, value in (("lambdas", args.lambdas), ("relu", True if args.relu else None)):
+        if value is not None:
+            if key in params:
+                raise UserError(f"--{key} and --param {key}=... both given; give one")
+            params[key] = value
     scale = args.scale or "small"
     backbone = args.backbone or DEFAULT_BACKBONE[scale]
     if not backbone.startswith("smp:") and backbone not in list_backbones():
@@ -110,7 +117,7 @@ def run_single(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     spec = spec_from_args(args)
-    out = Path(args.out).resolve()
+    out = writable_folder(args.out)
     prepared = prepare(spec, data_root=args.data_root, progress=not args.no_progress)
     run_id = spec.run_id(prepared.data_version)
     path = record_path(out, run_id)
@@ -175,27 +182,48 @@ def _pretrained(args, backbone: str | None, train_missing: bool) -> dict[str, st
     return paths
 
 
-def run_suite(args) -> int:
-    from benchmark.sweep import pending, run_specs
+def check_suite_args(args) -> None:
+    """What can be checked of a suite's command line before any work (pre-training, data,
+    Ray): its flags, names, seeds and setting values, and that --out can be written."""
+    for flag, given in (("--param", args.param), ("--lambdas", args.lambdas), ("--relu", args.relu)):
+        if given:
+            raise UserError(f"{flag} applies to single runs; a suite's rows carry their own parameters (narrow them with --methods)")
+    suite = get_suite(args.suite)  # an unknown name raises, listing the valid ones
+    for backbone in _csv(args.backbones) or [None]:
+        # Without weights files only the scratch columns are built: names, seeds and settings are checked, nothing runs.
+        expand(args.suite, scale=args.scale or suite.scale, seeds=args.seeds, methods=_csv(args.methods),
+               datasets=_csv(args.datasets), backbone=backbone, overrides=parse_overrides(args.set))  # fmt: skip
+    if not args.dry_run:
+        writable_folder(args.out)
 
+
+def run_suite(args) -> int:
+    from benchmark.sweep import order_longest_first, pending, run_name, run_specs
+
+    check_suite_args(args)
     specs = suite_specs(args, pretrain=not args.dry_run)
     out = Path(args.out).resolve()
     if args.dry_run:
         versions = _data_versions(specs, args)
         todo, _ = pending(specs, out, versions, args.retry_failed)
         todo_ids = {id(s) for s in todo}
+        width = max((len(run_name(s)) for s in specs), default=0)
         for s in specs:
             state = "todo" if id(s) in todo_ids else "exists"
-            print(f"{state:6s}  {s.run_id(versions[s.dataset])}  {s.label():28s} {s.dataset:10s} {s.init:20s} seed {s.seed}")
-        print(f"{len(specs)} runs, {len(todo)} to do; records in {out}")
+            print(f"{state:6s}  {s.run_id(versions[s.dataset])}  {run_name(s):{width}s}  {s.dataset:10s} {s.init}", flush=True)
+        first = order_longest_first(todo, out)[:1]
+        start = f", the longest first ({run_name(first[0])})" if first else ""
+        print(f"{len(specs)} runs, {len(todo)} to do{start}; records in {out}", flush=True)
         return 0
     summary = run_specs(
         specs, out=out, data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
         storage_path=args.storage_path, retry_failed=args.retry_failed, name=args.suite,
-        verbose=0 if args.no_progress else 1,
+        verbose=None if args.verbose else 0, progress=not args.no_progress,
     )  # fmt: skip
-    print(summary.line())
+    print(summary.line(), flush=True)
+    for line in summary.failures:
+        print(f"  failed: {line}", flush=True)
     print_suite_metrics(out, summary.run_ids)
     if not args.no_report:
         from benchmark.report import build_report
@@ -231,9 +259,24 @@ def print_suite_metrics(out: Path, run_ids: set[str]) -> None:
     print(text)
 
 
+#: Options whose value may start with "-": argparse takes ``--lambdas -1,0,0`` for two
+#: options ("expected one argument"); joined as ``--lambdas=-1,0,0`` the value reaches
+#: its own check and its own message.
+_DASH_VALUES = ("--lambdas",)
+
+
+def _join_dash_values(argv: list[str]) -> list[str]:
+    out = list(argv)
+    for i in range(len(out) - 2, -1, -1):
+        value = out[i + 1]
+        if out[i] in _DASH_VALUES and value.startswith("-") and value[1:2] in (*"0123456789", "."):
+            out[i : i + 2] = [f"{out[i]}={value}"]
+    return out
+
+
 @main_guard
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if args.suite:
         return run_suite(args)
     return run_single(args)

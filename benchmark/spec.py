@@ -116,7 +116,71 @@ def scale_settings(scale: str, dataset: str | None = None, **overrides) -> Setti
     unknown = sorted(set(overrides) - valid)
     if unknown:
         raise ValueError(f"unknown setting {unknown[0]!r}; valid settings: {', '.join(sorted(valid))}")
-    return replace(base, **overrides)
+    return replace(base, **check_setting_values(overrides))
+
+
+def check_setting_values(overrides: dict) -> dict:
+    """``overrides`` checked against the types of the ``Settings`` fields, lists as tuples.
+
+    int, float (an int is accepted, and kept, so that ``lr=1`` and the scale's own ints keep
+    their run ids), bool, str, None, ``tuple[T, T]`` and ``tuple[T, ...]`` (a single number
+    is a 1-tuple), and unions of these. A value of another type raises ``ValueError``, e.g.
+    ``setting steps must be an integer, got 'abc'``, before any run is built.
+    """
+    import types
+    import typing
+
+    hints = typing.get_type_hints(Settings)
+    words = {int: ("an integer", "integers"), float: ("a number", "numbers"), bool: ("true or false",) * 2, str: ("a string", "strings")}
+    pairs = {int: "64,64", float: "0.75,1.25"}
+
+    def conform(value, tp):
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            for arg in args:
+                try:
+                    return conform(value, arg)
+                except TypeError:
+                    pass
+            raise TypeError
+        if tp is type(None):
+            if value is None:
+                return None
+            raise TypeError
+        if origin is tuple:
+            variable = len(args) == 2 and args[1] is Ellipsis
+            if variable and isinstance(value, (int, float)) and not isinstance(value, bool):
+                value = (value,)
+            if not isinstance(value, (list, tuple)) or (not variable and len(value) != len(args)):
+                raise TypeError
+            return tuple(conform(v, t) for v, t in zip(value, [args[0]] * len(value) if variable else args))
+        ok = {int: lambda v: isinstance(v, int) and not isinstance(v, bool),
+              float: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+              bool: lambda v: isinstance(v, bool), str: lambda v: isinstance(v, str)}.get(tp)  # fmt: skip
+        if ok is not None and not ok(value):
+            raise TypeError
+        return value
+
+    def text(tp) -> str:
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin in (typing.Union, types.UnionType):
+            return " or ".join(text(arg) for arg in args)
+        if tp is type(None):
+            return "none"
+        if origin is tuple:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return f"{words.get(args[0], ('', 'values'))[1]} separated by commas"
+            example = f" (e.g. {pairs[args[0]]})" if len(args) == 2 and args[0] in pairs else ""
+            return f"{len(args)} {words.get(args[0], ('', 'values'))[1]}{example}"
+        return words.get(tp, (getattr(tp, "__name__", str(tp)),))[0]
+
+    checked = {}
+    for key, value in overrides.items():
+        try:
+            checked[key] = conform(value, hints[key])
+        except TypeError:
+            raise ValueError(f"setting {key} must be {text(hints[key])}, got {value!r}") from None
+    return checked
 
 
 @lru_cache(maxsize=64)

@@ -24,20 +24,27 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
+import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 import methods
+from benchmark.data import dataset_info
+from benchmark.divergence import record_diverged
 from benchmark.prepare import Prepared, prepare, preparation_key
-from benchmark.records import CorruptRecord, read_record, record_path, write_record
+from benchmark.records import CorruptRecord, load_records, read_record, record_path, write_record
 from benchmark.spec import RunSpec
 
-__all__ = ["earlier_checkpoints", "load_earlier", "one_per_dataset", "one_per_preparation", "pending", "run_specs", "SweepSummary"]
+__all__ = ["earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
+           "pending", "run_name", "run_specs", "run_status", "SuiteConsole", "SweepSummary"]  # fmt: skip
 
 
 @dataclass
@@ -45,15 +52,196 @@ class SweepSummary:
     done: int = 0
     skipped: int = 0
     failed: int = 0
+    #: Of the ``done`` runs, those the divergence rule marks diverged.
+    diverged: int = 0
     wall_s: float = 0.0
     out: str = ""
     records: list[str] = field(default_factory=list)
     #: Run ids of all the sweep's specs (run, skipped or failed).
     run_ids: set[str] = field(default_factory=set)
+    #: One ``<run name> [<run id>]: <reason>`` per failed run, to repeat under the summary line.
+    failures: list[str] = field(default_factory=list)
 
     def line(self) -> str:
-        return (f"{self.done} done, {self.skipped} skipped (record exists), {self.failed} failed "
-                f"in {self.wall_s:.0f} s; records in {self.out}")  # fmt: skip
+        done = f"{self.done} done" + (f" ({self.diverged} diverged)" if self.diverged else "")
+        return (f"{done}, {self.skipped} skipped (record exists), {self.failed} failed "
+                f"in {_clock(self.wall_s)}; records in {self.out}")  # fmt: skip
+
+
+def run_name(spec: RunSpec) -> str:
+    """A run's name on the console and in Ray Tune: its label and seed, e.g. ``semeda(0,1,0) before ReLU s0``."""
+    return f"{spec.label()} s{spec.seed}"
+
+
+def run_status(record: dict) -> str:
+    """``ok``, ``failed`` or ``diverged`` (a finished run that the divergence rule marks)."""
+    if record.get("status") != "ok":
+        return "failed"
+    try:
+        num_classes = dataset_info(record["spec"]["dataset"]).num_classes
+    except (KeyError, ValueError):
+        return "ok"
+    return "diverged" if record_diverged(record, num_classes) else "ok"
+
+
+def _clock(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+
+
+#: Relative cost of a run without measurements: the methods that evaluate the frozen edge
+#: net on every batch take about twice PPCE's time.
+_EDGE_NET_COST, _PLAIN_COST = 2.0, 1.0
+
+
+def _cost_key(label: str, spec: dict) -> tuple:
+    return (label, spec.get("scale"), spec.get("dataset"), spec.get("backbone"), (spec.get("settings") or {}).get("steps"))
+
+
+def estimate_costs(specs: list[RunSpec], out: str | os.PathLike) -> list[float]:
+    """The estimated cost of each spec, in seconds where records allow.
+
+    The mean wall time of the ``ok`` records in ``out`` with the same label (at the same
+    scale, dataset, backbone and steps) when there are some; else 2.0 for a method whose
+    class ``needs_edge_net`` and 1.0 otherwise, in seconds per unit as measured on the
+    labels that have records (unitless when none has).
+    """
+    walls: dict[tuple, list[float]] = {}
+    for record in load_records(out)[0] if Path(out).is_dir() else []:
+        wall = (record.get("timing") or {}).get("wall_s")
+        if record.get("status") == "ok" and wall and record.get("label") and record.get("spec"):
+            walls.setdefault(_cost_key(record["label"], record["spec"]), []).append(float(wall))
+    units = [_EDGE_NET_COST if methods.method_class(s.method).needs_edge_net else _PLAIN_COST for s in specs]
+    measured = [walls.get(_cost_key(s.label(), s.to_dict())) for s in specs]
+    measured = [sum(w) / len(w) if w else None for w in measured]
+    known = [(m, u) for m, u in zip(measured, units) if m is not None]
+    per_unit = sum(m for m, _ in known) / sum(u for _, u in known) if known else 1.0
+    return [m if m is not None else u * per_unit for m, u in zip(measured, units)]
+
+
+def order_longest_first(specs: list[RunSpec], out: str | os.PathLike) -> list[RunSpec]:
+    """``specs`` by estimated cost, longest first (ties keep their order), so that the last
+    runs to start are short and the workers finish together. Ray Tune's grid search starts
+    trials in the order of its list (FIFO over pending trials, with or without
+    ``max_concurrent_trials``), so this is the order trials start in."""
+    costs = estimate_costs(specs, out)
+    return [specs[i] for i in sorted(range(len(specs)), key=lambda i: -costs[i])]
+
+
+class SuiteConsole:
+    """What a researcher sees of a suite in flight, as plain ``print`` lines.
+
+    One line per run as it finishes: its name, mIoU and the boundary band of width 1 in %,
+    its wall time, and ``ok``, ``failed: <reason>`` or ``diverged``. A progress line (done,
+    running, failed, to do, elapsed, ETA) at the start and every ``every_s`` seconds, or,
+    with ``live`` (a terminal), kept up to date in place on the last line. The ETA spreads
+    the remaining estimated cost over the ``workers``, in seconds per unit of cost as the
+    finished runs measured it (trial start to record).
+    """
+
+    def __init__(self, runs: dict[str, tuple[str, float]], workers: int, *, started: float | None = None, live: bool = False,
+                 every_s: float = 60.0, enabled: bool = True, clock=time.time):  # fmt: skip
+        #: run id -> (name, estimated cost)
+        self.runs = runs
+        self.workers = max(1, workers)
+        self.clock = clock
+        self.started = clock() if started is None else started
+        self.live, self.every_s, self.enabled = live, every_s, enabled
+        self.running: dict[str, float] = {}
+        self.ended: set[str] = set()
+        self.measured: list[tuple[float, float]] = []  # (seconds, cost) of the finished runs
+        self.done = self.failed = 0
+        self._last_progress = -math.inf
+        self._live_shown = False
+        self._width = max((len(name) for name, _ in runs.values()), default=0)
+
+    def _print(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self._live_shown:
+            sys.stdout.write("\r\033[K")
+            self._live_shown = False
+        print(text, flush=True)
+
+    def started_run(self, run_id: str) -> None:
+        self.running.setdefault(run_id, self.clock())
+
+    def finished_run(self, record: dict) -> str:
+        """Print the run's line; returns its status (see ``run_status``)."""
+        run_id = record.get("run_id", "")
+        status = run_status(record)
+        began = self.running.pop(run_id, None)
+        wall = (record.get("timing") or {}).get("wall_s")
+        if status != "failed":
+            self.done += 1
+            took = self.clock() - began if began is not None else wall
+            if took:
+                self.measured.append((took, self.runs.get(run_id, ("", 1.0))[1]))
+        else:
+            self.failed += 1
+        self.ended.add(run_id)
+        self._print(self.run_line(record, status))
+        self.tick()
+        return status
+
+    def run_line(self, record: dict, status: str) -> str:
+        name = self.runs.get(record.get("run_id", ""), (record.get("label", "?"), 0))[0]
+        metrics = record.get("metrics") or {}
+        miou = f"{100 * metrics['miou']:5.1f}" if metrics.get("miou") is not None else "    -"
+        trimap, band = metrics.get("trimap") or {}, "    -"
+        widths = list(trimap.get("widths") or [])
+        width = 1 if 1 in widths else min(widths, default=1)
+        if widths and trimap.get("boundary_miou"):
+            value = trimap["boundary_miou"][widths.index(width)]
+            band = f"{100 * value:5.1f}" if value is not None and value == value else "  nan"
+        wall = (record.get("timing") or {}).get("wall_s")
+        wall = f"{wall:6.1f} s" if wall is not None else "     - s"
+        if status == "failed":
+            reason = str(record.get("reason") or "no reason recorded").strip().splitlines()
+            status = f"failed: {reason[-1][:200] if reason else 'no reason recorded'}"
+        count = f"[{self.done + self.failed}/{len(self.runs)}]"
+        return f"{count:>{2 * len(str(len(self.runs))) + 3}} {name:<{self._width}}  mIoU {miou}  boundary w{width:g} {band}  {wall}  {status}"
+
+    def eta_s(self) -> float | None:
+        """Seconds until the last run ends, estimated; None before any run has finished."""
+        if not self.measured:
+            return None
+        per_cost = sum(s for s, _ in self.measured) / max(sum(c for _, c in self.measured), 1e-9)
+        now = self.clock()
+        left = [cost * per_cost for run_id, (_, cost) in self.runs.items() if run_id not in self.ended and run_id not in self.running]
+        left += [max(self.runs.get(r, ("", 1.0))[1] * per_cost - (now - t), 0.0) for r, t in self.running.items()]
+        return max(sum(left) / self.workers, max(left, default=0.0))
+
+    def progress_line(self) -> str:
+        todo = len(self.runs) - self.done - self.failed - len(self.running)
+        eta = self.eta_s()
+        eta = f", ETA {_clock(eta)}" if eta is not None else ""
+        return (f"progress: {self.done} done, {len(self.running)} running, {self.failed} failed, {todo} to do; "
+                f"{_clock(self.clock() - self.started)} elapsed{eta}")  # fmt: skip
+
+    def tick(self) -> None:
+        """Called often (every step of Tune's loop): refreshes the live line or prints the progress line when due."""
+        if not self.enabled:
+            return
+        now = self.clock()
+        if self.live and now - self._last_progress >= 1.0:
+            sys.stdout.write("\r\033[K" + self.progress_line())
+            sys.stdout.flush()
+            self._live_shown, self._last_progress = True, now
+        elif not self.live and now - self._last_progress >= self.every_s:
+            self._print(self.progress_line())
+            self._last_progress = now
+
+    def close(self) -> None:
+        if self._live_shown:
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
+            self._live_shown = False
 
 
 def one_per_dataset(specs: list[RunSpec]) -> dict[str, RunSpec]:
@@ -204,21 +392,44 @@ def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retr
     return todo, existing
 
 
-def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, str]):
+def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, str], console: SuiteConsole | None = None):
     from ray import tune
 
+    console = console or SuiteConsole({}, 1, enabled=False)
+
+    def run_id_of(trial) -> str:
+        spec = trial.config["spec"]
+        return RunSpec.from_dict(spec).run_id(data_versions[spec["dataset"]])
+
+    def count(record: dict) -> None:
+        status = console.finished_run(record)
+        if status == "failed":
+            summary.failed += 1
+            spec = record.get("spec") or {}
+            name = run_name(RunSpec.from_dict(spec)) if spec else record.get("label", "?")
+            summary.failures.append(f"{name} [{record['run_id']}]: {record.get('reason')}")
+        else:
+            summary.done += 1
+            summary.diverged += status == "diverged"
+
     class WriteRecords(tune.Callback):
-        """Runs in the driver: writes each record when its trial reports it."""
+        """Runs in the driver: writes each record when its trial reports it, and tells the console."""
+
+        def __init__(self):
+            #: Checkpoints that a newer one of their trial supersedes, removed once Tune has
+            #: registered the newer one (see ``on_step_end``).
+            self._superseded: list[tuple[object, object]] = []
+            self._latest: dict[str, object] = {}
+
+        def on_trial_start(self, iteration, trials, trial, **info):
+            console.started_run(run_id_of(trial))
 
         def on_trial_result(self, iteration, trials, trial, result, **info):
             if "record" in result:
                 record = json.loads(result["record"])
                 path = write_record(out, record)
                 summary.records.append(str(path))
-                if record["status"] == "ok":
-                    summary.done += 1
-                else:
-                    summary.failed += 1
+                count(record)
 
         def on_trial_error(self, iteration, trials, trial, **info):
             spec = RunSpec.from_dict(trial.config["spec"])
@@ -226,27 +437,114 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
             reason = "trial failed after its retries"
             if trial.error_file and os.path.exists(trial.error_file):
                 reason = Path(trial.error_file).read_text().strip().splitlines()[-1][:500]
-            write_record(out, {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed", "reason": reason})
-            summary.failed += 1
+            record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed", "reason": reason}
+            write_record(out, record)
+            count(record)
+
+        def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+            # Tune keeps every checkpoint (CheckpointConfig(num_to_keep=None), see run_specs);
+            # a trial's older one is removed here instead, once the newer one is its latest.
+            previous = self._latest.get(trial.trial_id)
+            if previous is not None:
+                self._superseded.append((trial, previous))
+            self._latest[trial.trial_id] = checkpoint
+
+        def _remove_superseded(self, final: bool = False) -> None:
+            keep = []
+            for trial, old in self._superseded:
+                latest = trial.checkpoint
+                if not final and (latest is None or latest.path == old.path):
+                    keep.append((trial, old))  # the newer one is not registered yet
+                    continue
+                try:
+                    old.filesystem.delete_dir(old.path)
+                except Exception:  # already gone, or storage that refuses: the next sweep copes with either
+                    pass
+            self._superseded = keep
+
+        def on_step_end(self, iteration, trials, **info):
+            self._remove_superseded()
+            console.tick()
+
+        def on_experiment_end(self, trials, **info):
+            self._remove_superseded(final=True)
+            console.close()
 
     return WriteRecords()
 
 
-def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0) -> bool:
-    """Connect to ``address`` or start a local Ray confined to 127.0.0.1. True when started here."""
+class _SaidBetterHere(logging.Filter):
+    """Drops Ray Tune's closing messages that the suite's own lines say better: the list of
+    trials that did not complete (the failed runs are repeated under the summary line with
+    their reasons) and the hint to resume with ``Tuner.restore`` (a suite resumes by running
+    the same command again)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Trials did not complete", "Experiment has been interrupted"))
+
+
+@contextmanager
+def _quiet_tune(quiet: bool):
+    """Ray Tune's own console reporting off while a sweep runs (``quiet``), restored after."""
+    if not quiet:
+        yield
+        return
+    logger, said = logging.getLogger("ray.tune.tune"), _SaidBetterHere()
+    # A failed trial's traceback stays in its error file, and its last line in its record and
+    # on the console; Tune would print the whole traceback of every attempt.
+    before = os.environ.get("TUNE_PRINT_ALL_TRIAL_ERRORS")
+    os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "0"
+    logger.addFilter(said)
+    try:
+        yield
+    finally:
+        logger.removeFilter(said)
+        if before is None:
+            os.environ.pop("TUNE_PRINT_ALL_TRIAL_ERRORS", None)
+        else:
+            os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = before
+
+
+def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
+    """Connect to ``address`` or start a local Ray confined to 127.0.0.1. True when started here.
+
+    ``quiet``: Ray's driver logs at WARNING and above only (its INFO lines say where it
+    started and where Tune wrote its state).
+    """
+    if not address and "ray" not in sys.modules:
+        # A Ray that starts its own cluster turns token authentication on when RAY_AUTH_MODE
+        # is unset, and warns that it did; this chooses the same mode explicitly (Ray then
+        # creates ~/.ray/auth_token if missing, as it does by default). Ray reads the mode
+        # once, when it is imported, so it is chosen before that; a process that imported
+        # Ray before keeps Ray's default (and its warning).
+        os.environ.setdefault("RAY_AUTH_MODE", "token")
     import ray
 
     if ray.is_initialized():
         return False
+    level = logging.WARNING if quiet else logging.INFO
     if address:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, logging_level=level)
         return False
     # A local Ray otherwise binds this machine's other interfaces too.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     # address="local": always a new instance, never the last cluster `ray start` left behind.
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address="127.0.0.1",
-             object_store_memory=256 * 1024**2, log_to_driver=False)  # fmt: skip
+             object_store_memory=256 * 1024**2, log_to_driver=False, logging_level=level)  # fmt: skip
     return True
+
+
+def _workers(todo: int, cpus_per_trial: float, gpus: float, max_concurrent: int | None) -> int:
+    """How many trials run at once: as the cluster's resources, ``max_concurrent`` and the runs allow."""
+    import ray
+
+    resources = ray.cluster_resources()
+    n = int(resources.get("CPU", 1) // cpus_per_trial) if cpus_per_trial else todo
+    if gpus:
+        n = min(n, int(resources.get("GPU", 0) // gpus))
+    if max_concurrent:
+        n = min(n, max_concurrent)
+    return max(1, min(n, todo))
 
 
 def run_specs(

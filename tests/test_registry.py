@@ -110,7 +110,7 @@ def test_bad_parameters_raise_value_error(name, params, message):
 
 def test_lambdas_accept_the_cli_form_and_defaults():
     assert build_method("semeda", lambdas="0.25,0.5,1").lambdas == (0.25, 0.5, 1.0)
-    assert build_method("semeda").params == {"lambdas": [0.0, 1.0, 0.0], "relu": False}
+    assert build_method("semeda").params == {"lambdas": [0.0, 1.0, 0.0], "relu": False, "channels": "sum"}
     assert build_method("ubernet").lambdas == (1.0,)
     assert build_method("ppce").params == {}
 

@@ -104,7 +104,7 @@ def test_tidy_table(records):
     assert warnings == []
     assert len(tidy) == 3 * 3 + 2 * 3 + 3 + 2 + 2
     row = _row(tidy, method="semeda", lambdas="0,1,0", dataset="streets", init="scratch", seed=1)
-    assert row["relu"] == False  # noqa: E712
+    assert row["params"] == '{"channels": "sum", "lambdas": [0.0, 1.0, 0.0], "relu": false}'
     assert row["miou"] == pytest.approx(0.63)
     assert row["boundary_miou_w1"] == pytest.approx(0.36) and row["interior_miou_w2"] == pytest.approx(0.7)
     assert row["wall_s"] == 11.0 and row["label"] == "semeda(0,1,0) before ReLU"
@@ -121,7 +121,7 @@ def test_table1_numbers(records):
     assert list(t["paper"][:2]) == [64.1, 64.6] and t["paper"].iloc[10] == 66.6
     ppce = _row(t, method="ppce")
     assert ppce["ours_mean"] == pytest.approx(61.0) and ppce["ours_std"] == pytest.approx(1.0) and ppce["n"] == 3
-    semeda = _row(t, method="semeda", lambdas="0,1,0", relu=False)
+    semeda = _row(t, method="semeda", label="semeda(0,1,0) before ReLU")
     assert semeda["ours_mean"] == pytest.approx(63.0) and semeda["ours_std"] == pytest.approx(2.0)
     assert semeda["diff_mean"] == pytest.approx(2.0) and semeda["diff_n"] == 3
     half = T_975_2 / math.sqrt(3)
@@ -206,9 +206,9 @@ def test_qualitative_needs_stored_images(tmp_path):
 
 
 def test_palette_and_overlay():
-    pal = report.class_palette(19)
+    pal = report.class_palette("streets", 19)
     assert tuple(pal[0]) == (128, 64, 128) and tuple(pal[255]) == (0, 0, 0)  # Cityscapes road, void black
-    voc = report.class_palette(21)
+    voc = report.class_palette("shapes", 21)
     assert tuple(voc[1]) == (128, 0, 0) and tuple(voc[255]) == (0, 0, 0)
     image = np.full((1, 2, 3), 100, np.uint8)
     out = figures._overlay(image, np.array([[0, 255]], np.uint8), pal, alpha=0.5)
@@ -225,9 +225,14 @@ def test_paper_rows_match_the_suites():
     from benchmark import paper
     from benchmark.suites import TABLE1_ROWS, TABLE2_ROWS
 
-    assert list(paper.TABLE1) == [paper.row_key(r.method, r.lambdas, r.relu) for r in TABLE1_ROWS]
-    assert list(paper.TABLE2_METHODS) == [paper.row_key(r.method, r.lambdas, r.relu) for r in TABLE2_ROWS]
-    assert len(paper.TABLE2) == 2 * 2 * 3 and paper.TABLE2[("VOC", "ImageNet", paper.row_key("ppce"))] == 0.729
+    from benchmark.spec import row_key
+
+    assert list(paper.TABLE1) == [r.key() for r in TABLE1_ROWS]
+    assert list(paper.TABLE2_METHODS) == [r.key() for r in TABLE2_ROWS]
+    assert len(paper.TABLE2) == 2 * 2 * 3 and paper.TABLE2[("VOC", "ImageNet", row_key("ppce"))] == 0.729
+    # one identity for every spelling of a run: defaults filled in, numbers as floats
+    assert row_key("semeda", {"lambdas": [0, 1, 0]}) == row_key("semeda", {"lambdas": (0.0, 1.0, 0.0), "relu": False, "channels": "sum"})
+    assert row_key("semeda", {"lambdas": [0, 1, 0], "relu": True}) != row_key("semeda", {"lambdas": [0, 1, 0]})
 
 
 def test_duplicate_seed_is_a_warning(tmp_path):
@@ -248,8 +253,8 @@ def test_a_new_method_gets_its_own_row(tmp_path):
         write_record(tmp_path, fake_record("lovasz", (1,), seed=seed, miou=new))
     tidy, _ = report.load_tidy(tmp_path)
     t1, t2 = report.table1(tidy), report.table2(tidy)
-    assert len(t1) == 15 and t1.iloc[-1]["loss"] == "lovasz" and math.isnan(t1.iloc[-1]["paper"])
+    assert len(t1) == 15 and t1.iloc[-1]["loss"] == "lovasz(1)" and math.isnan(t1.iloc[-1]["paper"])
     assert t1.iloc[-1]["diff_mean"] == pytest.approx(1.5)
-    assert "| lovasz | 1 | - | - | - | 54.0 ± 2.8 | 2 | s0 +2.0, s1 +1.0 | +1.5 [-4.9, +7.9] |" in report.table_markdown("table1", t1)
+    assert "| lovasz(1) | 1 | - | - | - | 54.0 ± 2.8 | 2 | s0 +2.0, s1 +1.0 | +1.5 [-4.9, +7.9] |" in report.table_markdown("table1", t1)
     assert "lovasz(1)" in set(t2["method_name"])  # Table 2 lists it after the paper's three rows
     assert "lovasz(1)" in set(report.trimap_points(tidy)["label"])

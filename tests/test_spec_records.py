@@ -13,7 +13,7 @@ def test_spec_canonicalises_parameters_through_the_registry():
     a = RunSpec.create("semeda", params={"lambdas": "0,1,0"}, scale="smoke")
     b = RunSpec.create("semeda", params={"lambdas": (0, 1.0, 0), "relu": False}, scale="smoke")
     assert a == b and a.run_id() == b.run_id()
-    assert a.method_params() == {"lambdas": (0.0, 1.0, 0.0), "relu": False}
+    assert a.method_params() == {"lambdas": (0.0, 1.0, 0.0), "relu": False, "channels": "sum"}
 
 
 def test_run_id_changes_with_anything_that_changes_numbers():

@@ -11,7 +11,9 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.cli import main_guard
+from benchmark.report.curves import curves_figure
 from benchmark.report.figures import qualitative_figures, trimap_figure, trimap_points, trimap_summary
+from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
 from benchmark.report.tidy import load_folder, tidy_records
 
@@ -21,7 +23,8 @@ SUITE_PARTS: dict[str, tuple[str, ...]] = {
     "table1": ("table1",),
     "table2": ("table2",),
     "trimap": ("trimap",),
-    "all": ("table1", "table2", "trimap"),
+    "sensitivity": ("sensitivity",),
+    "all": ("table1", "table2", "trimap", "sensitivity"),
 }
 
 
@@ -46,6 +49,23 @@ def _save_figure(fig, path_stem: Path, formats=("png", "svg")) -> list[Path]:
             fig.savefig(path, dpi=150, metadata=meta)
             paths.append(path)
     return paths
+
+
+def _suite_records(records: list[dict], suite: str) -> list[dict]:
+    """The records of ``suite``'s rows: the row's method and parameters, run under the row's
+    own settings (its overrides and no others); any run of those rows when none matches so
+    (a suite run with ``--set``)."""
+    from benchmark.report.tidy import overrides_text, settings_text
+    from benchmark.spec import row_key
+    from benchmark.suites import get_suite
+
+    rows = get_suite(suite).rows
+    exact = {(r.key(), settings_text(r.overrides_dict())) for r in rows}
+    keys = {r.key() for r in rows}
+    spec_of = [(r, r.get("spec") or {}) for r in records]
+    keyed = [(r, row_key(s.get("method", ""), s.get("params") or {}), s) for r, s in spec_of if s.get("method")]
+    chosen = [r for r, k, s in keyed if (k, overrides_text(s)) in exact]
+    return chosen or [r for r, k, _ in keyed if k in keys]
 
 
 def build_report(records: str | os.PathLike, out: str | os.PathLike | None = None, suite: str = "all") -> Report:
@@ -80,6 +100,15 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
         else:
             files += _save_figure(fig, out / "trimap")
             write("trimap.csv", table_csv(trimap_summary(trimap_points(tidy))))
+    if "sensitivity" in parts:
+        t = sensitivity_table(tidy, warnings)
+        write("sensitivity.md", sensitivity_markdown(t))
+        write("sensitivity.csv", table_csv(t))
+        write("sensitivity.tex", sensitivity_latex(t))
+    for part in parts:
+        fig = curves_figure(_suite_records(recs, part), None)
+        if fig is not None:
+            files += _save_figure(fig, out / f"curves_{part}", formats=("png",))
     figures, more = qualitative_figures(recs)
     warnings += more
     for stem, fig in figures.items():

@@ -94,16 +94,21 @@ def overrides_text(spec: dict) -> str:
     except (KeyError, ValueError, TypeError):
         default = {}
 
-    def same(a, b):
-        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-            return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-        return a == b
+    return settings_text({key: value for key, value in settings.items() if not (key in default and same_value(value, default[key]))})
 
+
+def same_value(a, b) -> bool:
+    """Equality of setting values with lists and tuples alike (a JSON round trip makes lists)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def settings_text(settings: dict) -> str:
+    """``{"grad_clip": None, "lr": 5e-4}`` -> ``"grad_clip=None lr=0.0005"`` (keys sorted)."""
     diffs = []
     for key in sorted(settings):
         value = settings[key]
-        if key in default and same(value, default[key]):
-            continue
         if isinstance(value, (list, tuple)):
             value = ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
         diffs.append(f"{key}={value}")

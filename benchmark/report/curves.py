@@ -1,0 +1,74 @@
+"""Loss curves as a figure: each row's PPCE term and total against the step, per seed.
+
+One panel per (context, row), one thin line per seed and term, log scale, so that a
+divergence (a PPCE term thrown far above chance, or one that never leaves log C) is seen
+at a glance. The dashed line is log C, a uniform prediction's cross-entropy.
+"""
+
+from __future__ import annotations
+
+import math
+
+from benchmark.data import dataset_info
+from benchmark.report.tidy import overrides_text
+from benchmark.spec import row_key, row_label
+
+__all__ = ["curves_figure"]
+
+_MAX_COLUMNS = 4
+
+
+def _panels(records: list[dict], keys: set | None) -> dict[tuple, list[dict]]:
+    panels: dict[tuple, list[dict]] = {}
+    for r in records:
+        spec = r.get("spec") or {}
+        curve = r.get("loss_curve") or {}
+        if not curve.get("step") or "ppce" not in curve:
+            continue
+        key = row_key(spec.get("method", ""), spec.get("params") or {})
+        if keys is not None and key not in keys:
+            continue
+        ctx = (spec.get("dataset", ""), spec.get("scale", ""), spec.get("backbone", ""), spec.get("init", ""), overrides_text(spec))
+        panels.setdefault((ctx, key), []).append(r)
+    return panels
+
+
+def curves_figure(records: list[dict], keys: set | None = None):
+    """The figure of the records' loss curves (rows limited to ``keys`` when given), or None
+    when no record holds a curve."""
+    import seaborn as sns
+    from matplotlib.figure import Figure
+
+    panels = _panels(records, keys)
+    if not panels:
+        return None
+    order = sorted(panels, key=lambda p: (p[0], row_label(p[1])))
+    cols = min(_MAX_COLUMNS, len(order))
+    rows = math.ceil(len(order) / cols)
+    fig = Figure(figsize=(3.4 * cols, 2.5 * rows + 0.4), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    colours = dict(zip(("ppce", "total"), sns.color_palette("deep", 2)))
+    for ax in axes.flat[len(order):]:
+        ax.set_visible(False)
+    for ax, panel in zip(axes.flat, order):
+        (dataset, scale, backbone, init, overrides), key = panel
+        for r in sorted(panels[panel], key=lambda r: r["spec"].get("seed", 0)):
+            curve = r["loss_curve"]
+            for term in ("total", "ppce"):
+                if term in curve:
+                    values = [v if v is not None and v > 0 else float("nan") for v in curve[term]]
+                    ax.plot(curve["step"], values, lw=0.7, alpha=0.8, color=colours[term],
+                            label=term if r is panels[panel][0] else None)  # fmt: skip
+        try:
+            ax.axhline(math.log(dataset_info(dataset).num_classes), color="0.4", lw=0.6, ls="--")
+        except ValueError:
+            pass
+        ax.set_yscale("log")
+        title = row_label(key) + f"\n{dataset}, {scale}, {init}" + (f", {overrides}" if overrides else "")
+        ax.set_title(title, fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.grid(True, alpha=0.3, which="both", lw=0.4)
+    axes.flat[0].legend(fontsize=6, frameon=False)
+    fig.supxlabel("training step", fontsize=8)
+    fig.supylabel("loss (log scale); dashed: log C", fontsize=8)
+    return fig
