@@ -348,6 +348,11 @@ def trimap_miou(
 
 #: Contour pixels searched at once by ``_nearest_same_class_sq``.
 _SEARCH_BLOCK = 2**20
+#: Largest number of offsets in the tolerance disk for which boundary F compares shifted
+#: contour maps (``_boundary_f_by_shifts``: cost ~ offsets x pixels); beyond it each
+#: contour pixel searches the other contour (``_nearest_same_class_sq``: ~ contour pixels
+#: x rows). 29 offsets: tolerances below 3.
+_MAX_SHIFTS = 29
 
 
 def _checked_tolerances(tolerances: Sequence[float]) -> tuple[float, ...]:
@@ -525,6 +530,47 @@ def _nearest_same_class_sq(source: torch.Tensor, other: torch.Tensor, radius: fl
     return classes, torch.where(best <= limit, best, far)
 
 
+def _disk_offsets(radius: float, height: int, width: int) -> list[tuple[int, int, int]]:
+    """(squared length, dy, dx) of the integer offsets within ``radius`` that fit an H x W
+    image, nearest first."""
+    limit = math.floor(radius * radius)
+    ry, rx = min(int(radius), height - 1), min(int(radius), width - 1)
+    offsets = ((dy * dy + dx * dx, dy, dx) for dy in range(-ry, ry + 1) for dx in range(-rx, rx + 1))
+    return sorted(o for o in offsets if o[0] <= limit)
+
+
+def _boundary_f_by_shifts(pred_contour, gt_contour, num_classes, tolerances, offsets) -> torch.Tensor:
+    """``boundary_f_counts`` from labelled contours ([N, H, W], -1 off the contours) for small
+    tolerances: one comparison of the two label maps per offset of the tolerance disk
+    (nearest first), each marking the matched pixels of both contours, counted at every
+    tolerance reached."""
+    c = num_classes
+    narrow = c <= 254  # uint8 maps, 255 and 254 off the contours: never equal
+    pred_map = pred_contour.masked_fill(pred_contour < 0, 255).to(torch.uint8) if narrow else pred_contour
+    gt_map = gt_contour.masked_fill(gt_contour < 0, 254).to(torch.uint8) if narrow else gt_contour.masked_fill(gt_contour < 0, -2)
+    _, h, w = pred_map.shape
+    found_p = torch.zeros(pred_map.shape, dtype=torch.bool, device=pred_map.device)
+    found_g = torch.zeros_like(found_p)
+    pred_classes, gt_classes = pred_contour.clamp(min=0), gt_contour.clamp(min=0)
+    pred_total = _class_counts(pred_classes, pred_contour >= 0, c)[:, 0]
+    gt_total = _class_counts(gt_classes, gt_contour >= 0, c)[:, 0]
+    out, k = [], 0
+    for t in tolerances:
+        limit = math.floor(t * t)
+        while k < len(offsets) and offsets[k][0] <= limit:
+            _, dy, dx = offsets[k]
+            p = (slice(None), slice(max(0, -dy), h - max(0, dy)), slice(max(0, -dx), w - max(0, dx)))
+            g = (slice(None), slice(max(0, dy), h - max(0, -dy)), slice(max(0, dx), w - max(0, -dx)))
+            same = pred_map[p] == gt_map[g]  # a pixel of Bp and one of Bg of its class, offset (dy, dx)
+            found_p[p] |= same
+            found_g[g] |= same
+            k += 1
+        out.append(torch.stack([
+            _class_counts(pred_classes, found_p, c)[:, 0], pred_total, _class_counts(gt_classes, found_g, c)[:, 0], gt_total,
+        ]))  # fmt: skip
+    return torch.stack(out)
+
+
 def boundary_f_counts(
     pred: torch.Tensor,
     target: torch.Tensor,
@@ -551,10 +597,11 @@ def boundary_f_counts(
 
     How. The contours of all classes of a label map are its semantic edges, each edge
     pixel on its own class's contour, so Bg and Bp are the edge maps of the ground truth
-    and of the prediction (restricted to V) labelled by class. Each contour pixel looks
-    for the nearest pixel of the other contour of its class within the largest tolerance
-    (``_nearest_same_class_sq``, exact Euclidean distances on the contour pixels alone);
-    every tolerance is then a threshold on that distance.
+    and of the prediction (restricted to V) labelled by class. For small tolerances the
+    two labelled maps are compared at every offset of the tolerance disk
+    (``_boundary_f_by_shifts``); for larger ones each contour pixel looks for the nearest
+    pixel of the other contour of its class (``_nearest_same_class_sq``, exact Euclidean
+    distances on the contour pixels alone) and every tolerance is a threshold on it.
     """
     tolerances = _checked_tolerances(tolerances)
     _check_batch(pred, target, num_classes, ignore_index)
@@ -563,6 +610,9 @@ def boundary_f_counts(
     valid = target != ignore_index
     gt_contour = torch.where(semantic_edges(target, ignore_index), target, -1)  # edges are never void
     pred_contour = torch.where(semantic_edges(pred, -1) & valid, pred, -1)
+    offsets = _disk_offsets(tolerances[-1], *target.shape[1:])
+    if len(offsets) <= _MAX_SHIFTS:
+        return _boundary_f_by_shifts(pred_contour, gt_contour, c, tolerances, offsets)
     pred_classes, pred_sq = _nearest_same_class_sq(pred_contour, gt_contour, tolerances[-1])
     gt_classes, gt_sq = _nearest_same_class_sq(gt_contour, pred_contour, tolerances[-1])
     pred_total = torch.bincount(pred_classes, minlength=c)

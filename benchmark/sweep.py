@@ -124,12 +124,12 @@ def estimate_costs(specs: list[RunSpec], out: str | os.PathLike) -> list[float]:
     return [m if m is not None else u * per_unit for m, u in zip(measured, units)]
 
 
-def order_longest_first(specs: list[RunSpec], out: str | os.PathLike) -> list[RunSpec]:
-    """``specs`` by estimated cost, longest first (ties keep their order), so that the last
-    runs to start are short and the workers finish together. Ray Tune's grid search starts
-    trials in the order of its list (FIFO over pending trials, with or without
-    ``max_concurrent_trials``), so this is the order trials start in."""
-    costs = estimate_costs(specs, out)
+def order_longest_first(specs: list[RunSpec], out: str | os.PathLike, costs: list[float] | None = None) -> list[RunSpec]:
+    """``specs`` by estimated cost (``estimate_costs`` unless given), longest first, ties in
+    their order, so that the last runs to start are short and the workers finish together.
+    Ray Tune's grid search starts trials in the order of its list (FIFO over pending trials,
+    with or without ``max_concurrent_trials``), so this is the order trials start in."""
+    costs = estimate_costs(specs, out) if costs is None else costs
     return [specs[i] for i in sorted(range(len(specs)), key=lambda i: -costs[i])]
 
 
@@ -156,7 +156,9 @@ class SuiteConsole:
         self.ended: set[str] = set()
         self.measured: list[tuple[float, float]] = []  # (seconds, cost) of the finished runs
         self.done = self.failed = 0
-        self._last_progress = -math.inf
+        self._last_progress = self.clock()  # the first progress line after ``every_s`` (live: at once)
+        if live:
+            self._last_progress = -math.inf
         self._live_shown = False
         self._width = max((len(name) for name, _ in runs.values()), default=0)
 
@@ -490,19 +492,26 @@ def _quiet_tune(quiet: bool):
         yield
         return
     logger, said = logging.getLogger("ray.tune.tune"), _SaidBetterHere()
-    # A failed trial's traceback stays in its error file, and its last line in its record and
-    # on the console; Tune would print the whole traceback of every attempt.
-    before = os.environ.get("TUNE_PRINT_ALL_TRIAL_ERRORS")
-    os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = "0"
+    settings = {
+        # Tune's newer output engine prints its experiment header and paths even at
+        # verbose=0; the classic one, at verbose=0, prints nothing.
+        "RAY_AIR_NEW_OUTPUT": "0",
+        # A failed trial's traceback stays in its error file, and its last line in its record
+        # and on the console; Tune would print the whole traceback of every attempt.
+        "TUNE_PRINT_ALL_TRIAL_ERRORS": "0",
+    }
+    before = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
     logger.addFilter(said)
     try:
         yield
     finally:
         logger.removeFilter(said)
-        if before is None:
-            os.environ.pop("TUNE_PRINT_ALL_TRIAL_ERRORS", None)
-        else:
-            os.environ["TUNE_PRINT_ALL_TRIAL_ERRORS"] = before
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
@@ -561,13 +570,18 @@ def run_specs(
     checkpoint_every: int | None = None,
     retry_failed: bool = False,
     name: str = "sweep",
-    verbose: int = 1,
+    verbose: int | None = 0,
+    progress: bool = False,
+    console: bool = True,
 ) -> SweepSummary:
-    """Run every spec without a record in ``out`` as a Ray Tune trial; returns the summary."""
-    import ray
-    from ray import tune
+    """Run every spec without a record in ``out`` as a Ray Tune trial; returns the summary.
 
+    ``verbose``: Ray Tune's own console reporting (``RunConfig(verbose=...)``; 0: off, None:
+    Ray's default). ``console``: the sweep's own lines (see ``SuiteConsole``), with a live
+    progress line and preparation progress bars on a terminal when ``progress``.
+    """
     started = time.time()
+    say = (lambda text: print(text, flush=True)) if console else (lambda text: None)
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary(out=str(out))
@@ -576,7 +590,10 @@ def run_specs(
     prepared = {}
     for key, spec in one_per_preparation(specs).items():
         needs = any(preparation_key(s) == key and methods.method_class(s.method).needs_edge_net for s in specs)
-        prepared[key] = prepare(spec, data_root=data_root, edge_net=needs, progress=verbose > 0)
+        began = time.time()
+        prepared[key] = prepare(spec, data_root=data_root, edge_net=needs, progress=progress and sys.stderr.isatty())
+        edge_net = f" (edge net F1 {prepared[key].edge_net().info.f1:.3f})" if needs else ""
+        say(f"prepared {spec.dataset}{edge_net} in {time.time() - began:.1f} s")
     versions = {p.dataset: p.data_version for p in prepared.values()}
     summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
     todo, existing = pending(specs, out, versions, retry_failed)
@@ -584,9 +601,20 @@ def run_specs(
     if not todo:
         summary.wall_s = time.time() - started
         return summary
-    started_here = _init_ray(address, None)
+    costs = dict(zip(map(id, todo), estimate_costs(todo, out)))
+    todo = order_longest_first(todo, out, [costs[id(s)] for s in todo])
+    started_here = _init_ray(address, None, quiet=verbose == 0)
+    import ray
+    from ray import tune
+
     try:
         gpus = gpus_per_trial if gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
+        workers = _workers(len(todo), cpus_per_trial, gpus, max_concurrent)
+        several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
+        shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]), costs[id(s)])
+                 for s in todo}  # fmt: skip
+        screen = SuiteConsole(shown, workers, started=started, live=progress and sys.stdout.isatty(), enabled=console)
+        say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first")
         threads = max(1, int(cpus_per_trial))
         every = checkpoint_every if checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
         # A bucket URI goes to Ray as it is; only a local (or mounted) folder is searched
@@ -609,15 +637,26 @@ def run_specs(
             trainable,
             param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
             tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, reuse_actors=False,
+                                        trial_name_creator=lambda t: run_name(RunSpec.from_dict(t.config["spec"])),
                                         trial_dirname_creator=lambda t: RunSpec.from_dict(t.config["spec"]).run_id(versions[t.config["spec"]["dataset"]])),
             run_config=tune.RunConfig(
                 name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=str(storage), verbose=verbose,
                 failure_config=tune.FailureConfig(max_failures=retries),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                callbacks=[_make_callback(out, summary, versions)],
+                # num_to_keep=None: with num_to_keep=k Tune forces a snapshot of the whole
+                # experiment state after every k-th checkpoint of each trial (so that
+                # Tuner.restore never names a deleted checkpoint), which concurrent trials
+                # checkpointing together trigger seconds apart ("Experiment state
+                # snapshotting has been triggered multiple times ..."). A suite resumes from
+                # its records and its trials' last checkpoints, not through Tuner.restore,
+                # so the experiment state is left to Tune's periodic snapshot
+                # (TUNE_GLOBAL_CHECKPOINT_S, "auto": at least every 10 s) and each trial's
+                # superseded checkpoint is removed by the callback (WriteRecords.on_checkpoint).
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
+                callbacks=[_make_callback(out, summary, versions, screen)],
             ),
         )  # fmt: skip
-        tuner.fit()
+        with _quiet_tune(verbose == 0):
+            tuner.fit()
     finally:
         if started_here:
             ray.shutdown()

@@ -202,7 +202,6 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
         out["counts"][evaluator.name] = counts
         out["metrics"].update(evaluator.summarize(counts, s))
         out["metrics"].update(evaluator.details(counts, s))
-        out.update(evaluator.legacy_fields(counts))  # the layout of earlier versions, for their readers
     if keep_predictions:
         out[PREDICTIONS_KEY] = torch.cat(kept).numpy() if kept else np.zeros((0, *s.image_size), dtype=np.uint8)
     return out

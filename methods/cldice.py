@@ -40,20 +40,23 @@ def soft_dilate(x: torch.Tensor) -> torch.Tensor:
     return F.max_pool2d(x, 3, stride=1, padding=1)
 
 
-def soft_open(x: torch.Tensor) -> torch.Tensor:
-    return soft_dilate(soft_erode(x))
-
-
 def soft_skeleton(x: torch.Tensor, iterations: int) -> torch.Tensor:
     """Soft skeleton of maps in [0, 1]: what each erosion removes and an opening cannot restore.
+
+    skel = relu(x - open(x)); then ``iterations`` times x = erode(x),
+    delta = relu(x - open(x)), skel = skel + relu(delta - skel * delta). Each erosion is
+    computed once: the one inside open(x) is the next iteration's x (3 poolings an
+    iteration instead of 5, the same values).
 
     Shape:
         x: [N, C, H, W]. Returns a tensor of the same shape, in [0, 1].
     """
-    skel = F.relu(x - soft_open(x))
+    eroded = soft_erode(x)
+    skel = F.relu(x - soft_dilate(eroded))
     for _ in range(iterations):
-        x = soft_erode(x)
-        delta = F.relu(x - soft_open(x))
+        x = eroded
+        eroded = soft_erode(x)
+        delta = F.relu(x - soft_dilate(eroded))
         skel = skel + F.relu(delta - skel * delta)
     return skel
 
@@ -65,6 +68,10 @@ def cldice_per_class(probs: torch.Tensor, truth: torch.Tensor, iterations: int, 
         probs, truth: [N, C, H, W] float, zero at void pixels. Returns [C].
     """
     dims = (0, 2, 3)
+    # The CPU max-pooling kernels run faster on channels-last tensors (vectorised over the
+    # classes: 2-3x for the skeletons on one thread); the values are the same.
+    probs = probs.contiguous(memory_format=torch.channels_last)
+    truth = truth.contiguous(memory_format=torch.channels_last)
     skel_pred = soft_skeleton(probs, iterations)
     with torch.no_grad():
         skel_true = soft_skeleton(truth, iterations)

@@ -305,17 +305,14 @@ def test_boundary_iou_wider_than_the_image_is_the_plain_iou(pair):
     assert torch.equal(counts[1], conf.sum(0) + conf.sum(1) - tp)
 
 
-def test_boundary_metrics_of_perfect_predictions():
-    _, target = blocky(3)
-    pred = target.clamp(max=3)  # void pixels predicted 3: their contours are not counted
-    iou = boundary_iou_counts(pred, target, 4, (1, 2, 5))
-    per_class, _ = boundary_iou_from_counts(iou)
-    assert np.all(per_class[~np.isnan(per_class)] == 1.0) or True  # bands near void differ: checked below
-    exact = target.clamp(max=3).masked_fill(target == V, 0)
-    f = boundary_f_counts(exact, exact, 4, (0, 1))
+def test_boundary_metrics_of_a_perfect_prediction():
+    _, target = blocky(3, void=0.0)
+    iou = boundary_iou_counts(target, target, 4, (1, 2, 5))
+    assert torch.equal(iou[:, 0], iou[:, 1]) and iou[:, 1].sum() > 0
+    f = boundary_f_counts(target, target, 4, (0, 1))
     assert torch.equal(f[:, 0], f[:, 1]) and torch.equal(f[:, 2], f[:, 3]) and torch.equal(f[:, 0], f[:, 2])
-    iou = boundary_iou_counts(exact, exact, 4, (1, 2, 5))
-    assert torch.equal(iou[:, 0], iou[:, 1])
+    _, mean = boundary_f_from_counts(f)
+    np.testing.assert_array_equal(mean, [1.0, 1.0])
 
 
 def _contour(mask: np.ndarray) -> np.ndarray:
@@ -353,9 +350,13 @@ def _reference(pred, target, c, widths, tolerances):
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_one_distance_map_per_label_map_matches_the_per_class_definition(seed):
-    # The counts use one distance map per label map and a row search for the contours; the
-    # reference applies the definitions class by class.
+@pytest.mark.parametrize("strategy", ["shifts", "search", "search_in_blocks"])
+def test_one_distance_map_per_label_map_matches_the_per_class_definition(seed, strategy, monkeypatch):
+    # The counts use one distance map per label map, and shifted contour maps or a row
+    # search for boundary F; the reference applies the definitions class by class.
+    monkeypatch.setattr(metrics, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
+    if strategy == "search_in_blocks":
+        monkeypatch.setattr(metrics, "_SEARCH_BLOCK", 5)
     pred, target = blocky(seed, size=(8 + seed % 3, 10 - seed % 2), void=0.1)
     widths, tolerances = (1, 1.5, 2, 3, 30), (0, 1, 1.5, 2, 3.2, 30)
     expected_iou, expected_f = _reference(pred, target, 4, widths, tolerances)
@@ -363,11 +364,21 @@ def test_one_distance_map_per_label_map_matches_the_per_class_definition(seed):
     assert torch.equal(boundary_f_counts(pred, target, 4, tolerances), expected_f)
 
 
-def test_boundary_f_search_in_small_blocks(monkeypatch):
-    pred, target = blocky(11)
-    expected = boundary_f_counts(pred, target, 4, (0, 1, 2))
-    monkeypatch.setattr(metrics, "_SEARCH_BLOCK", 5)
-    assert torch.equal(boundary_f_counts(pred, target, 4, (0, 1, 2)), expected)
+@pytest.mark.parametrize("strategy", ["shifts", "search"])
+def test_boundary_f_hand_counts_by_either_strategy(strategy, monkeypatch):
+    monkeypatch.setattr(metrics, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
+    expected = bf([[2, 12, 2, 12], [11, 12, 11, 12], [12, 12, 12, 12]], [[1, 4, 1, 4], [3, 4, 3, 4], [4, 4, 4, 4]])
+    assert torch.equal(boundary_f_counts(DIAG_PRED, DIAG_GT, 2, (0, 1, 1.5)), expected)
+    expected = bf([[0, 0, 0, 6], [0, 0, 0, 6]], [[6, 6, 6, 6], [6, 6, 6, 6]])
+    assert torch.equal(boundary_f_counts(VOID_PRED, VOID_GT, 2, (0, 1)), expected)
+
+
+def test_boundary_f_of_many_classes_uses_wide_labels():
+    # 300 classes do not fit the uint8 contour maps of the shift comparison
+    target = SQUARE_GT * 299
+    counts = boundary_f_counts(target, target, 300, (0, 1))
+    assert counts[:, 1, 299].tolist() == [8, 8] and counts[:, 0, 299].tolist() == [8, 8]
+    assert counts[:, 3, 0].tolist() == [16, 16] and counts[:, :, 1:299].sum() == 0
 
 
 # --------------------------------------------------------------------------- input checks

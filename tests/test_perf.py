@@ -32,7 +32,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert {"cpu", "cores"} <= set(result["machine"]) and "torch" in result["versions"]
     figures = result["figures"]
     expected = {
-        *(f"loss_overhead.{b}.{label}" for b in ("deeplabv2_resnet101", "deeplabv2_small") for label, _, _ in perf.LOSS_METHODS[1:]),
+        *(f"loss_overhead.{b}.{label}" for b in ("deeplabv2_resnet101", "deeplabv2_small") for label, _, _ in perf.loss_methods()[1:]),
+        "limits.peak_fp32_gflops", *(f"limits.{name}.{what}" for name in methods.list_methods() for what in ("gflop_per_step", "fraction_fp32")),
         "edge_maps.speedup_vs_numpy", "edge_maps.speedup_vs_scipy", "edge_maps.torch_mpix_s",
         "trimap.float32_vs_plain", "trimap.uint8_vs_plain", "trimap.speedup_vs_dilation",
         "harness.ratio", "harness.trainer_img_s", "harness.bare_img_s",
@@ -45,6 +46,10 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
         assert f["min"] <= f["median"] <= f["max"] and f["repeats"] == len(f["values"]) >= 1
         assert (f["met"] is None) == (f["target"] is None), key
     assert figures["loss_overhead.deeplabv2_resnet101.ubernet"]["target"] == {"op": "<=", "value": 1.03}
+    assert figures["loss_overhead.deeplabv2_resnet101.dice"]["target"] is None  # not one of the paper's methods
+    assert ("limits.ppce.fraction_bf16" in figures) == perf.native_bf16() == ("limits.peak_bf16_gflops" in figures)
+    # the edge net's passes add convolutions; the counted FLOPs do not depend on the precision
+    assert figures["limits.semeda.gflop_per_step"]["median"] > figures["limits.ppce.gflop_per_step"]["median"]
     readme = (tmp_path / "README.md").read_text()
     assert readme.count("\n| ") == len(figures) + len(perf.SECTIONS)  # a header and a row per figure
 
@@ -52,6 +57,63 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
 def test_unknown_section_is_a_user_error(tmp_path, capsys):
     assert perf.main(["--only", "nope", "--out", str(tmp_path)]) == 2
     assert "valid sections" in capsys.readouterr().err
+
+
+def test_suite_wall_runs_only_when_asked():
+    def sections(*argv):
+        return perf.selected_sections(perf.build_parser().parse_args(list(argv)))
+
+    assert sections() == perf.SECTIONS and "suite_wall" not in perf.SECTIONS
+    assert sections("--quick") == perf.SECTIONS
+    assert sections("--suite-wall") == (*perf.SECTIONS, "suite_wall")
+    assert sections("--only", "limits", "--suite-wall") == ("limits", "suite_wall")
+    assert sections("--only", "suite_wall") == ("suite_wall",)
+
+
+def test_suite_wall_of_the_smoke_suite():
+    """The section on the smoke suite (the CLI flag times table1): a fresh data and run folder,
+    the wall time and its ratio to the runs' own time per worker."""
+    figures = {f.key: f for f in perf.suite_wall(suite="smoke", scale="smoke", workers=2, progress=False)}
+    assert set(figures) == {"smoke", "smoke_ratio"}
+    wall, ratio = figures["smoke"], figures["smoke_ratio"]
+    assert wall.unit == "s" and ratio.unit == "x" and wall.section == ratio.section == "suite_wall"
+    extra = wall.extra
+    assert extra["runs"] == 4 and extra["failed"] == 0 and extra["workers"] == 2
+    assert len(extra["load_before"]) == len(extra["load_after"]) == 3
+    assert 0 < extra["sum_run_wall_s"] and ratio.median == pytest.approx(wall.median / (extra["sum_run_wall_s"] / 2))
+    # preparation, Ray's start and the trials' start-up are outside the runs' own time
+    assert ratio.median > 1
+
+
+def test_loss_overhead_covers_every_registered_method_once():
+    entries = perf.loss_methods()
+    assert entries[: len(perf.LOSS_METHODS)] == list(perf.LOSS_METHODS) and entries[0][0] == "ppce"
+    assert {name for _, name, _ in entries} == set(methods.list_methods())
+    labels = [label for label, _, _ in entries]
+    assert len(labels) == len(set(labels))
+    assert "semeda" not in labels  # its default parameters are those of semeda(0,1,0)
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_native_bf16_reads_the_cpu_flags(tmp_path):
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512f avx512_bf16\n\nprocessor\t: 1\n")
+    assert perf.native_bf16(info)
+    info.write_text("flags\t\t: fpu sse2 amx_tile amx_bf16\n")
+    assert perf.native_bf16(info)
+    info.write_text("flags\t\t: fpu sse2 avx512f avx512_fp16\n")
+    assert not perf.native_bf16(info)
+    assert not perf.native_bf16(tmp_path / "missing")
+
+
+def test_step_flops_counts_products_not_elementwise_work():
+    a, b = torch.randn(8, 16, requires_grad=True), torch.randn(16, 4)
+    # forward 2*8*16*4; backward: the gradient of a only (b needs none), as many again
+    assert perf.step_flops(lambda: (a @ b).exp().sum().backward()) == 2 * (2 * 8 * 16 * 4)
+    x, w = torch.randn(1, 3, 5, 7), torch.randn(2, 3, 3, 3)
+    assert perf.step_flops(lambda: F.conv2d(x, w, padding=1).relu()) == 2 * (5 * 7) * 2 * (3 * 9)
 
 
 # --------------------------------------------------------------------------- reference edge maps

@@ -32,12 +32,13 @@ def test_record_holds_everything_a_table_needs(ppce_record):
     assert r["status"] == "ok" and r["run_id"].startswith("ppce-streets-s0-")
     m = r["metrics"]
     assert 0 <= m["miou"] <= 1
-    assert len(m["per_class_iou"]) == 19 and len(r["confusion"]) == 19
+    counts = r["counts"]
+    assert len(m["per_class_iou"]) == 19 and len(counts["confusion"]["matrix"]) == 19
     assert m["trimap"]["widths"] == [1, 2, 3]
-    assert len(r["trimap_confusion"]["boundary"]) == 3
+    assert len(counts["trimap"]["boundary"]) == 3
     # The confusion matrix counts every non-void validation pixel once.
-    assert sum(map(sum, r["confusion"])) == sum(map(sum, r["trimap_confusion"]["boundary"][0])) + sum(
-        map(sum, r["trimap_confusion"]["interior"][0])
+    assert sum(map(sum, counts["confusion"]["matrix"])) == sum(map(sum, counts["trimap"]["boundary"][0])) + sum(
+        map(sum, counts["trimap"]["interior"][0])
     )
     assert r["loss_curve"]["step"] == list(range(2, 13, 2)) and len(r["loss_curve"]["total"]) == 6
     assert len(r["predictions"]) == 2
@@ -48,7 +49,7 @@ def test_record_holds_everything_a_table_needs(ppce_record):
 
 def test_same_spec_and_threads_give_identical_metrics(ppce_record):
     again = train(RunSpec.create(**GATE_SPEC), progress=False)
-    assert again["confusion"] == ppce_record["confusion"]
+    assert again["counts"] == ppce_record["counts"]
     assert again["loss_curve"] == ppce_record["loss_curve"]
 
 
@@ -99,7 +100,7 @@ def test_resumed_run_equals_an_uninterrupted_one(ppce_record):
     assert [s["step"] for s in saved] == [5, 10]
     resumed = train(spec, progress=False, resume=saved[0])
     assert resumed["resumed_from_step"] == 5
-    assert resumed["confusion"] == ppce_record["confusion"]
+    assert resumed["counts"] == ppce_record["counts"]
     assert resumed["loss_curve"] == ppce_record["loss_curve"]
     other = RunSpec.create(**{**GATE_SPEC, "seed": GATE_SPEC.get("seed", 0) + 1})
     with pytest.raises(ValueError, match="cannot resume run"):

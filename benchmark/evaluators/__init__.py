@@ -116,18 +116,21 @@ def evaluate_sidecar(
             f"the prepared data is {prepared.data_version}"
         )
     info = dataset_info(spec.dataset)
+    settings = record_settings(record)  # settings newer than the record: its scale's defaults, as summarize_record
     predictions = torch.from_numpy(read_predictions(sidecar_path))
-    val = load_split(prepared.dataset, prepared.root, "val", resize=spec.settings.resize)
+    val = load_split(prepared.dataset, prepared.root, "val", resize=settings.resize)
     if len(val) != len(predictions):
         raise ValueError(f"{sidecar_path} holds {len(predictions)} predictions, the validation split {len(val)} images")
     distances = prepared.distances()
-    evaluator = evaluator_cls(spec.settings, info.num_classes, info.ignore_index)
-    batch = spec.settings.eval_batch_size
+    evaluator = evaluator_cls(settings, info.num_classes, info.ignore_index)
+    batch = settings.eval_batch_size
     for start in range(0, len(val), batch):
         stop = min(start + batch, len(val))
         target = torch.stack([val[i][1] for i in range(start, stop)]).to(device)
         pred = predictions[start:stop].to(device, torch.int64)
         if pred.shape != target.shape:
-            raise ValueError(f"{sidecar_path}: predictions {tuple(pred.shape[1:])} differ from the masks {tuple(target.shape[1:])}")
+            raise ValueError(
+                f"{sidecar_path}: predictions of {tuple(pred.shape[1:])} differ from the masks of {tuple(target.shape[1:])}"
+            )
         evaluator.process(pred, target, distance=distances[start:stop].to(device))
     return evaluator.counts()

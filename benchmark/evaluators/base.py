@@ -63,11 +63,6 @@ class Evaluator:
         such records do not hold them."""
         return None
 
-    @classmethod
-    def legacy_fields(cls, counts: dict) -> dict:
-        """The top-level record fields in which earlier versions kept these counts (the
-        inverse of ``legacy_counts``), still written for their readers."""
-        return {}
 
 
 def nan_metrics(names) -> dict[str, float]:

@@ -34,7 +34,9 @@ class BoundaryF(Evaluator):
         self._counts = counts if self._counts is None else self._counts + counts
 
     def counts(self) -> dict:
-        counts = self._counts if self._counts is not None else np.zeros((len(self.tolerances), 4, self.num_classes), dtype=np.int64)
+        counts = self._counts
+        if counts is None:
+            counts = np.zeros((len(self.tolerances), 4, self.num_classes), dtype=np.int64)
         counts = counts.tolist()
         return {"tolerances": list(self.tolerances), **{row: [t[i] for t in counts] for i, row in enumerate(ROWS)}}
 

@@ -36,7 +36,9 @@ class BoundaryIoU(Evaluator):
         self._counts = counts if self._counts is None else self._counts + counts
 
     def counts(self) -> dict:
-        counts = self._counts if self._counts is not None else np.zeros((len(self.widths), 2, self.num_classes), dtype=np.int64)
+        counts = self._counts
+        if counts is None:
+            counts = np.zeros((len(self.widths), 2, self.num_classes), dtype=np.int64)
         counts = counts.tolist()
         return {"widths": list(self.widths), "intersection": [k[0] for k in counts], "union": [k[1] for k in counts]}
 

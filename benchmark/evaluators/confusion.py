@@ -44,6 +44,3 @@ class ConfusionMatrix(Evaluator):
     def legacy_counts(cls, record: dict) -> dict | None:
         return {"matrix": record["confusion"]} if "confusion" in record else None
 
-    @classmethod
-    def legacy_fields(cls, counts: dict) -> dict:
-        return {"confusion": counts["matrix"]}

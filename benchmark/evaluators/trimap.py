@@ -55,7 +55,8 @@ class Trimap(Evaluator):
     @classmethod
     def details(cls, counts, settings) -> dict:
         boundary, interior = cls._mious(counts)
-        return {"trimap": {"widths": list(counts["widths"]), "boundary_miou": boundary.tolist(), "interior_miou": interior.tolist()}}
+        trimap = {"widths": list(counts["widths"]), "boundary_miou": boundary.tolist(), "interior_miou": interior.tolist()}
+        return {"trimap": trimap}
 
     @classmethod
     def legacy_counts(cls, record: dict) -> dict | None:
@@ -65,6 +66,3 @@ class Trimap(Evaluator):
             return None
         return {"widths": list(widths), "boundary": old["boundary"], "interior": old["interior"]}
 
-    @classmethod
-    def legacy_fields(cls, counts: dict) -> dict:
-        return {"trimap_confusion": {"boundary": counts["boundary"], "interior": counts["interior"]}}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.cli import main_guard
+from benchmark.cli import ArgumentParser, main_guard
 from benchmark.report.curves import curves_figure
 from benchmark.report.figures import qualitative_figures, trimap_figure, trimap_points, trimap_summary
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
@@ -117,7 +117,7 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = ArgumentParser(
         prog="python -m benchmark.report",
         description="Rebuild the tables and figures from run records (never trains).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
@@ -11,6 +12,7 @@ import pandas as pd
 
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
+from benchmark.evaluators import summarize_record
 from benchmark.records import load_records
 from benchmark.spec import RowKey, row_key, row_label
 
@@ -155,10 +157,17 @@ def _tidy_row(record: dict) -> dict:
         "version": (record.get("versions") or {}).get("benchmark"),
         "data_version": record.get("data_version"),
     }
+    # The flat metrics of every evaluator, from the record's raw counts (records of earlier
+    # versions through their old layout); where a record holds no counts at all, the
+    # metrics it stores (a hand-made or trimmed record).
     trimap = metrics.get("trimap") or {}
     for region, name in (("boundary", "boundary_miou"), ("interior", "interior_miou")):
         for w, v in zip(trimap.get("widths") or (), trimap.get(name) or ()):
             row[f"{region}_miou_w{float(w):g}"] = _number(v)
+    if record.get("status") == "ok":
+        for key, value in summarize_record(record).items():
+            if value == value or key not in row:
+                row[key] = _number(value)
     return row
 
 
@@ -173,7 +182,8 @@ def _diverged(record: dict, dataset: str):
 
 
 def width_of(column: str) -> float:
-    return float(column.rsplit("_w", 1)[1])
+    """The width or tolerance a metric column is for: ``boundary_miou_w2`` -> 2, ``bf_t1`` -> 1."""
+    return float(re.search(r"_[a-z]([0-9.]+)$", column).group(1))
 
 
 def _sort_key(column: str):
@@ -198,8 +208,9 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return df
-    trimap_cols = [c for c in df.columns if c.startswith(("boundary_miou_w", "interior_miou_w"))]
-    trimap_cols.sort(key=lambda c: (not c.startswith("boundary"), width_of(c)))
+    prefixes = ("boundary_miou_w", "interior_miou_w", "biou_d", "bf_t")
+    trimap_cols = [c for c in df.columns if c.startswith(prefixes)]
+    trimap_cols.sort(key=lambda c: (next(i for i, p in enumerate(prefixes) if c.startswith(p)), width_of(c)))
     back = ["wall_s", "train_s", "eval_s", "device", "threads", "edge_f1", "grad_norm_median", "grad_norm_max",
             "clipped_share", "version", "data_version"]  # fmt: skip
     front = [c for c in df.columns if c not in trimap_cols and c not in back]
