@@ -20,7 +20,7 @@ __all__ = ["RunSpec", "RowKey", "Settings", "SCALES", "scale_settings", "row_key
 
 #: Version of the harness. Bump it when a change alters the numbers a spec produces; it
 #: enters every run id, so old records are not mistaken for new ones.
-VERSION = "0.2.0"
+VERSION = "0.3.0"
 
 
 

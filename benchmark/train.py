@@ -219,6 +219,7 @@ def train(
     resume: dict | None = None,
     checkpoint: Callable[[dict], None] | None = None,
     checkpoint_every: int = 0,
+    keep_predictions: bool = False,
 ) -> dict:
     """Train ``spec`` and evaluate it on the validation split; returns the run record.
 
@@ -226,7 +227,9 @@ def train(
     state; ``resume=state`` continues from such a state and gives the same record as an
     uninterrupted run (batches and augmentation are functions of seed and step).
     A loss that becomes NaN or infinite ends the run with ``status: failed`` and the step;
-    any other exception propagates (the caller records it).
+    any other exception propagates (the caller records it). ``keep_predictions`` returns every
+    validation prediction too, uint8 [N, H, W] under ``records.PREDICTIONS_KEY``: the caller
+    pops it and writes it beside the record (``records.write_predictions``).
     """
     started = time.time()
     device = device or pick_device()
@@ -314,7 +317,7 @@ def train(
             bar.close()
     train_s = time.time() - train_started
     eval_started = time.time()
-    record.update(evaluate(model, spec, prepared, device))
+    record.update(evaluate(model, spec, prepared, device, keep_predictions=keep_predictions))
     record.update(
         status="ok",
         loss_curve=curve.to_dict(),

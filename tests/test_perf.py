@@ -42,7 +42,8 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert expected <= set(figures), expected - set(figures)
     for key, f in figures.items():
         for stat in ("median", "min", "max"):
-            assert math.isfinite(f[stat]) and f[stat] > 0, (key, stat, f[stat])
+            # a difference of two timings (the loader's share of a step) may dip below 0 on a busy machine
+            assert math.isfinite(f[stat]) and (f[stat] > 0 or key == "harness.data_ms_per_step"), (key, stat, f[stat])
         assert f["min"] <= f["median"] <= f["max"] and f["repeats"] == len(f["values"]) >= 1
         assert (f["met"] is None) == (f["target"] is None), key
     assert figures["loss_overhead.deeplabv2_resnet101.ubernet"]["target"] == {"op": "<=", "value": 1.03}
