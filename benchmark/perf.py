@@ -835,7 +835,8 @@ def limits(cfg: Config, device: torch.device, progress: bool) -> list[Figure]:
 # --------------------------------------------------------------------------- suite wall time
 
 
-def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | None = None, progress: bool = True) -> list[Figure]:
+def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | None = None, progress: bool = True,
+               keep: str | os.PathLike | None = None) -> list[Figure]:
     """Wall time of ``python -m benchmark.run --suite <suite> --no-report`` from nothing.
 
     A subprocess with ``SEMEDA_DATA`` and ``--out`` in a fresh temporary folder, so that the
@@ -844,6 +845,8 @@ def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | N
     sum of the runs' own ``timing.wall_s`` (read from the records written) over ``workers``:
     1 would be perfect packing with no cost outside ``train(spec)``; preparation, Ray's
     start, worker start-up, scheduling gaps and record writing all show in its excess.
+    ``keep`` copies the measured runs' records into that folder (the suite's reference
+    records can be the timed ones: they are the same runs at the same version).
     """
     import subprocess
 
@@ -865,6 +868,12 @@ def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | N
         records, problems = load_records(out)
         if problems or not records:
             raise RuntimeError(f"suite_wall: no readable records in {out}: {problems}")
+        if keep is not None:
+            import shutil
+
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for path in out.glob("*.json"):
+                shutil.copy2(path, Path(keep) / path.name)
     work = sum(rec["timing"]["wall_s"] for rec in records)
     extra = {
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
@@ -969,8 +978,10 @@ def versions() -> dict:
     return v
 
 
-def run(cfg: Config = FULL, *, sections=SECTIONS, progress: bool = True, threads: int = 1) -> dict:
-    """Run the benchmark sections; returns the JSON-able result (see ``write_readme``)."""
+def run(cfg: Config = FULL, *, sections=SECTIONS, progress: bool = True, threads: int = 1,
+        suite_wall_records: str | os.PathLike | None = None) -> dict:
+    """Run the benchmark sections; returns the JSON-able result (see ``write_readme``).
+    ``suite_wall_records``: where the ``suite_wall`` section keeps its suite's records."""
     from benchmark.train import pick_device
 
     default_threads = torch.get_num_threads()
@@ -993,7 +1004,7 @@ def run(cfg: Config = FULL, *, sections=SECTIONS, progress: bool = True, threads
         "harness": lambda: harness(cfg, device, progress),
         "sweep": lambda: sweep(cfg, progress),
         "limits": lambda: limits(cfg, device, progress),
-        "suite_wall": lambda: suite_wall(progress=progress),
+        "suite_wall": lambda: suite_wall(progress=progress, keep=suite_wall_records),
         "evaluation": lambda: evaluation(cfg, device, progress),
     }
     try:
@@ -1089,6 +1100,8 @@ def build_parser() -> argparse.ArgumentParser:
                    f"(default: all but {', '.join(OPTIONAL_SECTIONS)})")
     p.add_argument("--suite-wall", action="store_true",
                    help="also run suite_wall: the whole table1 suite from nothing, timed (tens of minutes)")
+    p.add_argument("--suite-wall-records", metavar="DIR",
+                   help="with --suite-wall: copy the timed suite's records into DIR (e.g. results/runs)")
     p.add_argument("--update", action="store_true",
                    help="keep the other sections of an existing perf.json in --out (e.g. to re-run one measured on a busy machine)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the comparisons (default: 1)")
@@ -1123,7 +1136,8 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads((out / "perf.json").read_text())
         if previous.get("config") != cfg.name:
             raise ValueError(f"{out / 'perf.json'} holds a {previous.get('config')} run; --update needs the same configuration")
-    result = run(cfg, sections=sections, progress=not args.no_progress, threads=args.threads)
+    result = run(cfg, sections=sections, progress=not args.no_progress, threads=args.threads,
+                 suite_wall_records=args.suite_wall_records)
     if previous is not None:
         result = merged(previous, result)
     tmp = out / f".perf.json.{os.getpid()}.tmp"

@@ -27,7 +27,9 @@ __all__ = [
     "write_record",
     "read_record",
     "predictions_path",
+    "predictions_bytes",
     "write_predictions",
+    "write_predictions_bytes",
     "read_predictions",
     "load_records",
     "record_path",
@@ -81,6 +83,17 @@ def predictions_path(folder: str | os.PathLike, run_id: str) -> Path:
     return Path(folder) / f"{run_id}.pred.npz"
 
 
+def predictions_bytes(predictions: np.ndarray) -> bytes:
+    """Every validation prediction of a run, uint8 [N, H, W], as compressed npz bytes (what
+    the sidecar file holds; a trial on another node sends them to the driver so)."""
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 3 or predictions.dtype != np.uint8:
+        raise ValueError(f"predictions must be uint8 [N, H, W], got {predictions.dtype} {predictions.shape}")
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, predictions=predictions)
+    return buffer.getvalue()
+
+
 def write_predictions(folder: str | os.PathLike, run_id: str, predictions: np.ndarray) -> Path:
     """Write every validation prediction of a run, uint8 [N, H, W] in split order, to the
     compressed sidecar ``folder/<run_id>.pred.npz``, atomically as ``write_record``.
@@ -88,16 +101,18 @@ def write_predictions(folder: str | os.PathLike, run_id: str, predictions: np.nd
     Not part of the record (it would outgrow it); it lets a metric added later be computed
     for the run without training it again (``evaluators.evaluate_sidecar``).
     """
-    predictions = np.asarray(predictions)
-    if predictions.ndim != 3 or predictions.dtype != np.uint8:
-        raise ValueError(f"predictions must be uint8 [N, H, W], got {predictions.dtype} {predictions.shape}")
+    return write_predictions_bytes(folder, run_id, predictions_bytes(predictions))
+
+
+def write_predictions_bytes(folder: str | os.PathLike, run_id: str, blob: bytes) -> Path:
+    """Write the sidecar of ``run_id`` from ``predictions_bytes`` output, atomically."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = predictions_path(folder, run_id)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{run_id}.", suffix=".pred.tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, predictions=predictions)
+            f.write(blob)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

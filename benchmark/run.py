@@ -19,7 +19,7 @@ import torch
 import methods
 from benchmark.cli import ArgumentParser, UserError, main_guard, parse_assignments, parse_overrides, writable_folder
 from benchmark.models import list_backbones
-from benchmark.records import read_record, record_path, write_record
+from benchmark.records import PREDICTIONS_KEY, read_record, record_path, write_predictions, write_record
 from benchmark.spec import SCALES, RunSpec
 from benchmark.suites import SUITES, expand, get_suite, inits, list_suites
 
@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--out", default="runs", help="folder of the run records (default: runs)")
     io.add_argument("--save-weights", metavar="PATH", help="keep the final weights of a single run in PATH")
     io.add_argument("--force", action="store_true", help="re-run even when the record exists")
+    io.add_argument("--keep-predictions", action="store_true",
+                    help="keep every validation prediction beside the record (<run_id>.pred.npz), so a metric added "
+                         "later can be computed without training again")
     io.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     io.add_argument("--no-progress", action="store_true", help="no progress bars")
     return p
@@ -127,12 +130,16 @@ def run_single(args) -> int:
         return 0
     started = time.time()
     try:
-        record = train(spec, prepared=prepared, progress=not args.no_progress, save_weights=args.save_weights)
+        record = train(spec, prepared=prepared, progress=not args.no_progress, save_weights=args.save_weights,
+                       keep_predictions=args.keep_predictions)  # fmt: skip
     except (ValueError, FileNotFoundError, KeyboardInterrupt):
         raise  # user errors and Ctrl-C: no record
     except Exception as err:  # a crash inside training is recorded as a failed run
         record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed",
                   "reason": f"{type(err).__name__}: {err}", "timing": {"wall_s": time.time() - started}}  # fmt: skip
+    kept = record.pop(PREDICTIONS_KEY, None)
+    if kept is not None:
+        write_predictions(out, record["run_id"], kept)
     path = write_record(out, record)
     print_summary(record, path)
     return 0 if record["status"] == "ok" else 1
@@ -208,9 +215,10 @@ def run_suite(args) -> int:
         todo, _ = pending(specs, out, versions, args.retry_failed)
         todo_ids = {id(s) for s in todo}
         width = max((len(run_name(s)) for s in specs), default=0)
+        id_width = max((len(s.run_id(versions[s.dataset])) for s in specs), default=0)
         for s in specs:
             state = "todo" if id(s) in todo_ids else "exists"
-            print(f"{state:6s}  {s.run_id(versions[s.dataset])}  {run_name(s):{width}s}  {s.dataset:10s} {s.init}", flush=True)
+            print(f"{state:6s}  {s.run_id(versions[s.dataset]):{id_width}s}  {run_name(s):{width}s}  {s.dataset:10s} {s.init}", flush=True)
         first = order_longest_first(todo, out)[:1]
         start = f", the longest first ({run_name(first[0])})" if first else ""
         print(f"{len(specs)} runs, {len(todo)} to do{start}; records in {out}", flush=True)
@@ -219,7 +227,7 @@ def run_suite(args) -> int:
         specs, out=out, data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
         storage_path=args.storage_path, retry_failed=args.retry_failed, name=args.suite,
-        verbose=None if args.verbose else 0, progress=not args.no_progress,
+        verbose=None if args.verbose else 0, progress=not args.no_progress, keep_predictions=args.keep_predictions,
     )  # fmt: skip
     print(summary.line(), flush=True)
     for line in summary.failures:

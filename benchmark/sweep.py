@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import math
@@ -40,7 +41,16 @@ import methods
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
 from benchmark.prepare import Prepared, prepare, preparation_key
-from benchmark.records import CorruptRecord, load_records, read_record, record_path, write_record
+from benchmark.records import (
+    PREDICTIONS_KEY,
+    CorruptRecord,
+    load_records,
+    predictions_bytes,
+    read_record,
+    record_path,
+    write_predictions_bytes,
+    write_record,
+)
 from benchmark.spec import RunSpec
 
 __all__ = ["earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
@@ -141,7 +151,7 @@ class SuiteConsole:
     running, failed, to do, elapsed, ETA) at the start and every ``every_s`` seconds, or,
     with ``live`` (a terminal), kept up to date in place on the last line. The ETA spreads
     the remaining estimated cost over the ``workers``, in seconds per unit of cost as the
-    finished runs measured it (trial start to record).
+    finished runs measured it (trial start to record, at least the record's wall time).
     """
 
     def __init__(self, runs: dict[str, tuple[str, float]], workers: int, *, started: float | None = None, live: bool = False,
@@ -181,7 +191,8 @@ class SuiteConsole:
         wall = (record.get("timing") or {}).get("wall_s")
         if status != "failed":
             self.done += 1
-            took = self.clock() - began if began is not None else wall
+            # Tune may see a short trial start late, so the record's own wall time bounds it from below.
+            took = max(self.clock() - began if began is not None else 0.0, wall or 0.0)
             if took:
                 self.measured.append((took, self.runs.get(run_id, ("", 1.0))[1]))
         else:
@@ -344,8 +355,11 @@ def load_earlier(paths: list[str], run_id: str) -> dict | None:
     return None
 
 
-def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int) -> None:
-    """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray."""
+def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int,
+           keep_predictions: bool = False) -> None:
+    """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray.
+    Kept predictions travel with the result as compressed npz bytes (base64), so the driver
+    writes them beside the record without a shared disk."""
     from ray import tune
 
     from benchmark.train import train
@@ -369,8 +383,13 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
             (Path(d) / "step").write_text(str(state["step"]))
             tune.report({"step": state["step"]}, checkpoint=tune.Checkpoint.from_directory(d))
 
-    record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every)
-    tune.report({"step": spec.settings.steps, "record": json.dumps(record), "miou": record.get("metrics", {}).get("miou")})
+    record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
+                   keep_predictions=keep_predictions)  # fmt: skip
+    result = {"step": spec.settings.steps, "miou": record.get("metrics", {}).get("miou")}
+    kept = record.pop(PREDICTIONS_KEY, None)
+    if kept is not None:
+        result["predictions"] = base64.b64encode(predictions_bytes(kept)).decode()
+    tune.report({**result, "record": json.dumps(record)})
 
 
 def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retry_failed: bool = False):
@@ -429,6 +448,8 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
         def on_trial_result(self, iteration, trials, trial, result, **info):
             if "record" in result:
                 record = json.loads(result["record"])
+                if result.get("predictions"):
+                    write_predictions_bytes(out, record["run_id"], base64.b64decode(result["predictions"]))
                 path = write_record(out, record)
                 summary.records.append(str(path))
                 count(record)
@@ -520,13 +541,16 @@ def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0
     ``quiet``: Ray's driver logs at WARNING and above only (its INFO lines say where it
     started and where Tune wrote its state).
     """
-    if not address and "ray" not in sys.modules:
-        # A Ray that starts its own cluster turns token authentication on when RAY_AUTH_MODE
-        # is unset, and warns that it did; this chooses the same mode explicitly (Ray then
-        # creates ~/.ray/auth_token if missing, as it does by default). Ray reads the mode
-        # once, when it is imported, so it is chosen before that; a process that imported
-        # Ray before keeps Ray's default (and its warning).
-        os.environ.setdefault("RAY_AUTH_MODE", "token")
+    if "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
+        # With RAY_AUTH_MODE unset, a Ray that starts its own cluster turns token
+        # authentication on, and one that joins a cluster turns it on when it finds a token;
+        # both warn that they did. The same choice is made here explicitly, which Ray takes
+        # without a warning (a local start creates ~/.ray/auth_token when missing, as Ray's
+        # default does). Ray reads the mode once, when it is imported, hence before that; a
+        # process that imported Ray earlier keeps Ray's own choice, and its warning.
+        token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+        if not address or os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+            os.environ["RAY_AUTH_MODE"] = "token"
     import ray
 
     if ray.is_initialized():
@@ -573,6 +597,7 @@ def run_specs(
     verbose: int | None = 0,
     progress: bool = False,
     console: bool = True,
+    keep_predictions: bool = False,
 ) -> SweepSummary:
     """Run every spec without a record in ``out`` as a Ray Tune trial; returns the summary.
 
@@ -629,7 +654,7 @@ def run_specs(
             tune.with_parameters(
                 _trial, payloads={k: _payload(p) for k, p in prepared.items()},
                 weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
-                earlier=earlier, threads=threads, checkpoint_every=every,
+                earlier=earlier, threads=threads, checkpoint_every=every, keep_predictions=keep_predictions,
             ),  # fmt: skip
             {"cpu": cpus_per_trial, "gpu": gpus},
         )

@@ -268,3 +268,22 @@ def test_a_new_evaluator_from_kept_predictions(tmp_path):
     wrong = {**record, "data_version": "another"}
     with pytest.raises(ValueError, match="data version"):
         evaluate_sidecar(wrong, path, PixelAccuracy)
+
+
+def test_a_metric_added_later_from_the_command_line(tmp_path, monkeypatch, capsys):
+    """--keep-predictions writes the sidecar; the report fills a newer evaluator's counts from it."""
+    from benchmark import report
+    from benchmark.records import read_record
+    from benchmark.run import main
+
+    runs = tmp_path / "runs"
+    assert main(["--method", "ppce", "--scale", "smoke", "--out", str(runs), "--keep-predictions", "--no-progress", "--threads", "1"]) == 0
+    (sidecar,) = runs.glob("*.pred.npz")
+    (path,) = runs.glob("*.json")
+    assert "pixel_accuracy" not in read_record(path)["counts"]
+    monkeypatch.setattr(evaluators, "EVALUATORS", [*EVALUATORS, PixelAccuracy])
+    rep = report.build_report(runs, tmp_path / "report", "table1", from_predictions=True)
+    assert len(rep.updated) == 1 and "pixel_accuracy" in rep.updated[0]
+    counts = read_record(path)["counts"]
+    assert counts["pixel_accuracy"]["total"] == sum(map(sum, counts["confusion"]["matrix"]))
+    assert 0 < rep.tidy["pixel_accuracy"].iloc[0] <= 1

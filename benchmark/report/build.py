@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -36,6 +36,8 @@ class Report:
     tidy: pd.DataFrame
     files: list[Path]
     warnings: list[str]
+    #: Records given the counts of a newer evaluator from their kept predictions.
+    updated: list[str] = field(default_factory=list)
 
 
 def _save_figure(fig, path_stem: Path, formats=("png", "svg")) -> list[Path]:
@@ -68,12 +70,37 @@ def _suite_records(records: list[dict], suite: str) -> list[dict]:
     return chosen or [r for r, k, _ in keyed if k in keys]
 
 
-def build_report(records: str | os.PathLike, out: str | os.PathLike | None = None, suite: str = "all") -> Report:
+def evaluate_kept(folder: str | os.PathLike, records: list[dict], data_root: str | None = None) -> list[str]:
+    """For every ok record with kept predictions (``<run_id>.pred.npz`` beside it) that lacks
+    the counts of an evaluator of ``EVALUATORS`` (one added after the run), compute them from
+    the predictions, without training, and store them in the record (rewritten atomically).
+    Returns one line per record updated."""
+    from benchmark.evaluators import EVALUATORS, evaluate_sidecar
+    from benchmark.records import predictions_path, write_record
+
+    lines = []
+    for record in records:
+        sidecar = predictions_path(folder, record.get("run_id", ""))
+        if record.get("status") != "ok" or not sidecar.exists():
+            continue
+        counts = record.setdefault("counts", {})
+        missing = [cls for cls in EVALUATORS if cls.name not in counts]
+        for cls in missing:
+            counts[cls.name] = evaluate_sidecar(record, sidecar, cls, data_root)
+        if missing:
+            write_record(folder, record)
+            lines.append(f"{record['run_id']}: {', '.join(cls.name for cls in missing)} from its kept predictions")
+    return lines
+
+
+def build_report(records: str | os.PathLike, out: str | os.PathLike | None = None, suite: str = "all",
+                 *, from_predictions: bool = False, data_root: str | None = None) -> Report:
     """Rebuild the tidy table and the ``suite``'s tables and figures from ``records`` into
     ``out`` (default ``<records>/report``). Any suite name outside ``SUITE_PARTS`` (e.g. a
     sweep's ``smoke``) rebuilds everything."""
     parts = SUITE_PARTS.get(suite, SUITE_PARTS["all"])
     recs, warnings = load_folder(records)
+    updated = evaluate_kept(records, recs, data_root) if from_predictions else []
     out = Path(out) if out is not None else Path(records) / "report"
     out.mkdir(parents=True, exist_ok=True)
     tidy = tidy_records(recs)
@@ -113,7 +140,7 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
     warnings += more
     for stem, fig in figures.items():
         files += _save_figure(fig, out / stem, formats=("png",))
-    return Report(out, tidy, files, list(dict.fromkeys(warnings)))
+    return Report(out, tidy, files, list(dict.fromkeys(warnings)), updated)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -125,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite", default="all", choices=list(SUITE_PARTS), help="which tables and figures to rebuild")
     p.add_argument("--records", default="runs", help="folder of run records (*.json)")
     p.add_argument("--out", help="output folder (default: <records>/report)")
+    p.add_argument("--from-predictions", action="store_true",
+                   help="compute the metrics a record lacks (an evaluator added after its run) from the predictions "
+                        "kept beside it (--keep-predictions), without training; the records are updated")
+    p.add_argument("--data-root", help="root of the real dataset of such records (synthetic sets are regenerated)")
     return p
 
 
@@ -134,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")
     args = build_parser().parse_args(argv)
-    report = build_report(args.records, args.out, args.suite)
+    report = build_report(args.records, args.out, args.suite, from_predictions=args.from_predictions, data_root=args.data_root)
+    for line in report.updated:
+        print(f"updated {line}")
     for line in report.warnings:
         print(f"warning: {line}", file=sys.stderr)
     counts = report.tidy["status"].value_counts()
