@@ -44,9 +44,11 @@ def fake_record(
             p["target"] = encode_mask(target)
         preds[idx] = p
     record.update(
-        metrics={"miou": miou, "per_class_iou": [miou] * classes,
+        metrics={"miou": miou, "per_class_iou": [miou] * classes, "biou_d1": miou / 2, "biou_d3": miou - 0.1,
+                 "bf_t1": miou - 0.05, "bf_t2": miou,
                  "trimap": {"widths": list(widths), "boundary_miou": list(boundary), "interior_miou": list(interior)}},
         predictions=preds, timing={"wall_s": 10.0 + seed, "train_s": 9.0, "eval_s": 1.0}, device="cpu",
+        loss_curve={"step": [5, 10], "ppce": [3.0, 1.0 + seed / 10], "total": [3.5, 1.5]},
         versions={"benchmark": "0.1.0"},
     )  # fmt: skip
     return record
@@ -171,10 +173,12 @@ def test_report_files_rebuild_byte_identical(records, tmp_path):
     b = report.build_report(records, tmp_path / "b")
     names = sorted(p.name for p in a.files)
     for name in ("tidy.csv", "tidy.parquet", "table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv",
-                 "table2.tex", "trimap.png", "trimap.svg", "trimap.csv", "qualitative_streets_small.png",
+                 "table2.tex", "trimap.png", "trimap.svg", "trimap.csv", "boundary.png", "boundary.csv",
+                 "sensitivity.md", "curves_table1.png", "qualitative_streets_small.png",
                  "qualitative_shapes_small.png"):  # fmt: skip
         assert name in names
-    for name in ("table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv", "table2.tex", "trimap.csv", "tidy.csv"):
+    for name in ("table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv", "table2.tex", "trimap.csv", "tidy.csv",
+                 "boundary.csv", "sensitivity.md"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert a.warnings == []
     assert report.build_report(records).out == records / "report"

@@ -12,7 +12,14 @@ import pandas as pd
 
 from benchmark.cli import ArgumentParser, main_guard
 from benchmark.report.curves import curves_figure
-from benchmark.report.figures import qualitative_figures, trimap_figure, trimap_points, trimap_summary
+from benchmark.report.figures import (
+    boundary_figure,
+    boundary_points,
+    qualitative_figures,
+    trimap_figure,
+    trimap_points,
+    trimap_summary,
+)
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
 from benchmark.report.tidy import load_folder, tidy_records
@@ -127,6 +134,12 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
         else:
             files += _save_figure(fig, out / "trimap")
             write("trimap.csv", table_csv(trimap_summary(trimap_points(tidy))))
+        fig = boundary_figure(tidy)
+        if fig is None:
+            warnings.append("boundary figure skipped: no ok run with Boundary IoU and boundary F counts")
+        else:
+            files += _save_figure(fig, out / "boundary", formats=("png",))
+            write("boundary.csv", table_csv(trimap_summary(boundary_points(tidy), "value")))
     if "sensitivity" in parts:
         t = sensitivity_table(tidy, warnings)
         write("sensitivity.md", sensitivity_markdown(t))

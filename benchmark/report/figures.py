@@ -28,35 +28,49 @@ from benchmark.report.tidy import (
 from benchmark.spec import row_key, row_label
 
 
-def trimap_points(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Long form of the trimap columns of ok runs of Table 2's rows (and further methods).
-
-    Columns: the context, ``label``, ``seed``, ``region`` ("boundary" | "non-boundary"),
-    ``width``, ``miou`` (%). Table 1's other ablation rows are left out, as in Figure 5.
-    """
-    cols = [c for c in tidy.columns if c.startswith(("boundary_miou_w", "interior_miou_w"))]
+def _long_points(tidy: pd.DataFrame, regions: dict[str, str], value: str) -> pd.DataFrame:
+    """Long form of the metric columns starting with a prefix of ``regions`` (prefix -> the
+    region or metric name the figure shows) of ok runs of Table 2's rows and further methods
+    (Table 1's other ablation rows are left out, as in Figure 5). Values in %."""
+    cols = [c for c in tidy.columns if c.startswith(tuple(regions))]
     if tidy.empty or not cols:
-        return pd.DataFrame(columns=CONTEXT + ["label", "seed", "region", "width", "miou"])
+        return pd.DataFrame(columns=CONTEXT + ["label", "seed", "region", "width", value])
     keep = set(table2_rows())
     keys = keys_of(tidy)
     known = set(table1_rows()) | keep
     mask = [(k in keep or k not in known) for k in keys]
     ok = tidy[np.array(mask, dtype=bool) & (tidy["status"] == "ok").to_numpy()].copy()
     ok = ok[CONTEXT + ["label", "seed"] + cols]
-    long = ok.melt(id_vars=CONTEXT + ["label", "seed"], value_vars=cols, var_name="column", value_name="miou")
-    long = long.dropna(subset=["miou"])
-    long["region"] = np.where(long["column"].str.startswith("boundary"), "boundary", "non-boundary")
+    long = ok.melt(id_vars=CONTEXT + ["label", "seed"], value_vars=cols, var_name="column", value_name=value)
+    long = long.dropna(subset=[value])
+    long["region"] = long["column"].map(lambda c: next(r for p, r in regions.items() if c.startswith(p)))
     long["width"] = long["column"].map(width_of)
-    long["miou"] = 100.0 * long["miou"]
+    long[value] = 100.0 * long[value]
     long = long.drop(columns="column")
     return sorted_rows(long, CONTEXT + ["label", "region", "width", "seed"])
 
 
-def trimap_summary(points: pd.DataFrame) -> pd.DataFrame:
+def trimap_points(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Long form of the trimap columns: the context, ``label``, ``seed``, ``region``
+    ("boundary" | "non-boundary"), ``width``, ``miou`` (%)."""
+    return _long_points(tidy, {"boundary_miou_w": "boundary", "interior_miou_w": "non-boundary"}, "miou")
+
+
+#: Figure of the boundary metrics: tidy column prefix -> panel name.
+BOUNDARY_PANELS = {"biou_d": "Boundary IoU", "bf_t": "boundary F"}
+
+
+def boundary_points(tidy: pd.DataFrame) -> pd.DataFrame:
+    """Long form of the Boundary IoU and boundary F columns: the context, ``label``, ``seed``,
+    ``region`` ("Boundary IoU" | "boundary F"), ``width`` (width d or tolerance t), ``value`` (%)."""
+    return _long_points(tidy, BOUNDARY_PANELS, "value")
+
+
+def trimap_summary(points: pd.DataFrame, value: str = "miou") -> pd.DataFrame:
     """The plotted points: mean, sample std and n over seeds per context, method, region, width."""
     if points.empty:
         return pd.DataFrame(columns=CONTEXT + ["label", "region", "width", "mean", "std", "n"])
-    g = points.groupby(CONTEXT + ["label", "region", "width"], sort=False)["miou"]
+    g = points.groupby(CONTEXT + ["label", "region", "width"], sort=False)[value]
     out = g.agg(mean="mean", std=lambda x: x.std(ddof=1) if len(x) > 1 else float("nan"), n="size").reset_index()
     return sorted_rows(out, CONTEXT + ["label", "region", "width"])
 
@@ -67,16 +81,13 @@ def _label_order(labels: Iterable[str]) -> list[str]:
     return [x for x in first if x in labels] + sorted(labels - set(first))
 
 
-def trimap_figure(tidy: pd.DataFrame):
-    """Figure 5: mIoU (%) against band width; columns boundary / non-boundary, one row per
-    (dataset, scale, backbone), one line per method (line style per initialisation), the
-    seeds' spread as a band of one sample std. ``None`` without trimap data."""
+def _line_panels(points: pd.DataFrame, regions: tuple[str, ...], value: str, xlabel: str, ylabel: str):
+    """One row of panels per (dataset, scale, backbone, overrides), a column per region, one
+    line per method (line style per initialisation), the seeds' spread as one sample std."""
     import seaborn as sns
     from matplotlib.figure import Figure
 
-    points = trimap_points(tidy)
-    if points.empty:
-        return None
+    points = points.copy()
     points["panel"] = [
         f"{d}, {s} scale, {b}" + (f", {o}" if o else "")
         for d, s, b, o in zip(points["dataset"], points["scale"], points["backbone"], points["overrides"])
@@ -85,26 +96,45 @@ def trimap_figure(tidy: pd.DataFrame):
     hue_order = _label_order(points["label"])
     inits = [i for i in ORDER["init"] if i in set(points["init"])] + sorted(set(points["init"]) - set(ORDER["init"]))
     fig = Figure(figsize=(10, 3.6 * len(panels)), layout="constrained")
-    axes = fig.subplots(len(panels), 2, squeeze=False)
+    axes = fig.subplots(len(panels), len(regions), squeeze=False)
+    last = len(regions) - 1
     with sns.axes_style("whitegrid"):
         for i, panel in enumerate(panels):
-            for j, region in enumerate(("boundary", "non-boundary")):
+            for j, region in enumerate(regions):
                 ax = axes[i, j]
                 data = points[(points["panel"] == panel) & (points["region"] == region)].rename(columns={"label": "method"})
                 sns.lineplot(
-                    data=data, x="width", y="miou", hue="method", hue_order=hue_order,
+                    data=data, x="width", y=value, hue="method", hue_order=hue_order,
                     style="init" if len(inits) > 1 else None, style_order=inits if len(inits) > 1 else None,
-                    errorbar="sd", marker="o", ax=ax, legend=(i == 0 and j == 1),
+                    errorbar="sd", marker="o", ax=ax, legend=(i == 0 and j == last),
                 )  # fmt: skip
                 ax.set_xticks(sorted(set(data["width"])))
                 ax.set_title(f"{region}: {panel}", fontsize=9)
-                ax.set_xlabel("trimap band width (px)")
-                ax.set_ylabel("mIoU (%)")
+                ax.set_xlabel(xlabel)
+                ax.set_ylabel(ylabel)
                 ax.grid(True, alpha=0.3)
-    if axes[0, 1].get_legend() is not None:
+    if axes[0, last].get_legend() is not None:
         # Long handles, so that the line style of each initialisation can be told apart.
-        sns.move_legend(axes[0, 1], "upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8, handlelength=4)
+        sns.move_legend(axes[0, last], "upper left", bbox_to_anchor=(1.02, 1), frameon=False, fontsize=8, handlelength=4)
     return fig
+
+
+def trimap_figure(tidy: pd.DataFrame):
+    """Figure 5: mIoU (%) against band width; columns boundary / non-boundary, one row per
+    (dataset, scale, backbone), one line per method. ``None`` without trimap data."""
+    points = trimap_points(tidy)
+    if points.empty:
+        return None
+    return _line_panels(points, ("boundary", "non-boundary"), "miou", "trimap band width (px)", "mIoU (%)")
+
+
+def boundary_figure(tidy: pd.DataFrame):
+    """Boundary IoU against band width d and boundary F against tolerance t (%), per method,
+    laid out as Figure 5. ``None`` without boundary metrics (records of earlier versions)."""
+    points = boundary_points(tidy)
+    if points.empty:
+        return None
+    return _line_panels(points, tuple(BOUNDARY_PANELS.values()), "value", "band width d / tolerance t (px)", "%")
 
 
 # --------------------------------------------------------------------------- qualitative (Figures 6/7)

@@ -160,6 +160,9 @@ def _tidy_row(record: dict) -> dict:
     # The flat metrics of every evaluator, from the record's raw counts (records of earlier
     # versions through their old layout); where a record holds no counts at all, the
     # metrics it stores (a hand-made or trimmed record).
+    for key, value in metrics.items():
+        if key != "miou" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            row[key] = _number(value)
     trimap = metrics.get("trimap") or {}
     for region, name in (("boundary", "boundary_miou"), ("interior", "interior_miou")):
         for w, v in zip(trimap.get("widths") or (), trimap.get(name) or ()):
