@@ -21,6 +21,7 @@ import torch
 
 import methods
 from benchmark import metrics
+from benchmark.allocator import keep_freed_memory
 from benchmark.data import as_tensors, check_dataset, dataset_info, load_split
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
 from benchmark.spec import RunSpec
@@ -110,6 +111,7 @@ def _distances(prepared: Prepared, resize) -> None:
 
 
 def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
+    keep_freed_memory()
     info = dataset_info(prepared.dataset)
     train = load_split(prepared.dataset, prepared.root, "train", resize=spec.settings.resize)
     g = torch.Generator().manual_seed(0)

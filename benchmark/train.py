@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 import methods
+from benchmark.allocator import keep_freed_memory
 from benchmark.data import as_tensors, dataset_info, load_split
 from benchmark.evaluators import build_evaluators
 from benchmark.data.transforms import Augmented, TrainAugment, normalize
@@ -232,6 +233,7 @@ def train(
     pops it and writes it beside the record (``records.write_predictions``).
     """
     started = time.time()
+    keep_freed_memory()  # no page faults for the step's buffers (see benchmark.allocator)
     device = device or pick_device()
     prepared = prepared or prepare(spec, data_root=data_root, cache_dir=cache_dir)
     s = spec.settings
