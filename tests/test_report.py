@@ -262,3 +262,39 @@ def test_a_new_method_gets_its_own_row(tmp_path):
     assert "| lovasz(1) | 1 | - | - | - | 54.0 ± 2.8 | 2 | s0 +2.0, s1 +1.0 | +1.5 [-4.9, +7.9] |" in report.table_markdown("table1", t1)
     assert "lovasz(1)" in set(t2["method_name"])  # Table 2 lists it after the paper's three rows
     assert "lovasz(1)" in set(report.trimap_points(tidy)["label"])
+
+
+def test_claims_verdicts(tmp_path):
+    """Hand-made seeds: SEMEDA (1,0,0) +3, +4, +5 over PPCE; after ReLU +1, +1, +2; Ubernet
+    +0.1, +0.2, +0.0 (about equal); PPCE on edges -20 (different)."""
+    from benchmark.report.claims import claims_table
+
+    base = (0.60, 0.61, 0.62)
+    rows = {
+        ("ppce", None, False): (0.0, 0.0, 0.0),
+        ("semeda", (1, 0, 0), False): (0.03, 0.04, 0.05),
+        ("semeda", (1, 0, 0), True): (0.01, 0.01, 0.02),
+        ("ubernet", (1,), False): (0.001, 0.002, 0.0),
+        ("ppce_edges", (1,), False): (-0.20, -0.21, -0.19),
+    }
+    for (method, lambdas, relu), gains in rows.items():
+        for seed, (b, g) in enumerate(zip(base, gains)):
+            # boundary band w=1 gains twice the mIoU gain, w=2 the same, non-boundary none
+            write_record(tmp_path, fake_record(method, lambdas, relu, seed, b + g, boundary=(0.3 + 2 * g, 0.4 + g),
+                                               interior=(0.6, 0.7)))  # fmt: skip
+    tidy, _ = report.load_tidy(tmp_path)
+    t = claims_table(tidy)
+
+    def one(claim, start):
+        return t[(t["claim"].str.startswith(claim)) & (t["row"].str.startswith(start))].iloc[0]
+
+    c1 = one("C1", "semeda(1,0,0) before ReLU")
+    assert c1["mean"] == pytest.approx(4.0) and c1["verdict"] == "above"
+    lo = 4.0 - T_975_2 * 1.0 / math.sqrt(3)  # sd of (3, 4, 5) is 1
+    assert c1["ci_low"] == pytest.approx(lo)
+    c2 = one("C2", "semeda(1,0,0) before ReLU")
+    assert c2["mean"] == pytest.approx((2 + 3 + 3) / 3) and c2["verdict"] == "above"
+    assert one("C3", "ubernet(1)")["verdict"] == "about equal"
+    assert one("C4", "ppce_edges(1)")["verdict"] == "different"
+    c5 = t[(t["claim"].str.startswith("C5")) & t["row"].str.contains("before ReLU: gain at w=1 minus gain at w=2")].iloc[0]
+    assert c5["mean"] == pytest.approx(4.0) and c5["verdict"] == "larger"  # 8 - 4 points on average

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.cli import ArgumentParser, main_guard
+from benchmark.report.claims import claims_markdown, claims_table
 from benchmark.report.curves import curves_figure
 from benchmark.report.figures import (
     boundary_figure,
@@ -22,7 +23,7 @@ from benchmark.report.figures import (
 )
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
-from benchmark.report.tidy import load_folder, tidy_records
+from benchmark.report.tidy import CONTEXT, load_folder, tidy_records
 
 
 #: What each ``--suite`` rebuilds; the tidy table and the qualitative figures come with all.
@@ -127,6 +128,11 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
             write(f"{kind}.md", table_markdown(kind, t))
             write(f"{kind}.csv", table_csv(t))
             write(f"{kind}.tex", table_latex(kind, t))
+            if kind == "table1":
+                contexts = [tuple(c) for c in t[CONTEXT].drop_duplicates().itertuples(index=False)] if not t.empty else []
+                verdicts = claims_table(tidy, contexts)
+                write("claims.md", claims_markdown(verdicts))
+                write("claims.csv", table_csv(verdicts))
     if "trimap" in parts:
         fig = trimap_figure(tidy)
         if fig is None:
