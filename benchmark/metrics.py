@@ -252,6 +252,18 @@ def _checked_widths(widths: Sequence[float]) -> tuple[float, ...]:
     return widths
 
 
+def _target_distance(target: torch.Tensor, distance: torch.Tensor | None, ignore_index: int) -> torch.Tensor:
+    """``distance`` (the cached edge-distance map of ``target``), checked, or computed when None."""
+    if distance is None:
+        return edge_distance(target, ignore_index)
+    if distance.shape != target.shape:
+        raise ValueError(
+            f"distance must have the shape of target {tuple(target.shape)}, got "
+            f"{tuple(distance.shape)}; pass edge_distance(target) of the same masks"
+        )
+    return distance
+
+
 def trimap_confusion(
     pred: torch.Tensor,
     target: torch.Tensor,
@@ -286,13 +298,7 @@ def trimap_confusion(
     widths = _checked_widths(widths)
     if target.dim() != 3:
         raise ValueError(f"target must be [N, H, W], got shape {tuple(target.shape)}")
-    if distance is None:
-        distance = edge_distance(target, ignore_index)
-    if distance.shape != target.shape:
-        raise ValueError(
-            f"distance must have the shape of target {tuple(target.shape)}, got "
-            f"{tuple(distance.shape)}; pass edge_distance(target) of the same masks"
-        )
+    distance = _target_distance(target, distance, ignore_index)
     distance = distance.to(target.device)
 
     _check_num_classes(num_classes)
@@ -452,13 +458,7 @@ def boundary_iou_counts(
     widths = _checked_widths(widths)
     _check_batch(pred, target, num_classes, ignore_index)
     pred = pred.to(target.device)
-    if distance is None:
-        distance = edge_distance(target, ignore_index)
-    if distance.shape != target.shape:
-        raise ValueError(
-            f"distance must have the shape of target {tuple(target.shape)}, got "
-            f"{tuple(distance.shape)}; pass edge_distance(target) of the same masks"
-        )
+    distance = _target_distance(target, distance, ignore_index)
     if not distance.is_floating_point() and widths[-1] > 255:
         raise ValueError(
             f"an integer (floored, capped at 255) distance map cannot give widths above 255, got {widths[-1]:g}; "

@@ -56,14 +56,17 @@ def write_record(folder: str | os.PathLike, record: dict) -> Path:
 
     A reader, or a crash at any moment, sees either no file or the complete record.
     """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = record_path(folder, record["run_id"])
     text = json.dumps(record, indent=1, sort_keys=True, allow_nan=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{record['run_id']}.", suffix=".tmp")
+    return _atomic_write(record_path(folder, record["run_id"]), text.encode(), f".{record['run_id']}.", ".tmp")
+
+
+def _atomic_write(path: Path, blob: bytes, prefix: str, suffix: str) -> Path:
+    """Write ``blob`` to ``path`` through a temporary sibling, fsync and rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -106,20 +109,7 @@ def write_predictions(folder: str | os.PathLike, run_id: str, predictions: np.nd
 
 def write_predictions_bytes(folder: str | os.PathLike, run_id: str, blob: bytes) -> Path:
     """Write the sidecar of ``run_id`` from ``predictions_bytes`` output, atomically."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = predictions_path(folder, run_id)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{run_id}.", suffix=".pred.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(blob)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return _atomic_write(predictions_path(folder, run_id), blob, f".{run_id}.", ".pred.tmp")
 
 
 def read_predictions(path: str | os.PathLike) -> np.ndarray:

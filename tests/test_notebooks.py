@@ -30,8 +30,8 @@ def records_dir(tmp_path_factory):
     return folder, True
 
 
-def test_the_four_notebooks_exist():
-    assert {p.stem for p in NOTEBOOKS} >= {"table1", "table2", "trimap", "qualitative"}
+def test_the_notebooks_exist():
+    assert {p.stem for p in NOTEBOOKS} >= {"table1", "table2", "trimap", "qualitative", "sensitivity"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -54,5 +54,8 @@ def test_notebook_executes(path, records_dir, monkeypatch):
     shown = [o.get("data", {}) for o in outputs]
     if path.stem in ("table1", "table2"):
         assert any(f"# Table {path.stem[-1]}" in d.get("text/markdown", "") for d in shown)
+    if path.stem == "sensitivity":
+        assert any("# Sensitivity" in d.get("text/markdown", "") for d in shown)
+        assert any("# The paper's claims" in d.get("text/markdown", "") for d in shown)
     if path.stem == "trimap" or (path.stem == "qualitative" and fake):
         assert any("image/png" in d for d in shown)

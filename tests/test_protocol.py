@@ -287,3 +287,17 @@ def test_sensitivity_dry_run_lists_its_runs(capsys, tmp_path):
     out = capsys.readouterr().out
     assert "channels=mean" in out and "22 runs" in out
     assert SUITES["sensitivity"].seeds == 3 and len(SENSITIVITY_CHOICES) == 5
+
+
+def test_freed_memory_stays_in_the_process():
+    import ctypes
+    import sys
+
+    from benchmark.allocator import keep_freed_memory
+
+    try:
+        ctypes.CDLL("libc.so.6").mallopt
+        glibc = sys.platform.startswith("linux")
+    except (OSError, AttributeError):
+        glibc = False
+    assert keep_freed_memory() is glibc and keep_freed_memory() is glibc  # idempotent

@@ -61,7 +61,7 @@ def _save_figure(fig, path_stem: Path, formats=("png", "svg")) -> list[Path]:
     return paths
 
 
-def _suite_records(records: list[dict], suite: str) -> list[dict]:
+def suite_records(records: list[dict], suite: str) -> list[dict]:
     """The records of ``suite``'s rows: the row's method and parameters, run under the row's
     own settings (its overrides and no others); any run of those rows when none matches so
     (a suite run with ``--set``)."""
@@ -152,7 +152,7 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
         write("sensitivity.csv", table_csv(t))
         write("sensitivity.tex", sensitivity_latex(t))
     for part in parts:
-        fig = curves_figure(_suite_records(recs, part), None)
+        fig = curves_figure(suite_records(recs, part), None)
         if fig is not None:
             files += _save_figure(fig, out / f"curves_{part}", formats=("png",))
     figures, more = qualitative_figures(recs)
