@@ -8,7 +8,10 @@ A run *diverged* when its PPCE term (the cross-entropy every method shares) eith
   ``TAIL_SHARE`` of its steps (it ended at or near chance),
 
 C being the dataset's number of classes. A run that stopped on a non-finite loss diverged
-too. The report computes the mark from records alone, old records included, so that a
+too. Every method logs the shared cross-entropy as its ``ppce`` term; the rule reads it.
+The stall test is against chance, not against the class prior: a run that collapses to
+predicting the most frequent classes scores below log C without diverging by this rule,
+and shows as a low mIoU instead. The report computes the mark from records alone, old records included, so that a
 collapsed run is shown as such next to its mean, never averaged away unseen.
 """
 
@@ -16,11 +19,14 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["EXPLODE_FACTOR", "STALL_FACTOR", "TAIL_SHARE", "diverged", "record_diverged"]
+__all__ = ["EXPLODE_FACTOR", "RULE_TEXT", "STALL_FACTOR", "TAIL_SHARE", "diverged", "record_diverged"]
 
 EXPLODE_FACTOR = 10.0
 STALL_FACTOR = 0.9
 TAIL_SHARE = 0.1
+#: The rule in words, as the report's notes print it.
+RULE_TEXT = (f"its PPCE term exceeded {EXPLODE_FACTOR:g} log C, or stayed above {STALL_FACTOR:g} log C "
+             f"over the last {TAIL_SHARE:.0%} of training")  # fmt: skip
 
 
 def diverged(steps, ppce, num_classes: int, total_steps: int | None = None) -> bool:
@@ -42,8 +48,8 @@ def diverged(steps, ppce, num_classes: int, total_steps: int | None = None) -> b
 
 def record_diverged(record: dict, num_classes: int) -> bool | None:
     """The rule applied to a run record; None when the record holds no PPCE curve."""
-    if record.get("status") == "failed" and "non-finite" in str(record.get("reason", "")):
-        return True
+    if record.get("status") == "failed" and (record.get("failure") == "non-finite" or "non-finite" in str(record.get("reason", ""))):
+        return True  # ("failure" since 0.3.0; earlier records say so in their reason)
     curve = record.get("loss_curve") or {}
     if not curve.get("ppce"):
         return None

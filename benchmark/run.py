@@ -20,10 +20,9 @@ import methods
 from benchmark.cli import ArgumentParser, UserError, main_guard, parse_assignments, parse_overrides, writable_folder
 from benchmark.models import list_backbones
 from benchmark.records import PREDICTIONS_KEY, read_record, record_path, write_predictions, write_record
-from benchmark.spec import SCALES, RunSpec
+from benchmark.spec import DEFAULT_BACKBONES, SCALES, RunSpec
 from benchmark.suites import SUITES, expand, get_suite, inits, list_suites
 
-DEFAULT_BACKBONE = {"smoke": "deeplabv2_small", "small": "deeplabv2_small", "paper": "deeplabv2_resnet101"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +87,7 @@ def spec_from_args(args) -> RunSpec:
                 raise UserError(f"--{key} and --param {key}=... both given; give one")
             params[key] = value
     scale = args.scale or "small"
-    backbone = args.backbone or DEFAULT_BACKBONE[scale]
+    backbone = args.backbone or DEFAULT_BACKBONES[scale]
     if not backbone.startswith("smp:") and backbone not in list_backbones():
         raise ValueError(f"unknown backbone {backbone!r}; valid: {', '.join(list_backbones())}, smp:<Arch>:<encoder>")
     if args.weights and not Path(args.weights).is_file():

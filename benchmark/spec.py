@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from functools import lru_cache
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -76,7 +77,7 @@ class Settings:
     #: The edge net's fitting input: softmax(alpha * onehot + sigma * noise) with alpha set
     #: so that the true class gets this peak probability on average; a single number is
     #: a fixed peak, a (low, high) pair draws one peak per mask uniformly in that range.
-    edge_net_peak: float | tuple[float, float] = 0.9
+    edge_net_peak: float | tuple[float, float] = methods.DEFAULT_PEAK
 
 
 SCALES: dict[str, Settings] = {
@@ -100,6 +101,10 @@ SCALES: dict[str, Settings] = {
         boundary_widths=(1, 23), boundary_tolerances=(1, 9),  # Cityscapes at 1024x512
     ),
 }
+
+
+#: The network of each scale when none is named.
+DEFAULT_BACKBONES: dict[str, str] = {"smoke": "deeplabv2_small", "small": "deeplabv2_small", "paper": "deeplabv2_resnet101"}
 
 
 def scale_settings(scale: str, dataset: str | None = None, **overrides) -> Settings:
@@ -180,7 +185,23 @@ def check_setting_values(overrides: dict) -> dict:
             checked[key] = conform(value, hints[key])
         except TypeError:
             raise ValueError(f"setting {key} must be {text(hints[key])}, got {value!r}") from None
+        rule = _VALUE_RULES.get(key)
+        if rule is not None and not rule[0](checked[key]):
+            raise ValueError(f"setting {key} must be {rule[1]}, got {value!r}")
     return checked
+
+
+#: Arithmetic of a CPU forward pass (``Settings.precision``).
+PRECISIONS = ("fp32", "bf16")
+#: Values a setting's type admits but a run cannot use: (test, what is expected).
+_VALUE_RULES = {
+    "grad_clip": (lambda v: v is None or (v > 0 and math.isfinite(v)), "a number > 0, or none for no clipping"),
+    "precision": (lambda v: v in PRECISIONS, " or ".join(PRECISIONS)),
+    "steps": (lambda v: v >= 1, "an integer >= 1"),
+    "batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "lr": (lambda v: v > 0, "a number > 0"),
+}
+
 
 
 @lru_cache(maxsize=64)

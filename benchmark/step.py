@@ -95,4 +95,4 @@ def train_step(
     scaler.update()
     if schedule is not None:
         schedule.step()
-    return StepResult(values, grad_norm, grad_clip is not None and grad_norm > grad_clip)
+    return StepResult(values, grad_norm, grad_clip is not None and math.isfinite(grad_norm) and grad_norm > grad_clip)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import methods as methods_registry
 from benchmark import paper
-from benchmark.spec import RowKey, RunSpec, row_key, scale_settings
+from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_settings
 
 __all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS",
            "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS"]  # fmt: skip
@@ -199,7 +199,7 @@ def expand(
         if not rows:
             raise ValueError(f"suite {suite!r} has no row for methods {methods}; its methods: {sorted({r.method for r in s.rows})}")
     ds = tuple(datasets) if datasets else s.datasets[family]
-    default_backbone = "deeplabv2_resnet101" if scale == "paper" else "deeplabv2_small"
+    default_backbone = DEFAULT_BACKBONES[scale]
     weights = weights or {}
     specs = []
     for dataset in ds:
@@ -219,4 +219,6 @@ def expand(
                             weights=path, settings=settings,
                         )
                     )  # fmt: skip
-    return specs
+    # A choice equal to the scale's default (no clipping to turn off at a scale that does not
+    # clip) gives the same run as the default row: run it once.
+    return list(dict.fromkeys(specs))

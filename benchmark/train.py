@@ -7,6 +7,7 @@ so runs of different methods with the same seed are paired.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import dataclass
@@ -87,6 +88,8 @@ class _GradNorms:
         self.clipped = 0
 
     def add(self, norm: float, clipped: bool) -> None:
+        if not math.isfinite(norm):  # a step the CUDA loss scaler skipped for overflow
+            return
         self.values.append(norm)
         self.clipped += bool(clipped)
 
@@ -280,7 +283,7 @@ def train(
         "resumed_from_step": first_step - 1 if resume is not None else None,
     }
     if method.edge_net is not None:
-        record["edge_net"] = {k: getattr(method.edge_net.info, k) for k in ("alpha", "sigma", "f1")}
+        record["edge_net"] = {k: getattr(method.edge_net.info, k) for k in ("alpha", "sigma", "f1", "peak")}
 
     bar = None
     if progress:
@@ -311,7 +314,8 @@ def train(
                             "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state(),
                             "grad_norms": norms.state()})  # fmt: skip
     except NonFiniteLoss as err:
-        record.update(status="failed", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict(), grad_norm=norms.summary())
+        record.update(status="failed", failure="non-finite", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict(),
+                      grad_norm=norms.summary())  # fmt: skip
         record["timing"] = {"wall_s": time.time() - started}
         return record
     finally:

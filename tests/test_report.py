@@ -220,9 +220,17 @@ def test_palette_and_overlay():
 
 
 def test_overrides_column(tmp_path):
-    write_record(tmp_path, fake_record(settings={"steps": 987654}))
+    from dataclasses import asdict
+
+    from benchmark.spec import scale_settings
+
+    full = asdict(scale_settings("small", "streets"))
+    write_record(tmp_path, fake_record(settings={**full, "steps": 987654}))
+    # a record of an earlier version, without the settings added since: it ran unclipped
+    old = {k: v for k, v in full.items() if k not in ("grad_clip", "precision", "edge_net_peak")}
+    write_record(tmp_path, fake_record(seed=1, settings=old))
     tidy, _ = report.load_tidy(tmp_path)
-    assert tidy["overrides"].iloc[0] == "steps=987654"
+    assert list(tidy["overrides"]) == ["grad_clip=None", "steps=987654"]
 
 
 def test_paper_rows_match_the_suites():

@@ -65,6 +65,16 @@ class Evaluator:
 
 
 
+def exact_distance(distance, widths):
+    """``distance`` when it gives exact bands for ``widths``, else None (to be recomputed).
+
+    The trimap cache is floored to uint8: exact for integer widths up to 255 only."""
+    if distance is None or distance.is_floating_point():
+        return distance
+    exact = all(float(w).is_integer() for w in widths) and max(widths) <= 255
+    return distance if exact else None
+
+
 def nan_metrics(names) -> dict[str, float]:
     """``{name: NaN}`` for the metrics a record cannot give."""
     return {name: math.nan for name in names}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark import metrics
-from benchmark.evaluators.base import Evaluator, nan_metrics, suffix
+from benchmark.evaluators.base import Evaluator, exact_distance, nan_metrics, suffix
 
 __all__ = ["BoundaryIoU"]
 
@@ -29,9 +29,7 @@ class BoundaryIoU(Evaluator):
         self._counts = None
 
     def process(self, pred, target, *, distance=None) -> None:
-        exact = all(float(w).is_integer() for w in self.widths) and max(self.widths) <= 255
-        if distance is not None and not distance.is_floating_point() and not exact:
-            distance = None  # recomputed exactly
+        distance = exact_distance(distance, self.widths)
         counts = metrics.boundary_iou_counts(pred, target, self.num_classes, self.widths, self.ignore_index, distance=distance)
         self._counts = counts if self._counts is None else self._counts + counts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmark import metrics
-from benchmark.evaluators.base import Evaluator, nan_metrics, suffix
+from benchmark.evaluators.base import Evaluator, exact_distance, nan_metrics, suffix
 
 __all__ = ["Trimap"]
 
@@ -24,6 +24,7 @@ class Trimap(Evaluator):
         self._boundary = self._interior = None
 
     def process(self, pred, target, *, distance=None) -> None:
+        distance = exact_distance(distance, self.widths)
         b, i = metrics.trimap_confusion(pred, target, self.widths, self.num_classes, self.ignore_index, distance=distance)
         if self._boundary is None:
             self._boundary, self._interior = b, i

@@ -63,8 +63,8 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
         return pd.DataFrame()
     warnings: list[str] = []
     miou = seed_cells(tidy, warnings)
-    band_cols = sorted((c for c in tidy.columns if c.startswith("boundary_miou_w") and tidy[c].notna().any()), key=width_of)
-    bands = {c: seed_cells(tidy, [], c) for c in band_cols}
+    all_bands = sorted((c for c in tidy.columns if c.startswith("boundary_miou_w") and tidy[c].notna().any()), key=width_of)
+    bands = {c: seed_cells(tidy, [], c) for c in all_bands}
     interior = seed_cells(tidy, [], "interior_miou_w1") if "interior_miou_w1" in tidy.columns else {}
     rows1 = table1_rows()
     out = []
@@ -82,7 +82,10 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
                             ci_high=high, n=n, p=paired_p_value(diffs.values()), verdict=verdict_of(low, high)))  # fmt: skip
 
         compared = [k for k in rows1 if k != BASELINE and k in cells]
-        survived = holm({k: paired_p_value(_paired(cells[k].values, base).values()) for k in compared})
+        # the family of Table 1's Holm column: every row of the context compared with PPCE
+        survived = holm({k: paired_p_value(_paired(cells[k].values, base).values()) for k in cells if k != BASELINE})
+        # the band widths of this context's runs (a folder may hold several scales)
+        band_cols = [c for c in all_bands if any(cells_of.values for cells_of in bands[c].get(ctx, {}).values())]
         for key in semeda:
             add("C1 SEMEDA above PPCE", key, _paired(cells[key].values, base), lambda lo, hi: _sign_verdict(lo, hi, "above", "below"),
                 " (Holm: " + ("survives" if survived.get(key) else "does not survive") + ")")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from benchmark.divergence import RULE_TEXT
 from benchmark.report.stats import cell_stats, seed_cells
 from dataclasses import asdict
 
@@ -91,8 +92,8 @@ def _cell_text(r) -> str:
 SENSITIVITY_NOTE = (
     "% mIoU, mean ± sample std over seeds. Δ: paired difference to PPCE under the same choice (seed by seed), "
     "mean with a 95% t-interval; choices PPCE cannot see (the SEMEDA channel reading, the edge net's fitting input) "
-    "pair with PPCE under the default protocol. 'diverged k/n': k of n runs diverged by the suite's rule (PPCE term "
-    "above 10 log C, or above 0.9 log C over the last tenth of training); their values stay in the mean. "
+    "pair with PPCE under the default protocol. "
+    f"'diverged k/n': k of n runs diverged by the suite's rule ({RULE_TEXT}); their values stay in the mean. "
     "'-': the choice does not apply to the method."
 )
 

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from benchmark import paper
+from benchmark.divergence import RULE_TEXT
 from benchmark.report.stats import cell_stats, holm, seed_cells
 from benchmark.report.tidy import (
     BASELINE,
@@ -316,8 +317,7 @@ _COMMON_NOTE = (
     "Holm: whether the mIoU difference survives a Holm correction at 5% over the rows compared with PPCE in the section "
     "(paired t-tests). Band: trimap boundary-band mIoU; BIoU: mean Boundary IoU at width d; BF: mean boundary F-score "
     "at tolerance t (px), each with its paired Δ PPCE and 95% interval; n/a: records without that metric. "
-    "'diverged k/n': k of the cell's n runs diverged by the suite's rule (PPCE term above 10 log C, or above "
-    "0.9 log C over the last tenth of training); their values stay in the mean."
+    f"'diverged k/n': k of the cell's n runs diverged by the suite's rule ({RULE_TEXT}); their values stay in the mean."
 )
 
 

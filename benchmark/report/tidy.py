@@ -96,7 +96,20 @@ def overrides_text(spec: dict) -> str:
     except (KeyError, ValueError, TypeError):
         default = {}
 
+    # A record stores every setting of its version; one of an earlier version lacks those added
+    # since, and ran with what they name as their field default (no clipping, say), which may
+    # differ from the scale's. (A record with no settings at all is taken at the defaults.)
+    if settings:
+        settings = {**_field_defaults(), **settings}
     return settings_text({key: value for key, value in settings.items() if not (key in default and same_value(value, default[key]))})
+
+
+def _field_defaults() -> dict:
+    from dataclasses import MISSING, fields
+
+    from benchmark.spec import Settings
+
+    return {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
 
 
 def same_value(a, b) -> bool:
