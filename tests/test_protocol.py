@@ -301,3 +301,27 @@ def test_freed_memory_stays_in_the_process():
     except (OSError, AttributeError):
         glibc = False
     assert keep_freed_memory() is glibc and keep_freed_memory() is glibc  # idempotent
+
+
+def test_holm_and_paired_p_by_hand():
+    from benchmark.report.stats import holm, paired_p_value
+
+    # sorted 0.01 <= 0.05/3; 0.03 > 0.05/2 stops the procedure
+    assert holm({"a": 0.01, "b": 0.03, "c": 0.04}) == {"a": True, "b": False, "c": False}
+    assert holm({"a": 0.01, "b": 0.02, "c": 0.04}) == {"a": True, "b": True, "c": True}
+    assert holm({"a": float("nan"), "b": 0.01}) == {"a": False, "b": True}  # NaN left out of the family
+    # differences 3, 4, 5: t = 4 / (1 / sqrt 3) = 6.928 on 2 df; for 2 df the tail is
+    # 1/2 - t / (2 sqrt(t^2 + 2)), so p = 1 - t / sqrt(t^2 + 2) = 0.020204
+    t = 4 * math.sqrt(3)
+    assert paired_p_value([3.0, 4.0, 5.0]) == pytest.approx(1 - t / math.sqrt(t * t + 2), rel=1e-9)
+    assert paired_p_value([3.0, 4.0, 5.0]) == pytest.approx(0.020204, abs=1e-6)
+    assert math.isnan(paired_p_value([1.0]))
+
+
+def test_gradient_norm_statistics():
+    from benchmark.train import _GradNorms
+
+    norms = _GradNorms(clip=30.0)
+    for value, clipped in ((5.0, False), (1.0, False), (40.0, True), (float("inf"), True)):
+        norms.add(value, clipped)  # the inf of a step the loss scaler skipped is left out
+    assert norms.summary() == {"clip": 30.0, "median": 5.0, "max": 40.0, "first_100_max": 40.0, "clipped_share": 1 / 3}
