@@ -864,17 +864,19 @@ def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | N
                               stdout=None if progress else subprocess.PIPE, stderr=None if progress else subprocess.STDOUT)  # fmt: skip
         wall = time.perf_counter() - start
         load_after, others_cores = os.getloadavg(), others()
-        if done.returncode != 0:
-            raise RuntimeError(f"suite_wall: {' '.join(cmd)} exited with {done.returncode}\n{(done.stdout or '')[-3000:]}")
-        records, problems = load_records(out)
-        if problems or not records:
-            raise RuntimeError(f"suite_wall: no readable records in {out}: {problems}")
-        if keep is not None:
+        if done.stdout:
+            print(done.stdout, end="", flush=True)  # the suite's own console, after it ran
+        if keep is not None:  # the records are kept whatever the end of the command
             import shutil
 
             Path(keep).mkdir(parents=True, exist_ok=True)
             for path in out.glob("*.json"):
                 shutil.copy2(path, Path(keep) / path.name)
+        if done.returncode != 0:
+            raise RuntimeError(f"suite_wall: {' '.join(cmd)} exited with {done.returncode}\n{(done.stdout or '')[-3000:]}")
+        records, problems = load_records(out)
+        if problems or not records:
+            raise RuntimeError(f"suite_wall: no readable records in {out}: {problems}")
     work = sum(rec["timing"]["wall_s"] for rec in records)
     extra = {
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
