@@ -54,14 +54,16 @@ def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
         holding = [t for t, by_row in contexts.items() if set(by_row) & study_keys]
         if not holding:
             continue
-        base = min(holding, key=lambda t: (len(t), sorted(t)))
-        if BASELINE not in contexts[base]:
-            continue
+        # The default protocol's context: the settings the study's contexts share once every
+        # choice's own overrides are taken out (a user's --set stays in it).
+        choice_tokens = [_choice_tokens(c, place[0], place[2]) for c in SENSITIVITY_CHOICES]
+        every_choice = frozenset().union(*choice_tokens)
+        base = min((t - every_choice for t in holding), key=lambda t: (len(t), sorted(t)))
+        default_cells = contexts.get(base, {})
         rows = []
-        for choice in SENSITIVITY_CHOICES:
-            tokens = base | _choice_tokens(choice, place[0], place[2])
-            by_row = contexts.get(tokens, {})
-            baseline = by_row.get(BASELINE) or contexts[base].get(BASELINE)
+        for choice, own in zip(SENSITIVITY_CHOICES, choice_tokens):
+            by_row = contexts.get(base | own, {})
+            baseline = by_row.get(BASELINE) or default_cells.get(BASELINE)
             for row in SENSITIVITY_ROWS:
                 if not choice.applies_to(row.method):
                     continue
