@@ -109,6 +109,9 @@ def print_summary(record: dict, path: Path) -> None:
     print("  trimap width   " + "  ".join(f"{w:>5g}" for w in t["widths"]))
     print("  boundary mIoU  " + "  ".join(f"{100 * v:5.1f}" for v in t["boundary_miou"]))
     print("  interior mIoU  " + "  ".join(f"{100 * v:5.1f}" for v in t["interior_miou"]))
+    boundary = [f"{name} {100 * value:.1f}" for name, value in sorted(m.items()) if name.startswith(("biou_d", "bf_t"))]
+    if boundary:
+        print("  boundary metrics  " + "   ".join(boundary))
     print(f"  record: {path}")
 
 
