@@ -80,11 +80,9 @@ def _cell_text(r) -> str:
     if r["n"] == 0:
         return f"failed ({r['n_failed']})" if r["n_failed"] else "missing"
     text = f"{r['ours_mean']:.1f}" + (f" ± {r['ours_std']:.1f}" if r["n"] > 1 else "")
-    if r["diff_note"] == "baseline":
-        pass
-    elif r["diff_n"] >= 2:
+    if r["diff_note"] != "baseline" and r["diff_n"] >= 2:
         text += f"; Δ {r['diff_mean']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]"
-    elif r["diff_n"] == 1:
+    elif r["diff_note"] != "baseline" and r["diff_n"] == 1:
         text += f"; Δ {r['diff_mean']:+.1f}"
     if r["n_diverged"]:
         text += f"; diverged {r['n_diverged']}/{r['n'] + r['n_failed']}"
