@@ -1,8 +1,15 @@
 """Per-dataset preparation, done once and shared by every run on the dataset.
 
 - the synthetic sets are generated (deterministically, from the settings' data seed) into the data folder;
-- the validation masks' trimap distance maps are computed and cached;
+- the distance maps of the masks a run is scored on are computed and cached;
 - the edge net g_phi is fitted on training masks and saved (refused below its F1 bar).
+
+A run scored on the tuning split (``spec.split == "tune"``) never reads the reported split:
+a synthetic set's tuning split is the validation split of a separate set, drawn with its
+own generator seed (``TUNING_DATA_SEED``) and as many images as the validation split, so
+the training split, the validation split and their data version stay what they are; a
+real set's is the ``tune`` split held out of its training split, and such a run trains on
+the rest (``train-tune``; see ``DatasetInfo.tuning_holdout``).
 
 Everything lands under ``cache_dir`` keyed by what it depends on, written atomically, so
 concurrent trials on one machine never see half a file.
@@ -26,7 +33,11 @@ from benchmark.data import as_tensors, check_dataset, dataset_info, load_split
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
 from benchmark.spec import RunSpec
 
-__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir"]
+__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "TUNING_DATA_SEED"]
+
+#: Generator seed of the synthetic sets' tuning split (0 draws the benchmark sets, 1 the
+#: pre-training set of the embedded Table 2).
+TUNING_DATA_SEED = 2
 
 #: Masks (and random patches of them) used to fit the edge net: its receptive field is
 #: 7x7, so patches carry all it learns from, at a fraction of the cost of whole images.
@@ -54,6 +65,18 @@ class Prepared:
     cache: Path
     data_version: str
     in_memory: bool
+    #: The split trained on, and the (root, split) scored on (the root: ``root`` when None).
+    train_split: str = "train"
+    eval_root: Path | None = None
+    eval_split: str = "val"
+
+    @property
+    def train_source(self) -> tuple[Path, str]:
+        return self.root, self.train_split
+
+    @property
+    def eval_source(self) -> tuple[Path, str]:
+        return self.eval_root or self.root, self.eval_split
 
     @property
     def edge_net_path(self) -> Path:
@@ -61,22 +84,25 @@ class Prepared:
 
     @property
     def distance_path(self) -> Path:
-        return self.cache / "val_distance.pt"
+        return self.cache / f"{self.eval_split}_distance.pt"
 
     def edge_net(self, device="cpu") -> methods.EdgeNet:
         return methods.load_edge_net(self.edge_net_path, device)
 
     def distances(self) -> torch.Tensor:
-        """Cached distance maps of the validation masks, uint8 [N, H, W] (see ``_distances``)."""
+        """Cached distance maps of the masks scored on, uint8 [N, H, W] (see ``_distances``)."""
         return torch.load(self.distance_path, weights_only=True)
 
 
-def _synthetic_root(spec: RunSpec, data_dir: Path) -> Path:
+def _synthetic_root(spec: RunSpec, data_dir: Path, *, tuning: bool = False) -> Path:
+    """The spec's synthetic set, generated when missing; with ``tuning``, its tuning set
+    (no training images, ``n_val`` scored ones, seed ``TUNING_DATA_SEED``)."""
     s = spec.settings
     h, w = s.image_size
-    suffix = f"-seed{s.data_seed}" if s.data_seed else ""
-    root = data_dir / f"{spec.dataset}-{GENERATOR_VERSION}-{s.n_train}x{s.n_val}-{h}x{w}{suffix}"
-    return generate(spec.dataset, root, n_train=s.n_train, n_val=s.n_val, height=h, width=w, seed=s.data_seed)
+    n_train, seed = (0, TUNING_DATA_SEED) if tuning else (s.n_train, s.data_seed)
+    suffix = f"-seed{seed}" if seed else ""
+    root = data_dir / f"{spec.dataset}-{GENERATOR_VERSION}-{n_train}x{s.n_val}-{h}x{w}{suffix}"
+    return generate(spec.dataset, root, n_train=n_train, n_val=s.n_val, height=h, width=w, seed=seed)
 
 
 #: The settings a dataset's preparation depends on (data, distance maps, edge net): two
@@ -88,6 +114,8 @@ def preparation_key(spec: RunSpec) -> str:
     """``<dataset>-<hash>`` of the dataset and its preparation settings (see ``PREPARATION_SETTINGS``)."""
     s = spec.settings
     payload = {"dataset": spec.dataset, **{k: getattr(s, k) for k in PREPARATION_SETTINGS}}
+    if spec.split != "val":
+        payload["split"] = spec.split
     return f"{spec.dataset}-" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -97,23 +125,23 @@ def _cache_key(spec: RunSpec, root: Path, data_version: str) -> str:
 
 
 def _distances(prepared: Prepared, resize) -> None:
-    """Distance of every validation pixel to the nearest ground-truth edge, floored and
+    """Distance of every pixel scored on to the nearest ground-truth edge, floored and
     capped at 255, as uint8. For an integer width w, d < w iff floor(d) < w, so the floored
     map gives the exact bands for every integer width (all the suite uses) at a quarter of
     the memory of float32."""
-    val = load_split(prepared.dataset, prepared.root, "val", resize=resize)
+    val = load_split(prepared.dataset, *prepared.eval_source, resize=resize)
     info = dataset_info(prepared.dataset)
     maps = [metrics.edge_distance(target[None], info.ignore_index)[0].clamp(max=255).floor().to(torch.uint8) for _, target in val]
     sizes = {tuple(m.shape) for m in maps}
     if len(sizes) > 1:
-        raise ValueError(f"validation masks of {prepared.dataset} have several sizes {sorted(sizes)[:3]}; give a resize")
+        raise ValueError(f"{prepared.eval_split} masks of {prepared.dataset} have several sizes {sorted(sizes)[:3]}; give a resize")
     _atomic_save(torch.stack(maps), prepared.distance_path)
 
 
 def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     keep_freed_memory()
     info = dataset_info(prepared.dataset)
-    train = load_split(prepared.dataset, prepared.root, "train", resize=spec.settings.resize)
+    train = load_split(prepared.dataset, *prepared.train_source, resize=spec.settings.resize)
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(train), generator=g)[:_FIT_MASKS].tolist()
     patches = []
@@ -156,13 +184,19 @@ def prepare(
     else:
         root = _synthetic_root(spec, data_dir)
         data_version = GENERATOR_VERSION
+    sources = {}
+    if spec.split == "tune":
+        if synthetic:
+            sources = {"eval_root": _synthetic_root(spec, data_dir, tuning=True)}
+        else:
+            sources = {"train_split": "train-tune", "eval_split": "tune"}
     cache = Path(cache_dir).resolve() if cache_dir else data_dir / "prepared"
     cache = cache / f"{spec.dataset}-{_cache_key(spec, root, data_version)}"
     cache.mkdir(parents=True, exist_ok=True)
-    prepared = Prepared(spec.dataset, root, cache, data_version, in_memory=synthetic)
+    prepared = Prepared(spec.dataset, root, cache, data_version, in_memory=synthetic, **sources)
     if check and not (cache / "checked").exists():
-        for split in ("train", "val"):
-            check_dataset(spec.dataset, root, split)
+        for source in (prepared.train_source, prepared.eval_source):
+            check_dataset(spec.dataset, *source)
         (cache / "checked").touch()
     if not prepared.distance_path.exists():
         _distances(prepared, spec.settings.resize)

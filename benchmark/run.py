@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--backbones", help="comma-separated backbones (default: by scale)")
     suite.add_argument("--weights-imagenet", help="paper scale: torchvision ResNet-101 ImageNet state dict")
     suite.add_argument("--weights-coco", help="paper scale: ImageNet+COCO weights converted to the torchvision layout")
+    suite.add_argument("--grid", help="leaderboard: multipliers on each loss's default lambdas to search, e.g. 1/9,1,9 "
+                       "(default: 1/27,1/9,1/3,1,3,9,27)")
     suite.add_argument("--dry-run", action="store_true", help="print the run list (and which records exist), run nothing")
     suite.add_argument("--address", help="Ray cluster to run on (auto, ray://host:port, host:port; or RAY_ADDRESS); default: local Ray")
     suite.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs (and torch threads) per trial (default: 1)")
@@ -206,9 +208,58 @@ def check_suite_args(args) -> None:
         writable_folder(args.out)
 
 
+def leaderboard_of(args):
+    """The ``Leaderboard`` a ``--suite`` command of a tuned suite describes."""
+    from benchmark.leaderboard import Leaderboard, all_methods
+    from benchmark.tuning import DEFAULT_GRID, parse_grid
+
+    suite = get_suite(args.suite)
+    scale = args.scale or suite.scale
+    backbones = _csv(args.backbones) or [DEFAULT_BACKBONES[scale]]
+    if len(backbones) > 1:
+        raise UserError("--suite leaderboard searches one backbone at a time; give one --backbones")
+    chosen = _csv(args.methods)
+    unknown = sorted(set(chosen or ()) - set(methods.list_methods()))
+    if unknown:
+        raise UserError(f"unknown method {unknown[0]!r}; valid methods: {', '.join(methods.list_methods())}")
+    return Leaderboard(
+        methods=tuple(m for m in all_methods() if not chosen or m in chosen or m == "ppce"),
+        datasets=tuple(_csv(args.datasets) or suite.datasets["paper" if scale == "paper" else "embedded"]),
+        grid=parse_grid(args.grid) if args.grid else DEFAULT_GRID, scale=scale, backbone=backbones[0],
+        seeds=args.seeds or suite.seeds, overrides=tuple(sorted(parse_overrides(args.set).items())),
+    )  # fmt: skip
+
+
+def run_tuned_suite(args) -> int:
+    from benchmark.leaderboard import print_plan, run_leaderboard
+
+    check_suite_args(args)
+    lb = leaderboard_of(args)
+    out = Path(args.out).resolve()
+    versions = _data_versions([lb.seed_specs("ppce", d, None)[0] for d in lb.datasets], args)
+    if args.dry_run:
+        print_plan(lb, out, versions)
+        return 0
+    sweep = dict(data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
+                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
+                 storage_path=args.storage_path, retry_failed=args.retry_failed, verbose=None if args.verbose else 0,
+                 progress=not args.no_progress, keep_predictions=args.keep_predictions)  # fmt: skip
+    code = run_leaderboard(lb, out, versions=versions, sweep=sweep)
+    if not args.no_report:
+        from benchmark.report import build_report
+
+        report = build_report(out, suite=args.suite)
+        print(f"report: {report.out}")
+    return code
+
+
 def run_suite(args) -> int:
     from benchmark.sweep import order_longest_first, pending, run_name, run_specs
 
+    if args.grid and not get_suite(args.suite).tuned:
+        raise UserError(f"--grid applies to a suite whose weights are searched (leaderboard), not to {args.suite}")
+    if get_suite(args.suite).tuned:
+        return run_tuned_suite(args)
     check_suite_args(args)
     specs = suite_specs(args, pretrain=not args.dry_run)
     out = Path(args.out).resolve()

@@ -262,6 +262,12 @@ def row_label(key: RowKey) -> str:
         return f"{method} {params_text}" if params else method
 
 
+#: The splits a run can be scored on: the reported one, and the tuning split of a weight search.
+SPLITS = ("val", "tune")
+#: Spec fields left out of the record's spec (and so of the run id) at these values.
+_UNSTATED = (("split", "val"), ("stop_at", None))
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """One run: a method with its parameters, on a dataset and backbone, at a scale, with a seed.
@@ -269,6 +275,13 @@ class RunSpec:
     ``init`` names the initialisation: ``scratch`` (random), or a pre-training whose
     weights come from the file ``weights`` (``imagenet``, ``imagenet+coco`` at paper scale;
     ``synthetic-pretrained`` at the embedded scale).
+
+    ``split`` is the split the run is scored on: ``val`` (the reported split) or ``tune``
+    (the tuning split of a weight search, never the reported one; see ``benchmark.prepare``).
+    ``stop_at`` ends the run at that step of its schedule (the learning-rate schedule still
+    spans ``settings.steps``), as a weight search does with the trials it cuts; None runs
+    the whole schedule. Both enter the run id only when they differ from these defaults, so
+    the ids of whole runs on the reported split are those of the versions before them.
     """
 
     method: str = "ppce"
@@ -280,6 +293,8 @@ class RunSpec:
     init: str = "scratch"
     weights: str | None = None
     settings: Settings = field(default=None)  # resolved from scale in __post_init__
+    split: str = "val"
+    stop_at: int | None = None
 
     def __post_init__(self):
         # Validate and canonicalise the method parameters through the registry itself, so a
@@ -294,6 +309,13 @@ class RunSpec:
         check_backbone(self.backbone)
         if self.init != "scratch" and not self.weights:
             raise ValueError(f"initialisation {self.init!r} needs a weights file (--weights)")
+        if self.split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {self.split!r}")
+        if self.stop_at is not None:
+            if not isinstance(self.stop_at, int) or not 1 <= self.stop_at <= self.settings.steps:
+                raise ValueError(f"stop_at must be a step in 1..{self.settings.steps}, got {self.stop_at!r}")
+            if self.stop_at == self.settings.steps:
+                object.__setattr__(self, "stop_at", None)  # the whole schedule: one spelling, one run id
 
     @classmethod
     def create(cls, method="ppce", *, params=None, scale="small", dataset="streets", overrides=None, **kwargs) -> "RunSpec":
@@ -308,6 +330,9 @@ class RunSpec:
         """JSON-able form (the record's ``spec``)."""
         d = asdict(self)
         d["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}
+        for name, default in _UNSTATED:
+            if d[name] == default:
+                del d[name]  # a whole run on the reported split keeps the spec (and run id) it always had
         return json.loads(json.dumps(d))
 
     @classmethod
@@ -327,6 +352,16 @@ class RunSpec:
         payload = json.dumps({"spec": spec, "version": VERSION, "data": data_version}, sort_keys=True)
         digest = hashlib.sha256(payload.encode()).hexdigest()[:12]
         return f"{self.method}-{self.dataset}-s{self.seed}-{digest}"
+
+    @property
+    def last_step(self) -> int:
+        """The step the run ends at: ``stop_at``, or the end of the schedule."""
+        return self.stop_at or self.settings.steps
+
+    def schedule_id(self, data_version: str = "") -> str:
+        """The run id of the whole schedule this run is part of (its own id when it is not
+        stopped early): a training state of one stopped run resumes every later stop of it."""
+        return replace(self, stop_at=None).run_id(data_version)
 
     def row_key(self) -> RowKey:
         """The key of this run's table row (method and all its parameters; see ``row_key``)."""

@@ -120,6 +120,9 @@ class Suite:
     seeds: int = 3
     scale: str = "small"
     description: str = ""
+    #: The rows' loss weights are searched first (``benchmark.leaderboard``); the rows are the
+    #: methods at their default weights, which the search multiplies.
+    tuned: bool = False
 
 
 SUITES: dict[str, Suite] = {
@@ -142,6 +145,12 @@ SUITES: dict[str, Suite] = {
         "sensitivity", _sensitivity_rows(), {"embedded": ("streets",), "paper": ("cityscapes",)},
         {"embedded": ("scratch",), "paper": ("imagenet",)},
         description="each protocol choice the paper leaves open, varied alone around the default",
+    ),
+    "leaderboard": Suite(
+        "leaderboard", tuple(Row.of(m) for m in methods_registry.list_methods()),
+        {"embedded": ("streets", "shapes"), "paper": ("cityscapes", "voc")}, {"embedded": ("scratch",), "paper": ("imagenet",)},
+        description="every registered loss at the weight an equal search budget selected on the tuning split, then seeds",
+        tuned=True,
     ),
     "smoke": Suite(
         "smoke", (Row.of("ppce"), Row.of("ubernet", lambdas=(1,)), Row.of("ppce_edges", lambdas=(1,)), Row.of("semeda", lambdas=(0, 1, 0))),

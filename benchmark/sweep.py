@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -53,7 +53,7 @@ from benchmark.records import (
 )
 from benchmark.spec import RunSpec
 
-__all__ = ["earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
+__all__ = ["STATES_FOLDER", "saved_states", "earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
            "pending", "run_name", "run_specs", "run_status", "SuiteConsole", "SweepSummary"]  # fmt: skip
 
 
@@ -79,8 +79,12 @@ class SweepSummary:
 
 
 def run_name(spec: RunSpec) -> str:
-    """A run's name on the console and in Ray Tune: its label and seed, e.g. ``semeda(0,1,0) before ReLU s0``."""
-    return f"{spec.label()} s{spec.seed}"
+    """A run's name on the console and in Ray Tune: its label and seed, e.g. ``semeda(0,1,0) before ReLU s0``;
+    a weight search's trial adds its split and the step it stops at (``dice(3) s0 tune@500``)."""
+    name = f"{spec.label()} s{spec.seed}"
+    if spec.split != "val":
+        name += f" {spec.split}@{spec.last_step}"
+    return name
 
 
 def run_status(record: dict) -> str:
@@ -116,19 +120,23 @@ def _cost_key(label: str, spec: dict) -> tuple:
 def estimate_costs(specs: list[RunSpec], out: str | os.PathLike) -> list[float]:
     """The estimated cost of each spec, in seconds where records allow.
 
-    The mean wall time of the ``ok`` records in ``out`` with the same label (at the same
-    scale, dataset, backbone and steps) when there are some; else 2.0 for a method whose
+    The mean wall time of the whole-schedule ``ok`` records in ``out`` with the same label
+    (at the same scale, dataset, backbone and steps), times the share of the schedule the
+    spec runs (``stop_at``), when there are some; else 2.0 for a method whose
     class ``needs_edge_net`` and 1.0 otherwise, in seconds per unit as measured on the
     labels that have records (unitless when none has).
     """
     walls: dict[tuple, list[float]] = {}
     for record in load_records(out)[0] if Path(out).is_dir() else []:
         wall = (record.get("timing") or {}).get("wall_s")
-        if record.get("status") == "ok" and wall and record.get("label") and record.get("spec"):
+        whole = (record.get("spec") or {}).get("stop_at") is None
+        if record.get("status") == "ok" and wall and whole and record.get("label") and record.get("spec"):
             walls.setdefault(_cost_key(record["label"], record["spec"]), []).append(float(wall))
-    units = [_EDGE_NET_COST if methods.method_class(s.method).needs_edge_net else _PLAIN_COST for s in specs]
+    # A run stopped early (a cut trial of a weight search) costs its share of the schedule.
+    share = [s.last_step / s.settings.steps for s in specs]
+    units = [f * (_EDGE_NET_COST if methods.method_class(s.method).needs_edge_net else _PLAIN_COST) for s, f in zip(specs, share)]
     measured = [walls.get(_cost_key(s.label(), s.to_dict())) for s in specs]
-    measured = [sum(w) / len(w) if w else None for w in measured]
+    measured = [f * sum(w) / len(w) if w else None for w, f in zip(measured, share)]
     known = [(m, u) for m, u in zip(measured, units) if m is not None]
     per_unit = sum(m for m, _ in known) / sum(u for _, u in known) if known else 1.0
     return [m if m is not None else u * per_unit for m, u in zip(measured, units)]
@@ -287,17 +295,17 @@ def _materialise(payload: dict, spec: RunSpec) -> Prepared:
     """The driver's preparation on this node: reuse its files when visible, else write them."""
     prepared: Prepared = payload["prepared"]
     needed = [(prepared.distance_path, payload["distances"]), (prepared.edge_net_path, payload["edge_net"])]
-    if all(blob is None or path.exists() for path, blob in needed) and prepared.root.exists():
+    roots = (prepared.root, prepared.eval_source[0])
+    if all(blob is None or path.exists() for path, blob in needed) and all(root.exists() for root in roots):
         return prepared
-    local = Prepared(prepared.dataset, prepared.root, Path(tempfile.gettempdir()) / "semeda-prepared" / prepared.cache.name,
-                     prepared.data_version, prepared.in_memory)  # fmt: skip
+    local = replace(prepared, cache=Path(tempfile.gettempdir()) / "semeda-prepared" / prepared.cache.name)
     local.cache.mkdir(parents=True, exist_ok=True)
     for path, blob in ((local.distance_path, payload["distances"]), (local.edge_net_path, payload["edge_net"])):
         if blob is not None and not path.exists():
             tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
             tmp.write_bytes(blob)
             os.replace(tmp, path)
-    if not prepared.root.exists():
+    if not all(root.exists() for root in roots):
         if prepared.data_version == "real":
             raise FileNotFoundError(f"dataset root {prepared.root} is not on this node; mount it at the same path on every node")
         prepare(spec, edge_net=False, check=False)  # regenerates the synthetic set at the same path
@@ -340,9 +348,32 @@ def earlier_checkpoints(storage: Path, run_ids: set[str]) -> dict[str, list[str]
     }
 
 
+#: Folder (under a suite's records) of the training states that runs stopped early
+#: (``RunSpec.stop_at``) leave for a later stop of their schedule to resume from.
+STATES_FOLDER = "states"
+
+
+def saved_states(out: Path, specs: list[RunSpec], data_versions: dict[str, str]) -> dict[str, list[str]]:
+    """Schedule id -> the states of that schedule under ``<out>/states`` that a spec of
+    ``specs`` can resume from (at most its last step), furthest first."""
+    found: dict[str, list[str]] = {}
+    for spec in specs:
+        schedule_id = spec.schedule_id(data_versions[spec.dataset])
+        steps = []
+        for path in (out / STATES_FOLDER).glob(f"{schedule_id}-*.pt"):
+            try:
+                steps.append((int(path.stem.rsplit("-", 1)[1]), str(path)))
+            except ValueError:
+                continue
+        usable = sorted((s for s in steps if s[0] <= spec.last_step), reverse=True)
+        if usable:
+            found[schedule_id] = [path for _, path in usable]
+    return found
+
+
 def load_earlier(paths: list[str], run_id: str) -> dict | None:
-    """The first of ``paths`` that loads and belongs to ``run_id``; None when none does
-    (a driver killed mid-copy can leave a truncated file; a node may not see the folder)."""
+    """The first of ``paths`` that loads and belongs to ``run_id`` (a schedule id); None when
+    none does (a driver killed mid-copy can leave a truncated file; a node may not see the folder)."""
     for path in paths:
         try:
             state = torch.load(path, map_location="cpu", weights_only=False)
@@ -356,10 +387,14 @@ def load_earlier(paths: list[str], run_id: str) -> dict | None:
 
 
 def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int,
-           keep_predictions: bool = False) -> None:
+           keep_predictions: bool = False, states: dict | None = None) -> None:
     """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray.
     Kept predictions travel with the result as compressed npz bytes (base64), so the driver
-    writes them beside the record without a shared disk."""
+    writes them beside the record without a shared disk. Each checkpoint's report carries
+    the loss terms of the last logged window (``loss/<term>``), which Tune's TensorBoard
+    logger writes under the storage folder. A run stopped early (``stop_at``) resumes from
+    the furthest state its schedule left (``states``: schedule id -> paths), or starts
+    again from step 0 where this node cannot read one (the same numbers, more time)."""
     from ray import tune
 
     from benchmark.train import train
@@ -374,18 +409,21 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
         with ckpt.as_directory() as d:
             resume = torch.load(Path(d) / "state.pt", weights_only=False)
     else:
-        run_id = spec.run_id(prepared.data_version)
-        resume = load_earlier(earlier.get(run_id, []), run_id)
+        run_id, schedule_id = spec.run_id(prepared.data_version), spec.schedule_id(prepared.data_version)
+        resume = load_earlier(earlier.get(run_id, []) + (states or {}).get(schedule_id, []), schedule_id)
 
     def save(state: dict) -> None:
+        losses = {f"loss/{term}": values[-1] for term, values in state["curve"]["values"].items() if values}
         with tempfile.TemporaryDirectory() as d:
             torch.save(state, Path(d) / "state.pt")
             (Path(d) / "step").write_text(str(state["step"]))
-            tune.report({"step": state["step"]}, checkpoint=tune.Checkpoint.from_directory(d))
+            if state.get("final"):
+                (Path(d) / "final").write_text(state["run_id"])
+            tune.report({"step": state["step"], **losses}, checkpoint=tune.Checkpoint.from_directory(d))
 
     record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
                    keep_predictions=keep_predictions)  # fmt: skip
-    result = {"step": spec.settings.steps, "miou": record.get("metrics", {}).get("miou")}
+    result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou")}
     kept = record.pop(PREDICTIONS_KEY, None)
     if kept is not None:
         result["predictions"] = base64.b64encode(predictions_bytes(kept)).decode()
@@ -417,6 +455,18 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
     from ray import tune
 
     console = console or SuiteConsole({}, 1, enabled=False)
+
+    def keep_final_state(checkpoint) -> None:
+        """The state a run stopped early ends with, copied to ``<out>/states/<schedule id>-<step>.pt``."""
+        with checkpoint.as_directory() as d:
+            marker = Path(d) / "final"
+            if marker.exists():
+                folder = out / STATES_FOLDER
+                folder.mkdir(exist_ok=True)
+                target = folder / f"{marker.read_text().strip()}-{int((Path(d) / 'step').read_text())}.pt"
+                tmp = target.with_name(f".{target.name}.tmp")
+                tmp.write_bytes((Path(d) / "state.pt").read_bytes())
+                os.replace(tmp, target)
 
     def run_id_of(trial) -> str:
         spec = trial.config["spec"]
@@ -465,6 +515,7 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
             count(record)
 
         def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+            keep_final_state(checkpoint)
             # Tune keeps every checkpoint (CheckpointConfig(num_to_keep=None), see run_specs);
             # a trial's older one is removed here instead, once the newer one is its latest.
             previous = self._latest.get(trial.trial_id)
@@ -655,6 +706,7 @@ def run_specs(
                 _trial, payloads={k: _payload(p) for k, p in prepared.items()},
                 weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
                 earlier=earlier, threads=threads, checkpoint_every=every, keep_predictions=keep_predictions,
+                states=saved_states(out, todo, versions),
             ),  # fmt: skip
             {"cpu": cpus_per_trial, "gpu": gpus},
         )

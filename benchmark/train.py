@@ -116,7 +116,7 @@ class _GradNorms:
 def _train_set(spec: RunSpec, prepared: Prepared) -> Augmented:
     s = spec.settings
     info = dataset_info(prepared.dataset)
-    base = load_split(prepared.dataset, prepared.root, "train", resize=s.resize)
+    base = load_split(prepared.dataset, *prepared.train_source, resize=s.resize)
     if prepared.in_memory:
         base = TensorDataset(*as_tensors(base))
     crop = s.crop or s.resize or s.image_size  # no crop: augment at the full (synthetic) image size
@@ -162,7 +162,8 @@ def _optimiser(model, spec: RunSpec):
 
 
 def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, keep_predictions: bool = False) -> dict:
-    """One pass over the validation split that feeds every evaluator (``benchmark.evaluators``):
+    """One pass over the split scored on (validation, or the tuning split of a weight search)
+    that feeds every evaluator (``benchmark.evaluators``):
     their counts go to ``counts[name]``, their metrics to ``metrics``; plus the predictions
     of a few fixed validation images. With ``keep_predictions`` every prediction comes back
     too, uint8 [N, H, W] under ``records.PREDICTIONS_KEY``, for the caller to pop and write
@@ -172,7 +173,7 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
     c = info.num_classes
     if keep_predictions and c > 256:
         raise ValueError(f"kept predictions are uint8; {info.name} has {c} classes")
-    val = load_split(prepared.dataset, prepared.root, "val", resize=s.resize)
+    val = load_split(prepared.dataset, *prepared.eval_source, resize=s.resize)
     distances = prepared.distances()
     n = len(val)
     keep = set(np.linspace(0, n - 1, num=min(s.stored_predictions, n), dtype=int).tolist()) if s.stored_predictions else set()
@@ -225,7 +226,11 @@ def train(
     checkpoint_every: int = 0,
     keep_predictions: bool = False,
 ) -> dict:
-    """Train ``spec`` and evaluate it on the validation split; returns the run record.
+    """Train ``spec`` and evaluate it on its split; returns the run record.
+
+    A spec with ``stop_at`` trains up to that step of its schedule, is scored there, and
+    hands its training state to ``checkpoint`` (with ``"final": True``) so that a later
+    stop of the same schedule resumes from it (see ``RunSpec.schedule_id``).
 
     ``checkpoint(state)`` is called every ``checkpoint_every`` steps with the training
     state; ``resume=state`` continues from such a state and gives the same record as an
@@ -259,9 +264,11 @@ def train(
     norms = _GradNorms(clip=s.grad_clip)
     first_step = 1
     if resume is not None:
-        run_id = spec.run_id(prepared.data_version)
-        if resume.get("run_id", run_id) != run_id:
-            raise ValueError(f"checkpoint of run {resume['run_id']} cannot resume run {run_id}")
+        whole = spec.schedule_id(prepared.data_version)
+        if resume.get("run_id", whole) != whole:
+            raise ValueError(f"checkpoint of run {resume['run_id']} cannot resume run {spec.run_id(prepared.data_version)}")
+        if resume["step"] > spec.last_step:
+            raise ValueError(f"checkpoint at step {resume['step']} is past the run's last step {spec.last_step}")
         model.load_state_dict(resume["model"])
         optimiser.load_state_dict(resume["optimiser"])
         schedule.load_state_dict(resume["schedule"])
@@ -281,6 +288,7 @@ def train(
         "versions": environment(),
         "data_version": prepared.data_version,
         "resumed_from_step": first_step - 1 if resume is not None else None,
+        "step": spec.last_step,
     }
     if method.edge_net is not None:
         record["edge_net"] = {k: getattr(method.edge_net.info, k) for k in ("alpha", "sigma", "f1", "peak")}
@@ -289,11 +297,17 @@ def train(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=s.steps, initial=first_step - 1, desc=spec.label(), leave=False, dynamic_ncols=True)
+        bar = tqdm(total=spec.last_step, initial=first_step - 1, desc=spec.label(), leave=False, dynamic_ncols=True)
     model.train()
     train_started = time.time()
+    schedule_id = spec.schedule_id(prepared.data_version)
+
+    def state(step: int) -> dict:
+        return {"run_id": schedule_id, "step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state(), "grad_norms": norms.state()}  # fmt: skip
+
     try:
-        for step in range(first_step, s.steps + 1):
+        for step in range(first_step, spec.last_step + 1):
             images, target = next(batches)
             images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
             # after the crop, for the methods that read them (the others take None: ~1% of a small step)
@@ -309,10 +323,10 @@ def train(
                 bar.update()
                 if step % s.log_every == 0:
                     bar.set_postfix({k: f"{v:.3f}" for k, v in result.values.items()})
-            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < s.steps:
-                checkpoint({"run_id": record["run_id"], "step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                            "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state(),
-                            "grad_norms": norms.state()})  # fmt: skip
+            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 and step < spec.last_step:
+                checkpoint(state(step))
+        if checkpoint is not None and spec.stop_at is not None and spec.last_step >= first_step:
+            checkpoint({**state(spec.last_step), "final": True})
     except NonFiniteLoss as err:
         record.update(status="failed", failure="non-finite", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict(),
                       grad_norm=norms.summary())  # fmt: skip

@@ -101,6 +101,12 @@ class DatasetInfo:
     #: (Boundary IoU widths, boundary F tolerances) of the paper scale at the dataset's
     #: nominal size: 2% of the image diagonal rounded, 0.75% rounded up; None: the scale's.
     paper_boundary: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+    #: Real sets: the images of the training split held out as the tuning split (the
+    #: leaderboard's weight search is scored on them and trains on the rest): a number n (a
+    #: fixed n of the training list, drawn with seed 0; a quarter of the list when it is
+    #: shorter than 4n) or city names (Cityscapes: every image of those training cities).
+    #: None: the set has no held-out tuning split (the synthetic sets draw a separate one).
+    tuning_holdout: int | tuple[str, ...] | None = None
 
 
 _CITYSCAPES_LAYOUT = (
@@ -130,11 +136,13 @@ _DATASETS: dict[str, DatasetInfo] = {
             layout="; ".join(_voc_layout(stem, masks) for _, stem, masks in _VOC_AUG_SPLITS), voc_splits=_VOC_AUG_SPLITS,
             title="Pascal VOC 2012", stands_for="VOC", palette="voc",
             paper_boundary=((1, 13), (1, 5)),  # nominal 500x375
+            tuning_holdout=500,
         ),
         DatasetInfo(
             "cityscapes", 19, CITYSCAPES_CLASSES, reader="cityscapes", layout=_CITYSCAPES_LAYOUT,
             title="Cityscapes", stands_for="Cityscapes", palette="cityscapes", paper_resize=(512, 1024),
             paper_boundary=((1, 23), (1, 9)),  # 1024x512
+            tuning_holdout=("jena", "ulm", "weimar", "zurich"),  # 478 of the 2,975 training images
         ),
         DatasetInfo(
             "streets", 19, CITYSCAPES_CLASSES, reader="cityscapes", layout=_CITYSCAPES_LAYOUT,
@@ -171,7 +179,16 @@ def dataset_info(name: str) -> DatasetInfo:
         raise ValueError(f"unknown dataset {name!r}; valid: {', '.join(list_datasets())}") from None
 
 
+#: Splits carved out of ``train`` for tuning (real sets with a ``tuning_holdout``): the
+#: held-out images, and the training split without them.
+TUNING_SPLITS = ("tune", "train-tune")
+
+
 def _check_split(info: DatasetInfo, split: str) -> None:
+    if split in TUNING_SPLITS:
+        if info.tuning_holdout is None:
+            raise ValueError(f"dataset {info.name!r} has no held-out tuning split; its splits: {', '.join(info.splits)}")
+        return
     if split not in info.splits:
         raise ValueError(f"unknown split {split!r} for dataset {info.name!r}; valid: {', '.join(info.splits)}")
 
@@ -343,10 +360,50 @@ def _cityscapes_files(info: DatasetInfo, root: Path, split: str) -> _Files:
     return _Files(tv, list(tv.images), masks, ids, layout, cityscapes_lut(), "cityscapes")
 
 
+class _Subset(Dataset):
+    """Items ``indices`` of ``source``, renumbered from 0."""
+
+    def __init__(self, source: Dataset, indices: list[int]):
+        self.source, self.indices = source, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index: int):
+        return self.source[self.indices[index]]
+
+
+def tuning_indices(info: DatasetInfo, ids: list[str]) -> list[int]:
+    """Positions in the training list ``ids`` of the held-out tuning images (sorted).
+
+    A number n: a fixed n of the list (numpy's generator with seed 0), at most a quarter of
+    it; city names: every image whose id starts with ``<city>_``.
+    """
+    rule = info.tuning_holdout
+    if isinstance(rule, int):
+        n = min(rule, len(ids) // 4)
+        return sorted(np.random.default_rng(0).choice(len(ids), size=n, replace=False).tolist())
+    cities = tuple(f"{city}_" for city in rule)
+    return [i for i, name in enumerate(ids) if name.startswith(cities)]
+
+
+def _tuning_files(info: DatasetInfo, root: Path, split: str) -> _Files:
+    train = _cityscapes_files(info, root, "train") if info.reader == "cityscapes" else _voc_files(info, root, "train")
+    held = tuning_indices(info, train.ids)
+    if not held:
+        raise DatasetError(f"no training image of {info.name} is held out for tuning ({info.tuning_holdout}) under {root}")
+    keep = held if split == "tune" else sorted(set(range(len(train.ids))) - set(held))
+    pick = lambda items: [items[i] for i in keep]  # noqa: E731
+    return _Files(_Subset(train.source, keep), pick(train.images), pick(train.masks), pick(train.ids), train.layout, train.lut,
+                  train.reader, train.list_file)  # fmt: skip
+
+
 def _files(name: str, root: str | os.PathLike, split: str) -> _Files:
     info = dataset_info(name)
     _check_split(info, split)
     root = Path(root).expanduser()
+    if split in TUNING_SPLITS:
+        return _tuning_files(info, root, split)
     if info.reader == "cityscapes":
         return _cityscapes_files(info, root, split)
     return _voc_files(info, root, split)
@@ -407,7 +464,8 @@ class SegmentationDataset(Dataset):
 def load_split(
     name: str, root: str | os.PathLike, split: str, *, resize: tuple[int, int] | None = None
 ) -> SegmentationDataset:
-    """Read split ``train`` or ``val`` of dataset ``name`` under ``root``.
+    """Read split ``train`` or ``val`` of dataset ``name`` under ``root`` (real sets with a
+    ``tuning_holdout`` also ``tune``, the held-out training images, and ``train-tune``, the rest).
 
     Lists the files (and checks the folders exist) but decodes nothing; use
     :func:`check_dataset` to check every file once. ``resize`` is (H, W), e.g.

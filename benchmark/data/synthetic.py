@@ -785,9 +785,10 @@ def generate(
     raises :class:`DatasetError` naming the differences.
     """
     gen, height, width, config = _resolve(name, height, width, config)
-    for label, n in (("n_train", n_train), ("n_val", n_val)):
-        if int(n) != n or n < 1:
-            raise ValueError(f"{label} must be a positive integer, got {n!r}")
+    # n_train 0: a set drawn only to score on (the tuning split of a weight search).
+    for label, n, least in (("n_train", n_train, 0), ("n_val", n_val, 1)):
+        if int(n) != n or n < least:
+            raise ValueError(f"{label} must be an integer >= {least}, got {n!r}")
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     root = Path(root).expanduser()

@@ -23,7 +23,8 @@ from benchmark.report.figures import (
 )
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
-from benchmark.report.tidy import CONTEXT, load_folder, tidy_records
+from benchmark.report.leaderboard import budget_figure, leaderboard_latex, leaderboard_markdown, leaderboard_table, weight_figure, weight_table
+from benchmark.report.tidy import CONTEXT, load_folder, reported, tidy_records
 
 
 #: What each ``--suite`` rebuilds; the tidy table and the qualitative figures come with all.
@@ -32,7 +33,8 @@ SUITE_PARTS: dict[str, tuple[str, ...]] = {
     "table2": ("table2",),
     "trimap": ("trimap",),
     "sensitivity": ("sensitivity",),
-    "all": ("table1", "table2", "trimap", "sensitivity"),
+    "leaderboard": ("leaderboard",),
+    "all": ("table1", "table2", "trimap", "sensitivity", "leaderboard"),
 }
 
 
@@ -111,7 +113,11 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
     updated = evaluate_kept(records, recs, data_root) if from_predictions else []
     out = Path(out) if out is not None else Path(records) / "report"
     out.mkdir(parents=True, exist_ok=True)
-    tidy = tidy_records(recs)
+    everything = tidy_records(recs)
+    # The paper's tables and figures read whole runs on the reported split; a weight
+    # search's trials (tuning split, cut early) are the leaderboard's alone.
+    tidy = reported(everything)
+    recs_reported = [r for r in recs if (r.get("spec") or {}).get("split", "val") == "val" and (r.get("spec") or {}).get("stop_at") is None]
     files = []
 
     def write(name: str, text: str):
@@ -119,9 +125,9 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
         path.write_text(text)
         files.append(path)
 
-    tidy.to_parquet(out / "tidy.parquet", index=False)
+    everything.to_parquet(out / "tidy.parquet", index=False)
     files.append(out / "tidy.parquet")
-    write("tidy.csv", tidy.to_csv(index=False, lineterminator="\n"))
+    write("tidy.csv", everything.to_csv(index=False, lineterminator="\n"))
     for kind, build in (("table1", table1), ("table2", table2)):
         if kind in parts:
             t = build(tidy, warnings)
@@ -151,15 +157,28 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
         write("sensitivity.md", sensitivity_markdown(t))
         write("sensitivity.csv", table_csv(t))
         write("sensitivity.tex", sensitivity_latex(t))
+    if "leaderboard" in parts:
+        t = leaderboard_table(everything, warnings)
+        write("leaderboard.md", leaderboard_markdown(t))
+        write("leaderboard.csv", table_csv(t.drop(columns=["note"], errors="ignore")))
+        write("leaderboard.tex", leaderboard_latex(t))
+        if not t.empty:
+            write("leaderboard_trials.csv", table_csv(weight_table(everything)))
+            for stem, make in (("leaderboard_budget", budget_figure), ("leaderboard_weights", weight_figure)):
+                fig = make(everything)
+                if fig is not None:
+                    files += _save_figure(fig, out / stem, formats=("png",))
     for part in parts:
-        fig = curves_figure(suite_records(recs, part), None)
+        if part == "leaderboard":
+            continue
+        fig = curves_figure(suite_records(recs_reported, part), None)
         if fig is not None:
             files += _save_figure(fig, out / f"curves_{part}", formats=("png",))
-    figures, more = qualitative_figures(recs)
+    figures, more = qualitative_figures(recs_reported)
     warnings += more
     for stem, fig in figures.items():
         files += _save_figure(fig, out / stem, formats=("png",))
-    return Report(out, tidy, files, list(dict.fromkeys(warnings)), updated)
+    return Report(out, everything, files, list(dict.fromkeys(warnings)), updated)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from benchmark.data import dataset_palette
 from benchmark.records import decode_mask
 from benchmark.report.tables import describe_context, display_rank
 from benchmark.report.tidy import (
+    reported,
     CONTEXT,
     BASELINE,
     ORDER,
@@ -32,6 +33,7 @@ def _long_points(tidy: pd.DataFrame, regions: dict[str, str], value: str) -> pd.
     """Long form of the metric columns starting with a prefix of ``regions`` (prefix -> the
     region or metric name the figure shows) of ok runs of Table 2's rows and further methods
     (Table 1's other ablation rows are left out, as in Figure 5). Values in %."""
+    tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
     cols = [c for c in tidy.columns if c.startswith(tuple(regions))]
     if tidy.empty or not cols:
         return pd.DataFrame(columns=CONTEXT + ["label", "seed", "region", "width", value])

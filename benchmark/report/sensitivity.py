@@ -15,7 +15,7 @@ from benchmark.divergence import RULE_TEXT
 from benchmark.report.stats import cell_stats, seed_cells
 from dataclasses import asdict
 
-from benchmark.report.tidy import BASELINE, CONTEXT, same_value, settings_text
+from benchmark.report.tidy import BASELINE, CONTEXT, same_value, settings_text, reported
 from benchmark.spec import row_key, row_label, scale_settings
 
 __all__ = ["sensitivity_table", "sensitivity_markdown"]
@@ -39,6 +39,7 @@ def _choice_tokens(choice, dataset: str, scale: str) -> frozenset[str]:
 def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
     """Long form: one row per (dataset, backbone, scale, init, choice, value, method) with
     the statistics of ``cell_stats`` (values in %). Empty without a record of the study."""
+    tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
     from benchmark.suites import SENSITIVITY_CHOICES, SENSITIVITY_ROWS
 
     warnings = [] if warnings is None else warnings

@@ -15,6 +15,7 @@ from benchmark.divergence import record_diverged
 from benchmark.evaluators import summarize_record
 from benchmark.records import load_records
 from benchmark.spec import RowKey, row_key, row_label
+from benchmark.tuning import multiplier_of
 
 
 CONTEXT = ["dataset", "backbone", "scale", "init", "overrides"]
@@ -151,6 +152,12 @@ def _tidy_row(record: dict) -> dict:
         "scale": spec.get("scale", ""),
         "init": spec.get("init", ""),
         "seed": int(spec.get("seed", -1)),
+        # The split scored on and the step reached: a weight search's trials are scored on
+        # the tuning split, and those it cut stop early (tables of the reported split leave them out).
+        "split": spec.get("split", "val"),
+        "step": int(record.get("step") or spec.get("stop_at") or (spec.get("settings") or {}).get("steps") or -1),
+        "schedule_steps": int((spec.get("settings") or {}).get("steps") or -1),
+        "multiplier": _number(multiplier_of(key[0], params)),
         "overrides": overrides_text(spec) if spec.get("scale") else "",
         "label": row_label(key),
         "status": record.get("status", ""),
@@ -234,6 +241,14 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
     df["failed_step"] = df["failed_step"].astype("Int64")
     df["diverged"] = df["diverged"].astype("boolean")
     return sorted_rows(df, CONTEXT + ["method", "params", "seed", "run_id"])
+
+
+def reported(tidy: pd.DataFrame) -> pd.DataFrame:
+    """The runs of the reported split that ran their whole schedule (what every table but the
+    leaderboard's search reads)."""
+    if tidy.empty or "split" not in tidy.columns:
+        return tidy
+    return tidy[(tidy["split"] == "val") & (tidy["step"] == tidy["schedule_steps"])].reset_index(drop=True)
 
 
 def load_tidy(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:

@@ -1,0 +1,179 @@
+"""``--suite leaderboard``: every registered loss given the same weight-search budget, then seeds.
+
+1. Tuning. For each tuned method and dataset, the multiplier on its default lambdas is
+   searched over the grid with seed 0, scored on the tuning split and cut rung by rung by
+   the rule of ``benchmark.tuning``. Each rung is one Ray Tune sweep over every search that
+   stands at it; its trials are run records (``split: tune``, ``stop_at``: the rung's step),
+   so a second command repeats no finished rung, and a trial going on to the next rung
+   resumes from the training state its previous rung left (``<out>/states``).
+2. Seeds. Each method at its selected multiplier, and PPCE, on the reported split with the
+   suite's seeds, paired by seed. These are ordinary runs: one that another suite made
+   (PPCE, SEMEDA (0,1,0) at 1x) is its record.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import methods
+from benchmark.records import load_records
+from benchmark.spec import RunSpec, scale_settings
+from benchmark.tuning import DEFAULT_GRID, SearchState, grid_text, is_tuned, rung_steps, scaled_params, search_state
+
+__all__ = ["Leaderboard", "run_leaderboard"]
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """What one leaderboard command covers: methods, datasets, grid, scale and seeds."""
+
+    methods: tuple[str, ...]
+    datasets: tuple[str, ...]
+    grid: tuple[float, ...] = DEFAULT_GRID
+    scale: str = "small"
+    backbone: str = "deeplabv2_small"
+    seeds: int = 3
+    overrides: tuple[tuple[str, object], ...] = ()
+
+    def settings(self, dataset: str):
+        return scale_settings(self.scale, dataset, **dict(self.overrides))
+
+    def rungs(self, dataset: str) -> tuple[int, ...]:
+        return rung_steps(self.settings(dataset).steps)
+
+    def searches(self) -> list[tuple[str, str]]:
+        """(method, dataset) of every search: the tuned methods on every dataset."""
+        return [(m, d) for d in self.datasets for m in self.methods if is_tuned(m)]
+
+    def trial_spec(self, method: str, dataset: str, multiplier: float, step: int) -> RunSpec:
+        """A search trial: seed 0, scored on the tuning split, stopped at ``step``."""
+        return RunSpec(method=method, params=tuple(scaled_params(method, multiplier).items()), dataset=dataset, backbone=self.backbone,
+                       scale=self.scale, seed=0, settings=self.settings(dataset), split="tune", stop_at=step)  # fmt: skip
+
+    def seed_specs(self, method: str, dataset: str, multiplier: float | None) -> list[RunSpec]:
+        """The method at ``multiplier`` (None: its own parameters, PPCE) on the reported split, every seed."""
+        params = scaled_params(method, multiplier) if multiplier is not None else {}
+        return [RunSpec(method=method, params=tuple(params.items()), dataset=dataset, backbone=self.backbone, scale=self.scale,
+                        seed=seed, settings=self.settings(dataset)) for seed in range(self.seeds)]  # fmt: skip
+
+    def states(self, out: Path, versions: dict[str, str]) -> dict[tuple[str, str], SearchState]:
+        """Where each search stands, replayed from the trial records in ``out``."""
+        by_id = {r.get("run_id"): r for r in load_records(out)[0]} if out.is_dir() else {}
+        states = {}
+        for method, dataset in self.searches():
+            trials = {}
+            for step in self.rungs(dataset):
+                for m in self.grid:
+                    record = by_id.get(self.trial_spec(method, dataset, m, step).run_id(versions[dataset]))
+                    if record is not None:
+                        ok = record.get("status") == "ok"
+                        trials[(m, step)] = (record.get("metrics") or {}).get("miou") if ok else None
+            states[(method, dataset)] = search_state(trials, self.grid, self.rungs(dataset))
+        return states
+
+    def rung_specs(self, states: dict, rung: int) -> list[RunSpec]:
+        """The trials still to run at rung ``rung`` (index) of every search standing there."""
+        return [self.trial_spec(method, dataset, m, state.step)
+                for (method, dataset), state in states.items() if state.rung == rung for m in state.todo]  # fmt: skip
+
+    def final_specs(self, states: dict) -> list[RunSpec]:
+        """The seed runs of every finished search, and PPCE's."""
+        specs = []
+        for dataset in self.datasets:
+            if "ppce" in self.methods:
+                specs += self.seed_specs("ppce", dataset, None)
+            for method in self.methods:
+                state = states.get((method, dataset))
+                if state is not None and state.selected is not None:
+                    specs += self.seed_specs(method, dataset, state.selected)
+        return specs
+
+    def budget_steps(self, dataset: str) -> int:
+        """Training steps one search spends (the same for every method)."""
+        alive, previous, total = len(self.grid), 0, 0
+        for index, step in enumerate(self.rungs(dataset)):
+            total += alive * (step - previous)
+            previous = step
+            alive = -(-alive // 3)  # the best third, rounded up, goes on
+        return total
+
+
+def describe(lb: Leaderboard) -> str:
+    rungs = lb.rungs(lb.datasets[0])
+    tuned = sum(is_tuned(m) for m in lb.methods)
+    budget = lb.budget_steps(lb.datasets[0]) / rungs[-1]
+    return (f"leaderboard: {tuned} losses x {len(lb.datasets)} datasets, each searched over {len(lb.grid)} weights "
+            f"({', '.join(grid_text(m) for m in lb.grid)} x default) with rungs at steps {', '.join(map(str, rungs))} "
+            f"({budget:g} run lengths each), then {lb.seeds} seeds at the selected weight")  # fmt: skip
+
+
+def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str]) -> None:
+    """The dry run: where every search stands, and the seed runs."""
+    from benchmark.sweep import pending, run_name
+
+    print(describe(lb))
+    states = lb.states(out, versions)
+    for (method, dataset), state in states.items():
+        where = (f"selected {grid_text(state.selected)}x" if state.selected is not None
+                 else f"rung {state.rung + 1}/{len(lb.rungs(dataset))} (step {state.step}): {len(state.todo)} trials to do")  # fmt: skip
+        print(f"search  {dataset:10s} {method:14s} {where}")
+    finals = lb.final_specs(states)
+    todo, _ = pending(finals, out, versions)
+    todo_ids = {id(s) for s in todo}
+    for spec in finals:
+        print(f"{'todo' if id(spec) in todo_ids else 'exists':6s}  {spec.run_id(versions[spec.dataset])}  {run_name(spec)}  {spec.dataset}")
+    waiting = sum(s.selected is None for s in states.values())
+    print(f"{len(finals)} seed runs listed, {len(todo)} to do" + (f"; {waiting} searches not finished (their seed runs are listed once they are)" if waiting else ""))
+
+
+def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], sweep: dict) -> int:
+    """Run the searches rung by rung, then the seed runs; ``sweep`` holds ``run_specs``'s options.
+    Returns 0 when no run failed."""
+    from benchmark.sweep import STATES_FOLDER, _init_ray, run_specs
+
+    started = time.time()
+    print(describe(lb), flush=True)
+    failed = 0
+    started_here = _init_ray(sweep.get("address"), None, quiet=sweep.get("verbose") == 0)
+    try:
+        for rung in range(max(len(lb.rungs(d)) for d in lb.datasets)):
+            specs = lb.rung_specs(lb.states(out, versions), rung)
+            if specs:
+                print(f"tuning, rung {rung + 1}: {len(specs)} trials", flush=True)
+                summary = run_specs(specs, out=out, name=f"leaderboard-rung{rung + 1}", **sweep)
+                print(summary.line(), flush=True)
+                failed += summary.failed
+        states = lb.states(out, versions)
+        for (method, dataset), state in states.items():
+            if state.selected is not None:
+                print(f"selected  {dataset:10s} {method:14s} {grid_text(state.selected)}x default", flush=True)
+        if all(state.selected is not None for state in states.values()):
+            # Every search is done: the states its cut trials left are of no further use.
+            for method, dataset in lb.searches():
+                for m in lb.grid:
+                    for step in lb.rungs(dataset):
+                        schedule = lb.trial_spec(method, dataset, m, step).schedule_id(versions[dataset])
+                        for path in (out / STATES_FOLDER).glob(f"{schedule}-*.pt"):
+                            path.unlink(missing_ok=True)
+        finals = lb.final_specs(states)
+        print(f"seeds: {len(finals)} runs", flush=True)
+        summary = run_specs(finals, out=out, name="leaderboard-seeds", **sweep)
+        print(summary.line(), flush=True)
+        failed += summary.failed
+        for line in summary.failures:
+            print(f"  failed: {line}", flush=True)
+    finally:
+        if started_here:
+            import ray
+
+            ray.shutdown()
+    print(f"leaderboard done in {time.time() - started:.0f} s", flush=True)
+    return 0 if failed == 0 else 1
+
+
+def all_methods() -> tuple[str, ...]:
+    """Every registered method, PPCE (the baseline) first."""
+    names = methods.list_methods()
+    return ("ppce",) + tuple(n for n in names if n != "ppce")
