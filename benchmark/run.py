@@ -340,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
     if args.suite:
         return run_suite(args)
+    if args.grid:
+        raise UserError("--grid applies to a suite whose weights are searched: --suite leaderboard")
     return run_single(args)
 
 

@@ -41,6 +41,10 @@ def assert_user_error(code, err, out, *needles):
         (["--dataset", "cityscapes"], ["pass --data-root"]),
         (["--set", "stepz=3"], ["unknown setting 'stepz'"]),
         (["--set", "steps"], ["--set takes KEY=VALUE"]),
+        (["--suite", "leaderboard", "--grid", "1,x"], ["--grid: 'x' is not a number"]),
+        (["--suite", "leaderboard", "--methods", "dize"], ["has no row for methods ['dize']"]),
+        (["--suite", "table1", "--grid", "1,3"], ["--grid applies to a suite whose weights are searched"]),
+        (["--grid", "1,3"], ["--grid applies to a suite whose weights are searched"]),
     ],
 )
 def test_bad_arguments(capsys, tmp_path, args, needles):
