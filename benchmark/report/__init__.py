@@ -1,6 +1,6 @@
 """Run records -> tidy table -> the paper's tables and figures, with seeds and intervals.
 
-    python -m benchmark.report [--suite table1|table2|trimap|sensitivity|all] [--records runs] [--out runs/report]
+    python -m benchmark.report [--suite table1|table2|trimap|sensitivity|leaderboard|all] [--records runs] [--out runs/report]
                                [--from-predictions]
 
 Reads records only; never trains (``--from-predictions`` computes a newer evaluator's counts
@@ -14,7 +14,10 @@ from the predictions a run kept, and stores them in its record). What it writes 
   ``failed_step``; every evaluator's metrics (``miou``, ``boundary_miou_w<w>``,
   ``interior_miou_w<w>``, ``biou_d<d>``, ``bf_t<t>``: fractions, NaN where a record has no
   counts for them); ``wall_s``, ``train_s``, ``eval_s``, ``device``, ``threads``,
-  ``edge_f1``, the gradient-norm statistics, ``version``, ``data_version``.
+  ``edge_f1``, the gradient-norm statistics, ``version``, ``data_version``; ``split``
+  (``val``, or ``tune`` for a weight search's trial), ``step`` (the step the run reached),
+  ``schedule_steps`` and ``multiplier`` (its lambdas over the method's defaults).
+  Every table and figure of the paper reads whole runs on the reported split only.
 - ``table1.{md,csv,tex}``: the paper's Table 1 rows (and any further method) per context,
   i.e. per (dataset, backbone, scale, init, overrides); ``claims.{md,csv}``: the paper's
   claims as verdicts with intervals.
@@ -23,6 +26,9 @@ from the predictions a run kept, and stores them in its record). What it writes 
 - ``trimap.{png,svg,csv}``: Figure 5; ``boundary.{png,csv}``: Boundary IoU and boundary F
   against width and tolerance; ``curves_<suite>.png``: every run's loss curves.
 - ``qualitative_<dataset>_<scale>.png``: Figures 6/7, stored predictions as overlays.
+- ``leaderboard.{md,csv,tex}``: every loss at the weight its search selected, against PPCE;
+  ``leaderboard_trials.csv``, ``leaderboard_budget.png`` (best tuning mIoU against the
+  training steps spent), ``leaderboard_weights.png`` (tuning mIoU against the weight).
 
 Statistics, in %: mean and sample standard deviation (ddof 1) over seeds; the paired
 difference to PPCE is taken seed by seed within the same context, and its mean gets a 95%
@@ -33,7 +39,7 @@ from the same records: rows are sorted and floats formatted with fixed decimals.
 The package, one job per module: ``tidy`` (records -> tidy table), ``stats`` (seeds,
 intervals, paired differences, Holm), ``tables`` (Tables 1 and 2), ``sensitivity``,
 ``claims``, ``figures`` (Figure 5, the boundary metrics, Figures 6/7), ``curves`` (loss
-curves), ``build`` (the command).
+curves), ``leaderboard`` (the weight searches and the tuned losses), ``build`` (the command).
 """
 
 from benchmark.report.build import SUITE_PARTS, Report, build_parser, build_report, main
@@ -48,6 +54,7 @@ from benchmark.report.figures import (
     trimap_points,
     trimap_summary,
 )
+from benchmark.report.leaderboard import budget_figure, leaderboard_markdown, leaderboard_table, weight_figure
 from benchmark.report.sensitivity import sensitivity_markdown, sensitivity_table
 from benchmark.report.stats import paired_differences, t_interval
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
@@ -60,6 +67,10 @@ __all__ = [
     "claims_markdown",
     "claims_table",
     "curves_figure",
+    "budget_figure",
+    "leaderboard_markdown",
+    "leaderboard_table",
+    "weight_figure",
     "sensitivity_markdown",
     "sensitivity_table",
     "SUITE_PARTS",

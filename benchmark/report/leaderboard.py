@@ -48,6 +48,8 @@ def search_trials(tidy: pd.DataFrame) -> pd.DataFrame:
 def _searches(trials: pd.DataFrame):
     """Per (context, method): the search state the rung rule reaches on its trials, and the
     schedule's length. The grid is the set of multipliers of its first rung."""
+    if trials.empty:
+        return
     for keys, g in trials.groupby(CONTEXT + ["method"], sort=False):
         ctx, method = tuple(keys[:-1]), keys[-1]
         steps = int(g["schedule_steps"].iloc[0])
