@@ -53,5 +53,7 @@ def record_diverged(record: dict, num_classes: int) -> bool | None:
     curve = record.get("loss_curve") or {}
     if not curve.get("ppce"):
         return None
-    steps = (record.get("spec") or {}).get("settings", {}).get("steps")
+    spec = record.get("spec") or {}
+    # the end of the run: a run stopped early (a weight search's cut trial) ends at its stop
+    steps = record.get("step") or spec.get("stop_at") or spec.get("settings", {}).get("steps")
     return diverged(curve.get("step") or [], curve["ppce"], num_classes, steps)

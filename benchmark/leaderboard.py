@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 import methods
 from benchmark.records import load_records
 from benchmark.spec import RunSpec, scale_settings
-from benchmark.tuning import DEFAULT_GRID, SearchState, grid_text, is_tuned, rung_steps, scaled_params, search_state
+from benchmark.tuning import DEFAULT_GRID, KEEP_SHARE, SearchState, grid_text, is_tuned, rung_steps, scaled_params, search_state
 
 __all__ = ["Leaderboard", "run_leaderboard"]
 
@@ -36,6 +37,9 @@ class Leaderboard:
     backbone: str = "deeplabv2_small"
     seeds: int = 3
     overrides: tuple[tuple[str, object], ...] = ()
+    #: The initialisation of every run, and its weights file (paper scale: ImageNet).
+    init: str = "scratch"
+    weights: str | None = None
 
     def settings(self, dataset: str):
         return scale_settings(self.scale, dataset, **dict(self.overrides))
@@ -50,16 +54,19 @@ class Leaderboard:
     def trial_spec(self, method: str, dataset: str, multiplier: float, step: int) -> RunSpec:
         """A search trial: seed 0, scored on the tuning split, stopped at ``step``."""
         return RunSpec(method=method, params=tuple(scaled_params(method, multiplier).items()), dataset=dataset, backbone=self.backbone,
-                       scale=self.scale, seed=0, settings=self.settings(dataset), split="tune", stop_at=step)  # fmt: skip
+                       scale=self.scale, seed=0, init=self.init, weights=self.weights, settings=self.settings(dataset), split="tune",
+                       stop_at=step)  # fmt: skip
 
     def seed_specs(self, method: str, dataset: str, multiplier: float | None) -> list[RunSpec]:
         """The method at ``multiplier`` (None: its own parameters, PPCE) on the reported split, every seed."""
         params = scaled_params(method, multiplier) if multiplier is not None else {}
         return [RunSpec(method=method, params=tuple(params.items()), dataset=dataset, backbone=self.backbone, scale=self.scale,
-                        seed=seed, settings=self.settings(dataset)) for seed in range(self.seeds)]  # fmt: skip
+                        seed=seed, init=self.init, weights=self.weights, settings=self.settings(dataset)) for seed in range(self.seeds)]  # fmt: skip
 
-    def states(self, out: Path, versions: dict[str, str]) -> dict[tuple[str, str], SearchState]:
-        """Where each search stands, replayed from the trial records in ``out``."""
+    def states(self, out: Path, versions: dict[str, str], retry_failed: bool = False) -> dict[tuple[str, str], SearchState]:
+        """Where each search stands, replayed from the trial records in ``out``. A trial whose
+        loss became non-finite scores below every other; one that failed otherwise (a lost
+        node, a crash) counts as missing with ``retry_failed``, so that it runs again."""
         by_id = {r.get("run_id"): r for r in load_records(out)[0]} if out.is_dir() else {}
         states = {}
         for method, dataset in self.searches():
@@ -67,6 +74,8 @@ class Leaderboard:
             for step in self.rungs(dataset):
                 for m in self.grid:
                     record = by_id.get(self.trial_spec(method, dataset, m, step).run_id(versions[dataset]))
+                    if record is not None and retry_failed and record.get("status") != "ok" and record.get("failure") != "non-finite":
+                        continue
                     if record is not None:
                         ok = record.get("status") == "ok"
                         trials[(m, step)] = (record.get("metrics") or {}).get("miou") if ok else None
@@ -96,7 +105,7 @@ class Leaderboard:
         for index, step in enumerate(self.rungs(dataset)):
             total += alive * (step - previous)
             previous = step
-            alive = -(-alive // 3)  # the best third, rounded up, goes on
+            alive = math.ceil(alive / KEEP_SHARE)  # the best third, rounded up, goes on
         return total
 
 
@@ -136,14 +145,17 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
     started = time.time()
     print(describe(lb), flush=True)
     failed = 0
+    retry = bool(sweep.get("retry_failed"))
     started_here = _init_ray(sweep.get("address"), None, quiet=sweep.get("verbose") == 0)
     try:
         for rung in range(max(len(lb.rungs(d)) for d in lb.datasets)):
-            specs = lb.rung_specs(lb.states(out, versions), rung)
+            specs = lb.rung_specs(lb.states(out, versions, retry), rung)
             if specs:
                 print(f"tuning, rung {rung + 1}: {len(specs)} trials", flush=True)
                 summary = run_specs(specs, out=out, name=f"leaderboard-rung{rung + 1}", **sweep)
                 print(summary.line(), flush=True)
+                for line in summary.failures:
+                    print(f"  failed: {line}", flush=True)
                 failed += summary.failed
         states = lb.states(out, versions)
         for (method, dataset), state in states.items():

@@ -186,6 +186,8 @@ def prepare(
         data_version = GENERATOR_VERSION
     sources = {}
     if spec.split == "tune":
+        if synthetic and spec.settings.data_seed == TUNING_DATA_SEED:
+            raise ValueError(f"data_seed {TUNING_DATA_SEED} draws the tuning split of the synthetic sets; give the data another seed")
         if synthetic:
             sources = {"eval_root": _synthetic_root(spec, data_dir, tuning=True)}
         else:

@@ -218,13 +218,22 @@ def leaderboard_of(args):
     backbones = _csv(args.backbones) or [DEFAULT_BACKBONES[scale]]
     if len(backbones) > 1:
         raise UserError("--suite leaderboard searches one backbone at a time; give one --backbones")
+    family = "paper" if scale == "paper" else "embedded"
+    init = suite.inits[family][0]
+    weights = None
+    if init != "scratch":
+        if not args.weights_imagenet:
+            raise UserError(f"--suite {args.suite} at the {scale} scale starts from {init} weights: pass --weights-imagenet FILE")
+        if not Path(args.weights_imagenet).is_file():
+            raise FileNotFoundError(f"weights file not found: {args.weights_imagenet}")
+        weights = str(Path(args.weights_imagenet).resolve())
     chosen = _csv(args.methods)
     unknown = sorted(set(chosen or ()) - set(methods.list_methods()))
     if unknown:
         raise UserError(f"unknown method {unknown[0]!r}; valid methods: {', '.join(methods.list_methods())}")
     return Leaderboard(
         methods=tuple(m for m in all_methods() if not chosen or m in chosen or m == "ppce"),
-        datasets=tuple(_csv(args.datasets) or suite.datasets["paper" if scale == "paper" else "embedded"]),
+        datasets=tuple(_csv(args.datasets) or suite.datasets[family]), init=init, weights=weights,
         grid=parse_grid(args.grid) if args.grid else DEFAULT_GRID, scale=scale, backbone=backbones[0],
         seeds=args.seeds or suite.seeds, overrides=tuple(sorted(parse_overrides(args.set).items())),
     )  # fmt: skip

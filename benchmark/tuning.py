@@ -70,12 +70,13 @@ def parse_grid(text: str) -> tuple[float, ...]:
     for part in (p.strip() for p in text.split(",")):
         try:
             value = float(Fraction(part))
-        except (ValueError, ZeroDivisionError):
+        except (ValueError, ZeroDivisionError, OverflowError):
             raise ValueError(f"--grid: {part!r} is not a number; give positive multipliers such as 1/27,1/9,1/3,1,3,9,27") from None
         if value <= 0:
             raise ValueError(f"--grid: multipliers must be > 0, got {part!r}")
         values.append(value)
-    if len(set(values)) != len(values) or not values:
+    close = any(math.isclose(a, b, rel_tol=1e-9) for i, a in enumerate(values) for b in values[i + 1 :])
+    if close or not values:
         raise ValueError(f"--grid: give distinct multipliers, got {text!r}")
     return tuple(sorted(values))
 
@@ -128,6 +129,8 @@ def search_state(trials: dict[tuple[float, int], float | None], grid: tuple[floa
     """Replay the rule over the trials done, ``(multiplier, step) -> score`` (None: failed)."""
     alive = sorted(grid)
     seen = {}
+    if not alive:
+        return SearchState(0, rungs[0] if rungs else None, (), seen, None)
     for index, step in enumerate(rungs):
         scores = {}
         for m in alive:

@@ -210,3 +210,24 @@ def test_voc_holds_out_a_fixed_share_of_its_training_list():
     assert len(tuning_indices(info, ids[:40])) == 10  # a quarter of a short list
     with pytest.raises(ValueError, match="has no held-out tuning split"):
         load_split("streets", "/nowhere", "tune")
+
+
+def test_a_cut_trial_is_judged_on_the_tail_of_its_own_run():
+    from benchmark.divergence import record_diverged
+
+    steps = list(range(10, 501, 10))
+    ppce = [1.0] * (len(steps) - 1) + [3.0]  # only the very last window above 0.9 log 19 = 2.65
+    record = {"status": "ok", "step": 500, "loss_curve": {"step": steps, "ppce": ppce},
+              "spec": {"stop_at": 500, "settings": {"steps": 2000}}}  # fmt: skip
+    # the last tenth of the 500 steps it ran (460-500) is mostly below the stall line: healthy
+    assert record_diverged(record, 19) is False
+    record["loss_curve"]["ppce"] = [1.0] * 44 + [3.0] * 6  # the whole tail above it
+    assert record_diverged(record, 19) is True
+
+
+def test_the_tuning_seed_is_not_a_data_seed():
+    from benchmark.prepare import TUNING_DATA_SEED, prepare
+
+    spec = RunSpec(**{**RunSpec.create("ppce", scale="smoke", overrides={"data_seed": TUNING_DATA_SEED}).__dict__, "split": "tune"})
+    with pytest.raises(ValueError, match="draws the tuning split"):
+        prepare(spec)

@@ -118,9 +118,9 @@ def evaluate_sidecar(
     info = dataset_info(spec.dataset)
     settings = record_settings(record)  # settings newer than the record: its scale's defaults, as summarize_record
     predictions = torch.from_numpy(read_predictions(sidecar_path))
-    val = load_split(prepared.dataset, prepared.root, "val", resize=settings.resize)
+    val = load_split(prepared.dataset, *prepared.eval_source, resize=settings.resize)
     if len(val) != len(predictions):
-        raise ValueError(f"{sidecar_path} holds {len(predictions)} predictions, the validation split {len(val)} images")
+        raise ValueError(f"{sidecar_path} holds {len(predictions)} predictions, the {prepared.eval_split} split {len(val)} images")
     distances = prepared.distances()
     evaluator = evaluator_cls(settings, info.num_classes, info.ignore_index)
     batch = settings.eval_batch_size

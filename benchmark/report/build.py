@@ -24,7 +24,7 @@ from benchmark.report.figures import (
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
 from benchmark.report.leaderboard import budget_figure, leaderboard_latex, leaderboard_markdown, leaderboard_table, weight_figure, weight_table
-from benchmark.report.tidy import CONTEXT, load_folder, reported, tidy_records
+from benchmark.report.tidy import CONTEXT, is_reported, load_folder, reported, tidy_records
 
 
 #: What each ``--suite`` rebuilds; the tidy table and the qualitative figures come with all.
@@ -67,11 +67,12 @@ def suite_records(records: list[dict], suite: str) -> list[dict]:
     """The records of ``suite``'s rows: the row's method and parameters, run under the row's
     own settings (its overrides and no others); any run of those rows when none matches so
     (a suite run with ``--set``)."""
-    from benchmark.report.tidy import overrides_text, settings_text
+    from benchmark.report.tidy import is_reported, overrides_text, settings_text
     from benchmark.spec import row_key
     from benchmark.suites import get_suite
 
     rows = get_suite(suite).rows
+    records = [r for r in records if is_reported(r.get("spec") or {})]
     exact = {(r.key(), settings_text(r.overrides_dict())) for r in rows}
     keys = {r.key() for r in rows}
     spec_of = [(r, r.get("spec") or {}) for r in records]
@@ -117,7 +118,7 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
     # The paper's tables and figures read whole runs on the reported split; a weight
     # search's trials (tuning split, cut early) are the leaderboard's alone.
     tidy = reported(everything)
-    recs_reported = [r for r in recs if (r.get("spec") or {}).get("split", "val") == "val" and (r.get("spec") or {}).get("stop_at") is None]
+    recs_reported = [r for r in recs if is_reported(r.get("spec") or {})]
     files = []
 
     def write(name: str, text: str):

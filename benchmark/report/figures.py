@@ -13,6 +13,7 @@ from benchmark.data import dataset_palette
 from benchmark.records import decode_mask
 from benchmark.report.tables import describe_context, display_rank
 from benchmark.report.tidy import (
+    is_reported,
     reported,
     CONTEXT,
     BASELINE,
@@ -185,7 +186,7 @@ def qualitative_figures(records_or_folder, max_images: int = 4) -> tuple[dict[st
     runs: dict[tuple, dict[tuple, dict[int, dict]]] = {}
     for r in records:
         spec = r.get("spec") or {}
-        if r.get("status") != "ok" or not r.get("predictions"):
+        if r.get("status") != "ok" or not r.get("predictions") or not is_reported(spec):
             continue
         key = row_key(spec.get("method", ""), spec.get("params") or {})
         if key not in (BASELINE, SEMEDA_BEST):

@@ -95,7 +95,7 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
             stats = metrics.stats(ctx, key) if (metrics is not None and key is not None) else None
             if stats is None:
                 stats = {"ours_mean": float("nan"), "ours_std": float("nan"), "n": 0, "n_failed": 0, "missing_seeds": "", "diff_n": 0,
-                         "diff_note": "search not finished", "diff_p": float("nan"), "n_diverged": 0, "diff_seeds": ""}  # fmt: skip
+                         "diff_note": "no seed run yet" if state is None or state.selected is not None else "search not finished", "diff_p": float("nan"), "n_diverged": 0, "diff_seeds": ""}  # fmt: skip
             weight = "-" if state is None else (grid_text(state.selected) if state.selected is not None else f"rung {state.rung + 1} of {len(rungs)}")
             params = scaled_params(method, state.selected) if state is not None and state.selected is not None else {}
             rows.append(dict(zip(CONTEXT, ctx), note=note, method=method,

@@ -243,6 +243,11 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
     return sorted_rows(df, CONTEXT + ["method", "params", "seed", "run_id"])
 
 
+def is_reported(spec: dict) -> bool:
+    """Whether a record's spec is a whole run on the reported split."""
+    return spec.get("split", "val") == "val" and spec.get("stop_at") is None
+
+
 def reported(tidy: pd.DataFrame) -> pd.DataFrame:
     """The runs of the reported split that ran their whole schedule (what every table but the
     leaderboard's search reads)."""
