@@ -157,6 +157,13 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
                 for line in summary.failures:
                     print(f"  failed: {line}", flush=True)
                 failed += summary.failed
+                left = lb.rung_specs(lb.states(out, versions, retry), rung)
+                if left:
+                    # Interrupted (Ctrl-C), or trials that left no record: the next rung must
+                    # not be decided without them.
+                    print(f"stopped: {len(left)} trials of rung {rung + 1} have no record; run the same command again to "
+                          "continue where it stopped", flush=True)  # fmt: skip
+                    return 1
         states = lb.states(out, versions)
         for (method, dataset), state in states.items():
             if state.selected is not None:
