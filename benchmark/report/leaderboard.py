@@ -46,18 +46,32 @@ def search_trials(tidy: pd.DataFrame) -> pd.DataFrame:
 
 
 def _searches(trials: pd.DataFrame):
-    """Per (context, method): the search state the rung rule reaches on its trials, and the
-    schedule's length. The grid is the set of multipliers of its first rung."""
+    """Per (context, method): the search state the rung rule reaches on its trials, the grid
+    and the rungs. One leaderboard command searches every method of a context over one grid,
+    so the grid is every multiplier any method of the context ran at the first rung (a search
+    interrupted in its first rung then shows as such)."""
     if trials.empty:
         return
+    grids = {}
+    for keys, g in trials.groupby(CONTEXT, sort=False):
+        first = rung_steps(int(g["schedule_steps"].iloc[0]))[0]
+        grids[tuple(keys)] = tuple(sorted({float(m) for m in g.loc[g["step"] == first, "multiplier"]}, key=float))
     for keys, g in trials.groupby(CONTEXT + ["method"], sort=False):
         ctx, method = tuple(keys[:-1]), keys[-1]
-        steps = int(g["schedule_steps"].iloc[0])
-        rungs = rung_steps(steps)
+        rungs = rung_steps(int(g["schedule_steps"].iloc[0]))
         scores = {(float(r.multiplier), int(r.step)): (float(r.miou) if r.status == "ok" and r.miou == r.miou else None)
                   for r in g.itertuples()}  # fmt: skip
-        grid = tuple(sorted({m for m, s in scores if s == rungs[0]}))
+        grid = _distinct(grids[ctx])
         yield ctx, method, search_state(scores, grid, rungs), grid, rungs
+
+
+def _distinct(values: tuple[float, ...]) -> tuple[float, ...]:
+    """``values`` without near-equal repeats (multipliers recovered from stored lambdas)."""
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or not math.isclose(v, out[-1], rel_tol=1e-9):
+            out.append(v)
+    return tuple(out)
 
 
 def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
