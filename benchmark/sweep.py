@@ -550,11 +550,12 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
 class _SaidBetterHere(logging.Filter):
     """Drops Ray Tune's closing messages that the suite's own lines say better: the list of
     trials that did not complete (the failed runs are repeated under the summary line with
-    their reasons) and the hint to resume with ``Tuner.restore`` (a suite resumes by running
-    the same command again)."""
+    their reasons), the hint to resume with ``Tuner.restore`` (a suite resumes by running
+    the same command again), and, after an interruption, the list of trials that never
+    started and so have no metrics to fetch (the suite says how many runs are left)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(("Trials did not complete", "Experiment has been interrupted"))
+        return not str(record.msg).startswith(("Trials did not complete", "Experiment has been interrupted", "Failed to fetch metrics"))
 
 
 @contextmanager
@@ -563,7 +564,7 @@ def _quiet_tune(quiet: bool):
     if not quiet:
         yield
         return
-    logger, said = logging.getLogger("ray.tune.tune"), _SaidBetterHere()
+    loggers, said = [logging.getLogger(name) for name in ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")], _SaidBetterHere()
     settings = {
         # Tune's newer output engine prints its experiment header and paths even at
         # verbose=0; the classic one, at verbose=0, prints nothing.
@@ -574,11 +575,13 @@ def _quiet_tune(quiet: bool):
     }
     before = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
-    logger.addFilter(said)
+    for logger in loggers:
+        logger.addFilter(said)
     try:
         yield
     finally:
-        logger.removeFilter(said)
+        for logger in loggers:
+            logger.removeFilter(said)
         for key, value in before.items():
             if value is None:
                 os.environ.pop(key, None)
