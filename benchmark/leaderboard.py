@@ -172,10 +172,9 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
             # Every search is done: the states its cut trials left are of no further use.
             for method, dataset in lb.searches():
                 for m in lb.grid:
-                    for step in lb.rungs(dataset):
-                        schedule = lb.trial_spec(method, dataset, m, step).schedule_id(versions[dataset])
-                        for path in (out / STATES_FOLDER).glob(f"{schedule}-*.pt"):
-                            path.unlink(missing_ok=True)
+                    schedule = lb.trial_spec(method, dataset, m, lb.rungs(dataset)[-1]).schedule_id(versions[dataset])
+                    for path in (out / STATES_FOLDER).glob(f"{schedule}-*.pt"):
+                        path.unlink(missing_ok=True)
         finals = lb.final_specs(states)
         print(f"seeds: {len(finals)} runs", flush=True)
         summary = run_specs(finals, out=out, name="leaderboard-seeds", **sweep)
