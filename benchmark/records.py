@@ -181,5 +181,8 @@ def environment() -> dict:
         "numpy": np.__version__,
         "machine": platform.machine(),
         "processor": platform.processor() or platform.machine(),
+        # The vector instruction set torch's CPU kernels dispatch to (AVX2, AVX512, ...):
+        # float results are bit-identical across machines only where it is the same.
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "git_commit": _git_commit(),
     }

@@ -45,6 +45,7 @@ def test_record_holds_everything_a_table_needs(ppce_record):
     pred = decode_mask(next(iter(r["predictions"].values()))["pred"])
     assert pred.shape == (32, 64)
     assert r["threads"] == 1 and r["device"] == "cpu" and r["versions"]["torch"] == torch.__version__
+    assert r["versions"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
 
 
 def test_same_spec_and_threads_give_identical_metrics(ppce_record):
