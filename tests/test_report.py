@@ -259,6 +259,23 @@ def test_duplicate_seed_is_a_warning(tmp_path):
     assert _row(t, method="ppce")["ours_mean"] == pytest.approx(70.0)
 
 
+def test_a_run_made_again_by_a_later_version_supersedes_the_earlier_record(tmp_path):
+    # the newer version's run id sorts first, so neither file order nor id order picks it
+    newer = dict(fake_record(seed=0, miou=0.62), run_id="ppce-aa", versions={"benchmark": "0.10.0"})
+    older = dict(fake_record(seed=0, miou=0.50), run_id="ppce-zz", versions={"benchmark": "0.9.1"})
+    other_seed = dict(fake_record(seed=1, miou=0.60), run_id="ppce-s1", versions={"benchmark": "0.9.1"})
+    for r in (newer, older, other_seed):
+        write_record(tmp_path, r)
+    tidy, _ = report.load_tidy(tmp_path)
+    assert len(tidy) == 3  # every record stays in the tidy table
+    assert dict(zip(tidy["run_id"], tidy["superseded"])) == {"ppce-aa": False, "ppce-zz": True, "ppce-s1": False}
+    warnings = []
+    t = report.table1(tidy, warnings)
+    assert warnings == []
+    row = _row(t, method="ppce")
+    assert row["n"] == 2 and row["ours_mean"] == pytest.approx((62.0 + 60.0) / 2)
+
+
 def test_a_new_method_gets_its_own_row(tmp_path):
     for seed, (base, new) in enumerate(((0.50, 0.52), (0.55, 0.56))):
         write_record(tmp_path, fake_record("ppce", seed=seed, miou=base))

@@ -24,7 +24,7 @@ from benchmark.report.figures import (
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
 from benchmark.report.leaderboard import budget_figure, leaderboard_latex, leaderboard_markdown, leaderboard_table, weight_figure, weight_table
-from benchmark.report.tidy import CONTEXT, is_reported, load_folder, reported, tidy_records
+from benchmark.report.tidy import CONTEXT, load_folder, reported, tidy_records
 
 
 #: What each ``--suite`` rebuilds; the tidy table and the qualitative figures come with all.
@@ -118,7 +118,8 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
     # The paper's tables and figures read whole runs on the reported split; a weight
     # search's trials (tuning split, cut early) are the leaderboard's alone.
     tidy = reported(everything)
-    recs_reported = [r for r in recs if is_reported(r.get("spec") or {})]
+    read = set(tidy["run_id"]) if not tidy.empty else set()
+    recs_reported = [r for r in recs if r["run_id"] in read]
     files = []
 
     def write(name: str, text: str):

@@ -19,6 +19,8 @@ from benchmark.tuning import multiplier_of
 
 
 CONTEXT = ["dataset", "backbone", "scale", "init", "overrides"]
+#: The columns that make two records the same run (of different harness versions, say).
+SAME_RUN = CONTEXT + ["method", "params", "seed", "split", "step"]
 ORDER = {
     "dataset": ("cityscapes", "voc", "streets", "shapes"),
     "scale": ("paper", "small", "smoke"),
@@ -209,8 +211,16 @@ def width_of(column: str) -> float:
     return float(re.search(r"_[a-z]([0-9.]+)$", column).group(1))
 
 
+def version_order(version) -> tuple[int, ...]:
+    """``"0.3.0"`` -> ``(0, 3, 0)``; a record without a version sorts first."""
+    return tuple(int(part) for part in re.findall(r"\d+", str(version))) if isinstance(version, str) else ()
+
+
 def _sort_key(column: str):
-    """Sort key of a context column that follows the paper's order, then the alphabet."""
+    """Sort key of a context column that follows the paper's order, then the alphabet;
+    of the harness version, by its numbers."""
+    if column == "version":
+        return lambda s: s.map(version_order)
     order = ORDER.get(column)
     if order is None:
         return None
@@ -240,7 +250,18 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
     df = df[front + trimap_cols + back]
     df["failed_step"] = df["failed_step"].astype("Int64")
     df["diverged"] = df["diverged"].astype("boolean")
-    return sorted_rows(df, CONTEXT + ["method", "params", "seed", "run_id"])
+    df = sorted_rows(df, SAME_RUN + ["version", "run_id"])
+    df["superseded"] = _superseded(df)
+    return df
+
+
+def _superseded(df: pd.DataFrame) -> pd.Series:
+    """Whether a later harness version made the same run again: the tables read the newest
+    record, and the earlier one stays in the tidy table."""
+    names = df["version"].fillna("")
+    rank = names.map({v: i for i, v in enumerate(sorted(set(names), key=version_order))})
+    newest = rank.groupby([df[c] for c in SAME_RUN], sort=False, dropna=False).transform("max")
+    return rank < newest
 
 
 def is_reported(spec: dict) -> bool:
@@ -249,11 +270,12 @@ def is_reported(spec: dict) -> bool:
 
 
 def reported(tidy: pd.DataFrame) -> pd.DataFrame:
-    """The runs of the reported split that ran their whole schedule (what every table but the
-    leaderboard's search reads)."""
+    """The runs of the reported split that ran their whole schedule, each by its newest
+    harness version's record (what every table but the leaderboard's search reads)."""
     if tidy.empty or "split" not in tidy.columns:
         return tidy
-    return tidy[(tidy["split"] == "val") & (tidy["step"] == tidy["schedule_steps"])].reset_index(drop=True)
+    keep = (tidy["split"] == "val") & (tidy["step"] == tidy["schedule_steps"]) & ~tidy["superseded"]
+    return tidy[keep].reset_index(drop=True)
 
 
 def load_tidy(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:
