@@ -139,9 +139,14 @@ def test_leaderboard_selects_the_weight_of_the_best_tuning_miou():
     t = leaderboard_table(tidy)
     assert list(t["method"]) == ["dice", "ppce"]  # sorted by mIoU
     dice = t.iloc[0]
-    assert dice["multiplier"] == "1/3"
+    assert dice["multiplier"] == "1/3 (grid edge)"  # the smallest of the grid: the best may lie below it
     assert dice["ours_mean"] == pytest.approx(28.0)
     assert dice["diff_mean"] == pytest.approx(3.0)
+    # a selection inside the grid carries no mark
+    inside = tidy_records([r for r in records if r["spec"].get("split") != "tune"] + [
+        _record("dice", scaled_params("dice", m), 0, score, split="tune", step=3) for m, score in zip(grid, (0.20, 0.30, 0.25))
+    ] + [_record("dice", scaled_params("dice", 1.0), 0, 0.40, split="tune", step=6), _record("dice", scaled_params("dice", 1.0), 0, 0.50, split="tune", step=12)])  # fmt: skip
+    assert leaderboard_table(inside).set_index("method").loc["dice", "multiplier"] == "1"
     # 7 trial-steps at rung 1, then 1 more trial to 6 and to 12: 9 + 3 + 6 steps
     points = budget_points(tidy)
     assert list(points["steps_spent"]) == [9, 12, 18]

@@ -101,7 +101,8 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
             f"Ours: {_context_text(ctx)}. Each loss's weight was searched as a multiplier on its default lambdas over "
             f"{', '.join(grid_text(m) for m in grid)} (seed 0, scored by mIoU on the tuning split), cut by successive halving "
             f"at steps {', '.join(map(str, rungs))} (the best third kept at each rung), then run with {len(set(frame['seed'])) if len(frame) else 0} "
-            "seeds on the reported split at the selected weight."
+            "seeds on the reported split at the selected weight. '(grid edge)': the grid's smallest or largest multiplier was "
+            "selected, so the best weight may lie beyond the grid (widen it with --grid)."
         )
         rows = []
         for method, state in [("ppce", None)] + sorted(chosen.items()):
@@ -111,6 +112,8 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
                 stats = {"ours_mean": float("nan"), "ours_std": float("nan"), "n": 0, "n_failed": 0, "missing_seeds": "", "diff_n": 0,
                          "diff_note": "no seed run yet" if state is None or state.selected is not None else "search not finished", "diff_p": float("nan"), "n_diverged": 0, "diff_seeds": ""}  # fmt: skip
             weight = "-" if state is None else (grid_text(state.selected) if state.selected is not None else f"rung {state.rung + 1} of {len(rungs)}")
+            if state is not None and state.selected is not None and _at_grid_edge(state.selected, grid):
+                weight += " (grid edge)"
             params = scaled_params(method, state.selected) if state is not None and state.selected is not None else {}
             rows.append(dict(zip(CONTEXT, ctx), note=note, method=method,
                              label=row_label(key) if key is not None else method, multiplier=weight,
@@ -118,6 +121,11 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
         out += sorted(rows, key=lambda r: -r["ours_mean"] if r["ours_mean"] == r["ours_mean"] else math.inf)
     _add_holm(out, CONTEXT)
     return pd.DataFrame(out)
+
+
+def _at_grid_edge(selected: float, grid: tuple[float, ...]) -> bool:
+    """Whether the selected multiplier is the grid's smallest or largest (of two or more)."""
+    return len(grid) > 1 and any(math.isclose(selected, edge, rel_tol=1e-9) for edge in (grid[0], grid[-1]))
 
 
 def _sections(t: pd.DataFrame):
@@ -188,11 +196,22 @@ def budget_figure(tidy: pd.DataFrame):
         return None
     fig, panels = _figure_panels(points)
     for dataset, ax in panels.items():
-        sns.lineplot(data=points[points["dataset"] == dataset], x="steps_spent", y="best_miou", hue="method", marker="o", ax=ax)
+        sns.lineplot(data=points[points["dataset"] == dataset], x="steps_spent", y="best_miou", hue="method", marker="o",
+                     palette=_method_colours(points["method"]), ax=ax)  # fmt: skip
         ax.set(title=f"{dataset}: weight search budget", xlabel="training steps spent (all trials)", ylabel="best tuning mIoU at the rung (%)")
         ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def _method_colours(methods: pd.Series) -> dict:
+    """One colour per method, the same in every panel and figure: tab20's ten strong colours
+    first, then its light ones (a default palette of 10 repeats itself past ten losses)."""
+    import seaborn as sns
+
+    tab20 = sns.color_palette("tab20", 20)
+    colours = tab20[0::2] + tab20[1::2]
+    return {m: colours[i % len(colours)] for i, m in enumerate(sorted(set(methods)))}
 
 
 def weight_figure(tidy: pd.DataFrame):
@@ -207,7 +226,8 @@ def weight_figure(tidy: pd.DataFrame):
     fig, panels = _figure_panels(points)
     for dataset, ax in panels.items():
         sub = points[points["dataset"] == dataset]
-        sns.lineplot(data=sub, x="multiplier", y="miou_pct", hue="method", style="rung", markers=True, dashes=True, ax=ax)
+        sns.lineplot(data=sub, x="multiplier", y="miou_pct", hue="method", style="rung", markers=True, dashes=True,
+                     palette=_method_colours(points["method"]), ax=ax)  # fmt: skip
         ax.set_xscale("log")
         ax.set_xticks(sorted(set(sub["multiplier"])), [grid_text(m) for m in sorted(set(sub["multiplier"]))])
         ax.set(title=f"{dataset}: tuning mIoU against the weight", xlabel="multiplier on the default lambdas", ylabel="tuning mIoU (%)")
