@@ -140,7 +140,7 @@ def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str]) -> None:
 def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], sweep: dict) -> int:
     """Run the searches rung by rung, then the seed runs; ``sweep`` holds ``run_specs``'s options.
     Returns 0 when no run failed."""
-    from benchmark.sweep import STATES_FOLDER, _init_ray, run_specs
+    from benchmark.sweep import STATES_FOLDER, _init_ray, pending, run_specs
 
     started = time.time()
     print(describe(lb), flush=True)
@@ -182,6 +182,10 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
         failed += summary.failed
         for line in summary.failures:
             print(f"  failed: {line}", flush=True)
+        left, _ = pending(finals, out, versions)
+        if left:  # interrupted (Ctrl-C): not done, and not a success
+            print(f"stopped: {len(left)} seed runs have no record; run the same command again to continue where it stopped", flush=True)
+            return 1
     finally:
         if started_here:
             import ray
