@@ -118,7 +118,7 @@ def describe(lb: Leaderboard) -> str:
             f"({budget:g} run lengths each), then {lb.seeds} seeds at the selected weight")  # fmt: skip
 
 
-def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str]) -> None:
+def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str], *, redo_outdated: bool = False) -> None:
     """The dry run: where every search stands, and the seed runs."""
     from benchmark.sweep import pending, run_name
 
@@ -129,7 +129,7 @@ def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str]) -> None:
                  else f"rung {state.rung + 1}/{len(lb.rungs(dataset))} (step {state.step}): {len(state.todo)} trials to do")  # fmt: skip
         print(f"search  {dataset:10s} {method:14s} {where}")
     finals = lb.final_specs(states)
-    todo, _ = pending(finals, out, versions)
+    todo, _ = pending(finals, out, versions, redo_outdated=redo_outdated)
     todo_ids = {id(s) for s in todo}
     for spec in finals:
         print(f"{'todo' if id(spec) in todo_ids else 'exists':6s}  {spec.run_id(versions[spec.dataset])}  {run_name(spec)}  {spec.dataset}")

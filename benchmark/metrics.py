@@ -27,6 +27,7 @@ from scipy import ndimage
 from methods import semantic_edges
 
 __all__ = [
+    "BOUNDARY_DEFINITION",
     "PAPER_WIDTHS",
     "SMALL_WIDTHS",
     "boundary_f_counts",
@@ -39,8 +40,13 @@ __all__ = [
     "per_class_iou",
     "trimap_confusion",
     "trimap_miou",
+    "void_where",
 ]
 
+#: Version of the boundary metrics' definition (``boundary_iou_counts``,
+#: ``boundary_f_counts``): 2 since a pixel void in the ground truth is void in the
+#: prediction too. Records keep it beside the counts; a record without it has definition 1.
+BOUNDARY_DEFINITION = 2
 #: Trimap half-widths (pixels) for the embedded default's small images.
 SMALL_WIDTHS: tuple[int, ...] = (1, 2, 3, 5, 8)
 #: Trimap half-widths (pixels) spanning the x-axis of the paper's Figure 5.
@@ -421,17 +427,21 @@ def boundary_iou_counts(
 ) -> torch.Tensor:
     """Boundary IoU counts (intersection, union) per width and class, for one batch.
 
-    Definition. For a class c, an image and its non-void pixels V (ground truth not
-    ``ignore_index``): G_c = pixels whose ground truth is c (void pixels are never in
-    G_c); P_c = pixels predicted c, anywhere in the image, void-labelled pixels included.
-    Contours and bands are computed on the whole image; only the counts are restricted
-    to V. The contour of a mask M is the set of pixels of M with at least one of their 8
-    neighbours inside the image not in M (the image border is not a contour), the rule
-    of ``methods.semantic_edges``; a mask with no contour has an empty band. The inner
+    Definition (``BOUNDARY_DEFINITION`` 2). For a class c, an image and its non-void
+    pixels V (ground truth not ``ignore_index``): G_c = pixels of V whose ground truth is
+    c; P_c = pixels of V predicted c. A pixel void in the ground truth is void in the
+    prediction too: on both sides it is "not c" and in no contour or band, so a
+    prediction equal to the ground truth on V scores exactly 1 for every class present,
+    whatever void band the annotation draws around its objects (VOC's). The contour of a
+    mask M is the set of pixels of M with at least one of their 8 neighbours inside the
+    image not in M (a void neighbour included; the image border is not a contour), the
+    rule of ``methods.semantic_edges``; a mask with no contour has an empty band.
+    (Definition 1, of records without a ``definition``, took P_c on the whole image,
+    void-labelled pixels included, so a void band counted against a perfect prediction.) The inner
     band of M of width d is the set of pixels of M whose Euclidean distance to the
     contour of M is below d (d = 1 is the contour itself). Boundary IoU of class c at
-    width d, over the whole split: sum |band_d(G_c) & band_d(P_c) & V| /
-    sum |(band_d(G_c) | band_d(P_c)) & V| (see ``boundary_iou_from_counts``).
+    width d, over the whole split: sum |band_d(G_c) & band_d(P_c)| /
+    sum |band_d(G_c) | band_d(P_c)| (see ``boundary_iou_from_counts``).
 
     Shape:
         pred, target: integer tensors [N, H, W] of class ids (target: ``ignore_index``
@@ -465,9 +475,9 @@ def boundary_iou_counts(
             "pass edge_distance(target) as float"
         )
     distance = distance.to(target.device)
-    pred_distance = edge_distance(pred, ignore_index=-1)  # a prediction has no void pixel
     c = num_classes
     valid = target != ignore_index
+    pred_distance = edge_distance(void_where(pred, valid, ignore_index), ignore_index)
     gt = torch.where(valid, target, 0)
     gt_bins, n_bins, rows = _band_bins(distance, widths, c)
     pred_bins, _, _ = _band_bins(pred_distance, widths, c)
@@ -476,6 +486,14 @@ def boundary_iou_counts(
     both = _class_counts(gt, valid & (pred == target), c, torch.maximum(gt_bins, pred_bins), n_bins)
     gt_band, pred_band, both = (x.cumsum(1)[:, rows].T for x in (gt_band, pred_band, both))  # [K, C]
     return torch.stack([both, gt_band + pred_band - both], dim=1)
+
+
+def void_where(pred: torch.Tensor, valid: torch.Tensor, ignore_index: int) -> torch.Tensor:
+    """``pred`` with ``ignore_index`` wherever ``valid`` is False: the prediction as the
+    boundary metrics see it, void where the ground truth is void.
+
+    Shape: pred integer [N, H, W], valid bool [N, H, W]; returns int64 [N, H, W]."""
+    return torch.where(valid, pred.long(), ignore_index)
 
 
 def _nearest_same_class_sq(source: torch.Tensor, other: torch.Tensor, radius: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -580,8 +598,9 @@ def boundary_f_counts(
 ) -> torch.Tensor:
     """Boundary F counts per tolerance and class, for one batch.
 
-    Definition. G_c, P_c, V and the contour of a mask as in ``boundary_iou_counts``. Bg =
-    contour(G_c) & V, Bp = contour(P_c) & V; matched_p = the pixels of Bp within
+    Definition (``BOUNDARY_DEFINITION`` 2). G_c, P_c, V and the contour of a mask as in
+    ``boundary_iou_counts`` (a pixel void in the ground truth is void in the prediction
+    too). Bg = contour(G_c), Bp = contour(P_c); matched_p = the pixels of Bp within
     Euclidean distance <= t of a pixel of Bg, matched_g = the pixels of Bg within <= t of
     a pixel of Bp. Over the whole split, precision = sum matched_p / sum |Bp| (0 when
     sum |Bp| = 0), recall = sum matched_g / sum |Bg| (0 when sum |Bg| = 0), F = 2PR /
@@ -609,7 +628,7 @@ def boundary_f_counts(
     c = num_classes
     valid = target != ignore_index
     gt_contour = torch.where(semantic_edges(target, ignore_index), target, -1)  # edges are never void
-    pred_contour = torch.where(semantic_edges(pred, -1) & valid, pred, -1)
+    pred_contour = torch.where(semantic_edges(void_where(pred, valid, ignore_index), ignore_index), pred, -1)
     offsets = _disk_offsets(tolerances[-1], *target.shape[1:])
     if len(offsets) <= _MAX_SHIFTS:
         return _boundary_f_by_shifts(pred_contour, gt_contour, c, tolerances, offsets)

@@ -64,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--max-concurrent", type=int, help="cap on trials running at once (default: as resources allow)")
     suite.add_argument("--retries", type=int, default=2, help="times a failed trial is retried before it is recorded as failed (default: 2)")
     suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed")
+    suite.add_argument("--redo-outdated", action="store_true",
+                       help="re-run runs whose record holds a metric made under an earlier definition (its tables mark "
+                       "such cells '(def. k)'); the new record replaces the old one")  # fmt: skip
     suite.add_argument("--storage-path", help="Ray Tune's trial state and checkpoints; on a cluster, storage every node sees")
     suite.add_argument("--no-report", action="store_true", help="do not rebuild the suite's tables after it")
     suite.add_argument("--verbose", action="store_true", help="Ray Tune's own console reporting too (default: one line per run)")
@@ -244,11 +247,12 @@ def run_tuned_suite(args) -> int:
     out = Path(args.out).resolve()
     versions = _data_versions([lb.seed_specs("ppce", d, None)[0] for d in lb.datasets], args)
     if args.dry_run:
-        print_plan(lb, out, versions)
+        print_plan(lb, out, versions, redo_outdated=args.redo_outdated)
         return 0
     sweep = dict(data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
                  gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
-                 storage_path=args.storage_path, retry_failed=args.retry_failed, verbose=None if args.verbose else 0,
+                 storage_path=args.storage_path, retry_failed=args.retry_failed, redo_outdated=args.redo_outdated,
+                 verbose=None if args.verbose else 0,
                  progress=not args.no_progress, keep_predictions=args.keep_predictions)  # fmt: skip
     code = run_leaderboard(lb, out, versions=versions, sweep=sweep)
     if not args.no_report:
@@ -271,7 +275,7 @@ def run_suite(args) -> int:
     out = Path(args.out).resolve()
     if args.dry_run:
         versions = _data_versions(specs, args)
-        todo, _ = pending(specs, out, versions, args.retry_failed)
+        todo, _ = pending(specs, out, versions, args.retry_failed, args.redo_outdated)
         todo_ids = {id(s) for s in todo}
         width = max((len(run_name(s)) for s in specs), default=0)
         id_width = max((len(s.run_id(versions[s.dataset])) for s in specs), default=0)
@@ -285,7 +289,7 @@ def run_suite(args) -> int:
     summary = run_specs(
         specs, out=out, data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
-        storage_path=args.storage_path, retry_failed=args.retry_failed, name=args.suite,
+        storage_path=args.storage_path, retry_failed=args.retry_failed, redo_outdated=args.redo_outdated, name=args.suite,
         verbose=None if args.verbose else 0, progress=not args.no_progress, keep_predictions=args.keep_predictions,
     )  # fmt: skip
     print(summary.line(), flush=True)

@@ -40,6 +40,7 @@ import torch
 import methods
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
+from benchmark.evaluators import outdated_evaluators
 from benchmark.prepare import Prepared, prepare, preparation_key
 from benchmark.records import (
     PREDICTIONS_KEY,
@@ -430,8 +431,12 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
     tune.report({**result, "record": json.dumps(record)})
 
 
-def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retry_failed: bool = False):
-    """Split ``specs`` into (to run, already recorded). Corrupt records are reported and redone."""
+def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retry_failed: bool = False,
+            redo_outdated: bool = False):
+    """Split ``specs`` into (to run, already recorded). Corrupt records are reported and redone;
+    with ``retry_failed`` failed runs too, with ``redo_outdated`` runs on the reported split
+    whose counts were made under an earlier definition of a metric (a weight-search trial is
+    chosen by mIoU alone and is kept)."""
     todo, existing = [], []
     for spec in specs:
         path = record_path(out, spec.run_id(data_versions[spec.dataset]))
@@ -445,6 +450,8 @@ def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retr
             todo.append(spec)
             continue
         if retry_failed and record["status"] != "ok":
+            todo.append(spec)
+        elif redo_outdated and spec.split == "val" and outdated_evaluators(record):
             todo.append(spec)
         else:
             existing.append(spec)
@@ -647,6 +654,7 @@ def run_specs(
     storage_path: str | None = None,
     checkpoint_every: int | None = None,
     retry_failed: bool = False,
+    redo_outdated: bool = False,
     name: str = "sweep",
     verbose: int | None = 0,
     progress: bool = False,
@@ -675,7 +683,7 @@ def run_specs(
         say(f"prepared {spec.dataset}{edge_net} in {time.time() - began:.1f} s")
     versions = {p.dataset: p.data_version for p in prepared.values()}
     summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
-    todo, existing = pending(specs, out, versions, retry_failed)
+    todo, existing = pending(specs, out, versions, retry_failed, redo_outdated)
     summary.skipped = len(existing)
     if not todo:
         summary.wall_s = time.time() - started

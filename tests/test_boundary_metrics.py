@@ -65,9 +65,11 @@ BAR_PRED = maps([
     "0 0 0 0 0 0",
 ])  # fmt: skip
 
-# Class 0 | void column | class 1 in the ground truth; the prediction puts the void column in class 0.
+# Class 0 | void column | class 1 in the ground truth; the prediction puts the void column in
+# class 0 (right on every non-void pixel), or moves class 1's edge one column left.
 VOID_GT = maps(["0 0 v 1 1 1"] * 6)
 VOID_PRED = maps(["0 0 0 1 1 1"] * 6)
+VOID_SHIFTED = maps(["0 0 1 1 1 1"] * 4 + ["0 1 1 1 1 1"] * 2)
 
 # A 2x2 block of class 1 that only the prediction has (class 2 is absent from both sides),
 # and a 2x2 block that only the ground truth has (the prediction of class 1 is empty).
@@ -141,14 +143,27 @@ def test_boundary_iou_of_a_thin_bar():
 
 @pytest.mark.parametrize("widths", [(1, 2), (0.5, 1.5)])  # distances are integers here: the same bands
 def test_boundary_iou_with_a_void_band(widths):
-    # G_0 = columns 0-1, contour column 1 (its neighbour column 2 is void, not in G_0);
-    # P_0 = columns 0-2 (void pixels are predicted too), contour column 2, which is void
-    # and so never counted. G_1 = P_1 = columns 3-5, contour column 3.
-    # d = 1: class 0 intersection 0, union column 1 = 6; class 1 column 3: 6 and 6.
-    # d = 2: class 0 bands columns 0-1 and columns 1-2 (& V: column 1): 6 and 12;
-    # class 1 columns 3-4: 12 and 12.
+    # The void column is void in the prediction too: P_0 = G_0 = columns 0-1, contour column
+    # 1 (its neighbour column 2 is void, "not 0" on both sides); P_1 = G_1 = columns 3-5,
+    # contour column 3. d = 1: 6 and 6 for both classes; d = 2: columns 0-1 and 3-4, 12 and 12.
     counts = boundary_iou_counts(VOID_PRED, VOID_GT, 2, widths)
-    assert torch.equal(counts, biou(inter=[[0, 6], [6, 12]], union=[[6, 6], [12, 12]]))
+    assert torch.equal(counts, biou(inter=[[6, 6], [12, 12]], union=[[6, 6], [12, 12]]))
+    per_class, _ = boundary_iou_from_counts(counts)
+    np.testing.assert_array_equal(per_class, [[1.0, 1.0], [1.0, 1.0]])
+
+
+def test_boundary_iou_where_the_prediction_differs_beside_a_void_band():
+    # Rows 4-5 of the prediction put column 1 in class 1: P_0 = column 0 there (its contour,
+    # 2 pixels, as column 1 now differs), columns 0-1 on rows 0-3 (contour: column 1, and
+    # column 0 of row 3, beside row 4's class-1 pixel: 5 pixels). G_0's contour: column 1,
+    # 6 pixels. d = 1: class 0 bands {column 1 rows 0-3, (3, 0), column 0 rows 4-5} and
+    # {column 1 rows 0-5}: intersection 4 (rows 0-3 of column 1), union 4 + 3 + 2 = 9.
+    # Class 1: G_1's contour is column 3 (6 px); P_1 = columns 3-5 on rows 0-3 and columns
+    # 1, 3-5 on rows 4-5 (column 2 is void): contour column 3 rows 0-5 (beside void or
+    # class 0) and column 1 rows 4-5 (beside class 0 and void): 8 pixels; intersection 6
+    # (column 3), union 8.
+    counts = boundary_iou_counts(VOID_SHIFTED, VOID_GT, 2, (1,))
+    assert torch.equal(counts, biou(inter=[[4, 6]], union=[[9, 8]]))
 
 
 def test_boundary_iou_of_a_class_absent_from_one_side_summed_over_two_images():
@@ -222,15 +237,41 @@ def test_boundary_f_uses_euclidean_distance():
 
 
 def test_boundary_f_with_a_void_band():
-    # Bg: class 0 column 1, class 1 column 3. Bp of class 0 is column 2, all void: left out,
-    # so the ground truth's column 1 finds nothing at any tolerance (though column 2 lies
-    # next to it). Class 1: columns 3 match exactly. F: class 0 is 0 (P = R = 0), class 1 is 1.
+    # The void column is void in the prediction too: Bp = Bg = column 1 (class 0) and
+    # column 3 (class 1), every pixel matched at every tolerance: F = 1 for both classes.
     counts = boundary_f_counts(VOID_PRED, VOID_GT, 2, (0, 1))
-    expected = bf([[0, 0, 0, 6], [0, 0, 0, 6]], [[6, 6, 6, 6], [6, 6, 6, 6]])
+    expected = bf([[6, 6, 6, 6], [6, 6, 6, 6]], [[6, 6, 6, 6], [6, 6, 6, 6]])
     assert torch.equal(counts, expected)
     per_class, mean = boundary_f_from_counts(counts)
-    np.testing.assert_array_equal(per_class, [[0.0, 1.0], [0.0, 1.0]])
-    np.testing.assert_array_equal(mean, [0.5, 0.5])
+    np.testing.assert_array_equal(per_class, [[1.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_array_equal(mean, [1.0, 1.0])
+
+
+def _voc_like_mask(size: int = 64, band: int = 5) -> torch.Tensor:
+    """A VOC-like label map [1, size, size]: class 0 background, a disk of class 3 with a
+    ``band``-pixel void band on its outline, a rectangle of class 7 touching the border."""
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    radius = ((yy - 30.0) ** 2 + (xx - 28.0) ** 2).sqrt()
+    mask = torch.zeros(size, size, dtype=torch.long)
+    mask[radius < 15] = 3
+    mask[(radius >= 15) & (radius < 15 + band)] = V
+    mask[50:, 40:] = 7
+    mask[48:50, 38:] = V
+    return mask[None]
+
+
+def test_a_prediction_right_on_every_non_void_pixel_scores_one_on_a_voc_like_mask():
+    # The void band is predicted as anything (here: the disk's class, then the background):
+    # both boundary metrics are exactly 1 for every class present, at every width and
+    # tolerance; under the earlier definition the same prediction scored boundary F 0 at t = 1.
+    target = _voc_like_mask()
+    for fill in (3, 0):
+        pred = torch.where(target == V, fill, target)
+        iou, _ = boundary_iou_from_counts(boundary_iou_counts(pred, target, 8, (1, 3)))
+        f, _ = boundary_f_from_counts(boundary_f_counts(pred, target, 8, (1, 2)))
+        for per_class in (iou, f):
+            np.testing.assert_array_equal(per_class[:, [0, 3, 7]], np.ones((2, 3)))
+            assert np.isnan(per_class[:, [1, 2, 4, 5, 6]]).all()  # absent classes: no value
 
 
 def test_boundary_f_of_a_class_absent_from_one_side_summed_over_two_images():
@@ -279,7 +320,7 @@ def test_boundary_f_at_zero_tolerance_counts_exact_overlap(seed):
     counts = boundary_f_counts(pred, target, 4, (0,))[0]
     valid = target != V
     gt_edges = semantic_edges(target)
-    pred_edges = semantic_edges(pred) & valid
+    pred_edges = semantic_edges(torch.where(valid, pred, V))  # void in the prediction too
     both = gt_edges & pred_edges & (pred == target)
     for c in range(4):
         assert counts[0, c] == counts[2, c] == int((both & (target == c)).sum())
@@ -337,6 +378,7 @@ def _reference(pred, target, c, widths, tolerances):
     for p, g in zip(pred.numpy(), target.numpy()):
         valid = g != V
         for k in range(c):
+            p = np.where(valid, p, V)  # void in the ground truth: void in the prediction too
             gc, pc = _contour(g == k), _contour(p == k)
             dg, dp = _distance_to(gc), _distance_to(pc)
             for i, d in enumerate(widths):
@@ -369,7 +411,7 @@ def test_boundary_f_hand_counts_by_either_strategy(strategy, monkeypatch):
     monkeypatch.setattr(metrics, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
     expected = bf([[2, 12, 2, 12], [11, 12, 11, 12], [12, 12, 12, 12]], [[1, 4, 1, 4], [3, 4, 3, 4], [4, 4, 4, 4]])
     assert torch.equal(boundary_f_counts(DIAG_PRED, DIAG_GT, 2, (0, 1, 1.5)), expected)
-    expected = bf([[0, 0, 0, 6], [0, 0, 0, 6]], [[6, 6, 6, 6], [6, 6, 6, 6]])
+    expected = bf([[6, 6, 6, 6], [6, 6, 6, 6]], [[6, 6, 6, 6], [6, 6, 6, 6]])
     assert torch.equal(boundary_f_counts(VOID_PRED, VOID_GT, 2, (0, 1)), expected)
 
 

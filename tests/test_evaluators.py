@@ -107,17 +107,18 @@ def test_summarize_record_by_hand():
     # 1 predicted 0. IoU_0 = 6 / 8, IoU_1 = 7 / 9.
     metrics = summarize_record(_record([(PRED, TARGET)]))
     assert metrics["miou"] == pytest.approx((6 / 8 + 7 / 9) / 2)
-    # Contours (8-neighbour, void counts as "not c" for the ground truth; the prediction's
-    # contour is taken on the whole image, then restricted to non-void pixels):
-    #   Bg_0 = (0,1) (1,0) (1,1) (2,0) (3,0) (3,1)     Bp_0 = (0,0) (0,1) (1,0) (2,0) (3,1) (3,2)
+    # Contours (8-neighbour; the void pixel (2,1) is void in the prediction too, and "not c"
+    # on both sides):
+    #   Bg_0 = (0,1) (1,0) (1,1) (2,0) (3,0) (3,1)     Bp_0 = (0,0) (0,1) (1,0) (2,0) (3,0) (3,1) (3,2)
     #   Bg_1 = (0,2) (1,2) (2,2) (3,2)                 Bp_1 = (0,2) (1,1) (1,2) (2,2) (2,3) (3,3)
     # Every pixel of each lies within 1 px of the other contour: F = 1 at t = 1 and t = 2.
     assert metrics["bf_t1"] == pytest.approx(1.0) and metrics["bf_t2"] == pytest.approx(1.0)
-    # Boundary IoU at d = 1 (the contours themselves): class 0 4 / 8, class 1 3 / 7.
-    assert metrics["biou_d1"] == pytest.approx((4 / 8 + 3 / 7) / 2)
-    # t = 0: exact overlaps 4 (class 0) and 3 (class 1); F_0 = 2/3, F_1 = 2 * 0.5 * 0.75 / 1.25
+    # Boundary IoU at d = 1 (the contours themselves, where prediction and ground truth
+    # agree): class 0 5 / (6 + 7 - 5), class 1 3 / (4 + 6 - 3).
+    assert metrics["biou_d1"] == pytest.approx((5 / 8 + 3 / 7) / 2)
+    # t = 0: exact overlaps 5 (class 0) and 3 (class 1)
     counts = metrics_module.boundary_f_counts(PRED, TARGET, 2, (0,), V)
-    assert counts[0].tolist() == [[4, 3], [6, 6], [4, 3], [6, 4]]
+    assert counts[0].tolist() == [[5, 3], [7, 6], [5, 3], [6, 4]]
 
 
 def test_a_new_evaluator_reaches_summarize_record(monkeypatch):

@@ -323,3 +323,45 @@ def test_claims_verdicts(tmp_path):
     assert one("C4", "ppce_edges(1)")["verdict"] == "different"
     c5 = t[(t["claim"].str.startswith("C5")) & t["row"].str.contains("before ReLU: gain at w=1 minus gain at w=2")].iloc[0]
     assert c5["mean"] == pytest.approx(4.0) and c5["verdict"] == "larger"  # 8 - 4 points on average
+
+
+def _with_biou(record: dict, biou_d3: float, definition: int | None) -> dict:
+    """``record`` with Boundary IoU counts (2 classes) giving ``biou_d3`` at d = 3 (and 1 at
+    d = 1), made under ``definition`` (None: a record from before definitions were kept)."""
+    counts = {"widths": [1, 3], "intersection": [[1, 1], [round(100 * biou_d3)] * 2], "union": [[1, 1], [100, 100]]}
+    if definition is not None:
+        counts["definition"] = definition
+    return {**record, "counts": {"boundary_iou": counts}}
+
+
+def test_boundary_cells_never_mix_definitions(tmp_path):
+    # streets: PPCE under definition 2 (50, 60); SEMEDA (1,0,0) seed 0 under definition 1
+    # (90, left out), seed 1 under definition 2 (70): the cell is 70 from seed 1 alone, Δ +10.
+    # shapes: everything under definition 1: the cells say so, Δ against PPCE's (def. 1) cells.
+    # voc-like 'shapes' with synthetic-pretrained init: SEMEDA under 2, PPCE under 1: no Δ.
+    semeda = dict(method="semeda", lambdas=(1, 0, 0))
+    runs = [
+        (fake_record(seed=0), 0.5, 2), (fake_record(seed=1), 0.6, 2),
+        (fake_record(**semeda, seed=0), 0.9, None), (fake_record(**semeda, seed=1), 0.7, 2),
+        (fake_record(seed=0, dataset="shapes"), 0.4, None), (fake_record(seed=1, dataset="shapes"), 0.5, None),
+        (fake_record(**semeda, seed=0, dataset="shapes"), 0.45, None), (fake_record(**semeda, seed=1, dataset="shapes"), 0.65, None),
+        (fake_record(seed=0, init="synthetic-pretrained"), 0.4, None),
+        (fake_record(**semeda, seed=0, init="synthetic-pretrained"), 0.6, 2),
+    ]  # fmt: skip
+    for record, value, definition in runs:
+        write_record(tmp_path, _with_biou(record, value, definition))
+    tidy, _ = report.load_tidy(tmp_path)
+    assert sorted(tidy["boundary_iou_definition"].tolist()) == [1] * 6 + [2] * 4
+    t = report.table1(tidy, [])
+    row = _row(t, label="semeda(1,0,0) before ReLU", dataset="streets", init="scratch")
+    assert row["biou_n"] == 1 and row["biou_ours_mean"] == pytest.approx(70.0)
+    assert row["biou_definition"] == 2 and not row["biou_outdated"]
+    assert row["biou_diff_mean"] == pytest.approx(10.0)
+    row = _row(t, label="semeda(1,0,0) before ReLU", dataset="shapes")
+    assert row["biou_definition"] == 1 and row["biou_outdated"]
+    assert row["biou_diff_mean"] == pytest.approx(((45 - 40) + (65 - 50)) / 2)
+    row = _row(t, label="semeda(1,0,0) before ReLU", init="synthetic-pretrained")
+    assert row["biou_diff_n"] == 0 and math.isnan(row["biou_diff_mean"])
+    text = report.table_markdown("table1", t)
+    shapes = text[text.index("shapes"):]
+    assert "55.0 ± 14.1 (def. 1)" in shapes and "(def. 1)" not in text[: text.index("shapes")].split("## ")[-1]

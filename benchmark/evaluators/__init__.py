@@ -29,6 +29,9 @@ __all__ = [
     "Trimap",
     "build_evaluators",
     "evaluate_sidecar",
+    "definition_of",
+    "outdated_evaluators",
+    "record_definitions",
     "record_settings",
     "summarize_record",
 ]
@@ -85,6 +88,30 @@ def summarize_record(record: dict) -> dict[str, float]:
             counts = cls.legacy_counts(record)
         out.update(cls.summarize(counts, settings))
     return out
+
+
+def record_definitions(record: dict) -> dict[str, int | None]:
+    """{evaluator name: the definition version of the record's counts} for every evaluator
+    of ``EVALUATORS``; None where the record has no counts of it."""
+    stored = record.get("counts") or {}
+    return {cls.name: cls.stored_definition(stored.get(cls.name) or cls.legacy_counts(record)) for cls in EVALUATORS}
+
+
+def definition_of(metric: str) -> tuple[str, int] | None:
+    """(evaluator name, today's definition version) of the evaluator whose flat metric
+    ``metric`` is (``biou_d3`` -> ``("boundary_iou", 2)``), for an evaluator whose definition
+    has changed; None for any other metric."""
+    for cls in EVALUATORS:
+        if cls.definition > 1 and cls.prefix and metric.startswith(cls.prefix):
+            return cls.name, cls.definition
+    return None
+
+
+def outdated_evaluators(record: dict) -> list[str]:
+    """The evaluators whose counts in ``record`` were made under an earlier definition than
+    today's (a record of an ok run made before a metric was amended)."""
+    made = record_definitions(record)
+    return [cls.name for cls in EVALUATORS if made[cls.name] is not None and made[cls.name] < cls.definition]
 
 
 def evaluate_sidecar(

@@ -25,6 +25,12 @@ class Evaluator:
     """
 
     name: ClassVar[str]
+    #: The start of its flat metrics' names (``biou_d`` for ``biou_d3``), where it has one.
+    prefix: ClassVar[str | None] = None
+    #: Version of the metric's definition. An evaluator whose definition changed stores it
+    #: beside its counts (``"definition"``), so counts made under an earlier one are never
+    #: taken for new ones (``outdated_evaluators``, the report's "(def. k)" cells).
+    definition: ClassVar[int] = 1
 
     def __init__(self, settings, num_classes: int, ignore_index: int):
         self.settings = settings
@@ -56,6 +62,12 @@ class Evaluator:
     def details(cls, counts: dict, settings) -> dict:
         """Entries of ``record["metrics"]`` beside the flat metrics (per-class lists, say)."""
         return {}
+
+    @classmethod
+    def stored_definition(cls, counts: dict | None) -> int | None:
+        """The definition version ``counts`` were made under (1 when they do not say); None
+        for no counts."""
+        return None if counts is None else int(counts.get("definition", 1))
 
     @classmethod
     def legacy_counts(cls, record: dict) -> dict | None:

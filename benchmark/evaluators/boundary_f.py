@@ -23,7 +23,9 @@ class BoundaryF(Evaluator):
     [T][C], "gt": [T][C]}`` (matched_p, |Bp|, matched_g, |Bg|).
     """
 
+    definition = metrics.BOUNDARY_DEFINITION
     name = "boundary_f"
+    prefix = "bf_t"
 
     def reset(self) -> None:
         self.tolerances = tuple(self.settings.boundary_tolerances)
@@ -38,11 +40,11 @@ class BoundaryF(Evaluator):
         if counts is None:
             counts = np.zeros((len(self.tolerances), 4, self.num_classes), dtype=np.int64)
         counts = counts.tolist()
-        return {"tolerances": list(self.tolerances), **{row: [t[i] for t in counts] for i, row in enumerate(ROWS)}}
+        return {"definition": self.definition, "tolerances": list(self.tolerances), **{row: [t[i] for t in counts] for i, row in enumerate(ROWS)}}
 
     @staticmethod
     def _names(tolerances) -> list[str]:
-        return [f"bf_t{suffix(t)}" for t in tolerances]
+        return [f"{BoundaryF.prefix}{suffix(t)}" for t in tolerances]
 
     @staticmethod
     def _array(counts) -> np.ndarray:

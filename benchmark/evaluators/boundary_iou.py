@@ -22,7 +22,9 @@ class BoundaryIoU(Evaluator):
     them (a float map, or the floored uint8 cache for integer widths up to 255).
     """
 
+    definition = metrics.BOUNDARY_DEFINITION
     name = "boundary_iou"
+    prefix = "biou_d"
 
     def reset(self) -> None:
         self.widths = tuple(self.settings.boundary_widths)
@@ -38,11 +40,11 @@ class BoundaryIoU(Evaluator):
         if counts is None:
             counts = np.zeros((len(self.widths), 2, self.num_classes), dtype=np.int64)
         counts = counts.tolist()
-        return {"widths": list(self.widths), "intersection": [k[0] for k in counts], "union": [k[1] for k in counts]}
+        return {"definition": self.definition, "widths": list(self.widths), "intersection": [k[0] for k in counts], "union": [k[1] for k in counts]}
 
     @staticmethod
     def _names(widths) -> list[str]:
-        return [f"biou_d{suffix(w)}" for w in widths]
+        return [f"{BoundaryIoU.prefix}{suffix(w)}" for w in widths]
 
     @staticmethod
     def _array(counts) -> np.ndarray:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from benchmark.report.tidy import CONTEXT
+from benchmark.evaluators import definition_of
+from benchmark.report.tidy import CONTEXT, definition_column
 from benchmark.spec import row_label
 
 
@@ -77,20 +78,39 @@ class _Cell:
     failed: list[int] = field(default_factory=list)
     missing: list[int] = field(default_factory=list)
     diverged: list[int] = field(default_factory=list)
+    #: The version of the metric's definition its values were made under (None: a metric
+    #: whose definition never changed), and whether a later one exists.
+    definition: int | None = None
+    outdated: bool = False
 
 
 def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> dict[tuple, dict[tuple, _Cell]]:
     """{context: {row key: cell}} of ``metric`` (a tidy column, a fraction, shown in %); a
     context's expected seeds are every seed run in it. A run without the metric (a record
-    of an earlier version) counts as missing for it, not as failed."""
+    of an earlier version) counts as missing for it, not as failed.
+
+    A metric whose definition was amended (``evaluators.definition_of``) never mixes
+    definitions in a cell: the cell takes the seeds made under the newest definition among
+    its runs, the others count as missing, and the cell says which definition it holds."""
     out: dict[tuple, dict[tuple, _Cell]] = {}
     if metric not in df.columns:
         df = df.assign(**{metric: float("nan")})
+    amended = definition_of(metric)
+    def_col = definition_column(amended[0]) if amended else None
+    if def_col is not None and def_col not in df.columns:
+        df = df.assign(**{def_col: float("nan")})
     for ctx, group in df.groupby(CONTEXT, sort=False):
         expected = set(group["seed"])
         cells: dict[tuple, _Cell] = {}
         for key, runs in group.groupby(["method", "params"], sort=False):
             cell = cells.setdefault(tuple(key), _Cell())
+            if def_col is not None:  # (a hand-made record with metrics but no counts: definition unknown, NaN)
+                made = runs.loc[(runs["status"] == "ok") & runs[metric].notna(), def_col].dropna()
+                if len(made):
+                    cell.definition = int(made.max())
+                    cell.outdated = cell.definition < amended[1]
+                    older = runs[def_col] < cell.definition
+                    runs = runs.assign(**{metric: runs[metric].mask(older)})
             for seed, by_seed in runs.groupby("seed", sort=True):
                 ok_runs = by_seed[by_seed["status"] == "ok"]
                 ok = ok_runs[ok_runs[metric].notna()]
@@ -133,6 +153,8 @@ def cell_stats(cell: _Cell | None, baseline: _Cell | None, is_baseline: bool) ->
         "diff_p": float("nan"),
         "n_diverged": len(cell.diverged),
         "diverged_seeds": " ".join(map(str, cell.diverged)),
+        "definition": cell.definition,
+        "outdated": cell.outdated,
     }
     if is_baseline:
         row["diff_note"] = "baseline"
@@ -141,6 +163,9 @@ def cell_stats(cell: _Cell | None, baseline: _Cell | None, is_baseline: bool) ->
         return row
     if baseline is None or not baseline.values:
         row["diff_note"] = "PPCE missing"
+        return row
+    if None not in (cell.definition, baseline.definition) and cell.definition != baseline.definition:
+        row["diff_note"] = "PPCE under another definition"
         return row
     diffs = paired_differences(cell.values, baseline.values)
     if not diffs:

@@ -42,7 +42,7 @@ BOUNDARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("bf", "bf_t", "last", "BF t={}"),
 )
 #: Per boundary metric, the statistics kept in the table frames (prefixed by its name).
-_EXTRA_STATS = ("ours_mean", "ours_std", "n", "diff_mean", "diff_ci_low", "diff_ci_high", "diff_n")
+_EXTRA_STATS = ("ours_mean", "ours_std", "n", "diff_mean", "diff_ci_low", "diff_ci_high", "diff_n", "definition", "outdated")
 
 
 def describe_context(dataset: str, scale: str, backbone: str, init: str | None, overrides: str) -> str:
@@ -276,6 +276,8 @@ def _metric_text(r, name: str) -> tuple[str, str]:
         return "n/a", "n/a"
     mean, std = r[f"{name}_ours_mean"], r[f"{name}_ours_std"]
     ours = f"{mean:.1f}" + (f" ± {std:.1f}" if n > 1 else "")
+    if r.get(f"{name}_outdated") in (True,):  # a bool, or NaN where the metric has one definition
+        ours += f" (def. {int(r[f'{name}_definition'])})"
     dn = r[f"{name}_diff_n"]
     if r["diff_note"] == "baseline":
         return ours, "baseline"
@@ -321,7 +323,8 @@ _COMMON_NOTE = (
     "Δ PPCE: mIoU minus PPCE's on the same seed and context, in points; per seed, then mean with a 95% t-interval. "
     "Holm: whether the mIoU difference survives a Holm correction at 5% over the rows compared with PPCE in the section "
     "(paired t-tests; the paper's rows form one family, any further method another). Band: trimap boundary-band mIoU; BIoU: mean Boundary IoU at width d; BF: mean boundary F-score "
-    "at tolerance t (px), each with its paired Δ PPCE and 95% interval; n/a: records without that metric. "
+    "at tolerance t (px), each with its paired Δ PPCE and 95% interval; n/a: records without that metric; "
+    "'(def. k)': made under the metric's earlier definition k (see its docstring), compared only with PPCE under the same one. "
     f"'diverged k/n': k of the cell's n runs diverged by the suite's rule ({RULE_TEXT}); their values stay in the mean."
 )
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
-from benchmark.evaluators import summarize_record
+from benchmark.evaluators import EVALUATORS, record_definitions, summarize_record
 from benchmark.records import load_records
 from benchmark.spec import RowKey, row_key, row_label
 from benchmark.tuning import multiplier_of
@@ -193,7 +193,16 @@ def _tidy_row(record: dict) -> dict:
         for key, value in summarize_record(record).items():
             if value == value or key not in row:
                 row[key] = _number(value)
+        made = record_definitions(record)
+        for cls in EVALUATORS:
+            if cls.definition > 1:  # the version of a metric's definition its counts were made under
+                row[definition_column(cls.name)] = _number(made[cls.name])
     return row
+
+
+def definition_column(evaluator: str) -> str:
+    """The tidy column holding the definition version of ``evaluator``'s counts."""
+    return f"{evaluator}_definition"
 
 
 def _diverged(record: dict, dataset: str):
@@ -245,7 +254,7 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
     trimap_cols = [c for c in df.columns if c.startswith(prefixes)]
     trimap_cols.sort(key=lambda c: (next(i for i, p in enumerate(prefixes) if c.startswith(p)), width_of(c)))
     back = ["wall_s", "train_s", "eval_s", "device", "threads", "edge_f1", "grad_norm_median", "grad_norm_max",
-            "clipped_share", "version", "data_version"]  # fmt: skip
+            "clipped_share", "version", "data_version"] + [c for c in df.columns if c.endswith("_definition")]  # fmt: skip
     front = [c for c in df.columns if c not in trimap_cols and c not in back]
     df = df[front + trimap_cols + back]
     df["failed_step"] = df["failed_step"].astype("Int64")
