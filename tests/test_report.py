@@ -365,3 +365,17 @@ def test_boundary_cells_never_mix_definitions(tmp_path):
     text = report.table_markdown("table1", t)
     shapes = text[text.index("shapes"):]
     assert "55.0 ± 14.1 (def. 1)" in shapes and "(def. 1)" not in text[: text.index("shapes")].split("## ")[-1]
+
+
+def test_a_run_made_again_under_a_later_definition_supersedes_the_earlier_record(tmp_path):
+    # The same version and run, re-made (with new pre-trained weights: another run id) under
+    # the amended boundary definition: the tables read the re-made record.
+    old = dict(_with_biou(fake_record(seed=0, miou=0.50), 0.3, None), run_id="ppce-zz", versions={"benchmark": "0.3.0"})
+    new = dict(_with_biou(fake_record(seed=0, miou=0.52), 0.4, 2), run_id="ppce-aa", versions={"benchmark": "0.3.0"})
+    for r in (old, new):
+        write_record(tmp_path, r)
+    tidy, _ = report.load_tidy(tmp_path)
+    assert dict(zip(tidy["run_id"], tidy["superseded"])) == {"ppce-aa": False, "ppce-zz": True}
+    warnings = []
+    row = _row(report.table1(tidy, warnings), method="ppce")
+    assert warnings == [] and row["ours_mean"] == pytest.approx(52.0) and row["biou_ours_mean"] == pytest.approx(40.0)

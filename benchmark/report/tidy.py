@@ -265,10 +265,15 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
 
 
 def _superseded(df: pd.DataFrame) -> pd.Series:
-    """Whether a later harness version made the same run again: the tables read the newest
-    record, and the earlier one stays in the tidy table."""
+    """Whether the same run was made again by a later harness version, or by the same
+    version under a later definition of a metric (a run re-made with new pre-trained weights
+    whose content, and so run id, differs): the tables read the newest record, and the
+    earlier one stays in the tidy table."""
     names = df["version"].fillna("")
-    rank = names.map({v: i for i, v in enumerate(sorted(set(names), key=version_order))})
+    rank = names.map({v: i for i, v in enumerate(sorted(set(names), key=version_order))}).astype(float)
+    definitions = df[[c for c in df.columns if c.endswith("_definition")]]
+    if definitions.shape[1]:
+        rank = rank * 1000 + definitions.max(axis=1).fillna(0)
     newest = rank.groupby([df[c] for c in SAME_RUN], sort=False, dropna=False).transform("max")
     return rank < newest
 
