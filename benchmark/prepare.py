@@ -152,10 +152,11 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
         y = int(torch.randint(h - ph + 1, (1,), generator=g))
         x = int(torch.randint(w - pw + 1, (1,), generator=g))
         patches.append(mask[y : y + ph, x : x + pw])
-    net = methods.fit_edge_net(
-        torch.stack(patches), info.num_classes, steps=spec.settings.edge_net_steps, ignore_index=info.ignore_index,
-        peak=spec.settings.edge_net_peak, seed=0, progress=progress,
-    )  # fmt: skip
+    fit = dict(steps=spec.settings.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress)
+    if spec.settings.edge_net_peak == methods.LITERAL:
+        net = methods.fit_literal_edge_net(torch.stack(patches), info.num_classes, **fit)
+    else:
+        net = methods.fit_edge_net(torch.stack(patches), info.num_classes, peak=spec.settings.edge_net_peak, **fit)
     methods.save_edge_net(net, prepared.edge_net_path)
 
 

@@ -76,8 +76,10 @@ class Settings:
     precision: str = "fp32"
     #: The edge net's fitting input: softmax(alpha * onehot + sigma * noise) with alpha set
     #: so that the true class gets this peak probability on average; a single number is
-    #: a fixed peak, a (low, high) pair draws one peak per mask uniformly in that range.
-    edge_net_peak: float | tuple[float, float] = methods.DEFAULT_PEAK
+    #: a fixed peak, a (low, high) pair draws one peak per mask uniformly in that range, and
+    #: "literal" is the paper's words taken literally (alpha 1, sigma by the rule of
+    #: ``methods.fit_literal_edge_net``).
+    edge_net_peak: float | tuple[float, float] | str = methods.DEFAULT_PEAK
 
 
 SCALES: dict[str, Settings] = {
@@ -200,6 +202,8 @@ _VALUE_RULES = {
     "steps": (lambda v: v >= 1, "an integer >= 1"),
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
     "lr": (lambda v: v > 0, "a number > 0"),
+    "edge_net_peak": (lambda v: not isinstance(v, str) or v == methods.LITERAL,
+                      f"a number in (0, 1), a range low,high or {methods.LITERAL}"),
 }
 
 

@@ -6,6 +6,7 @@ backbones, seeds, scale); ``expand`` turns a suite and those choices into RunSpe
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import methods as methods_registry
@@ -13,7 +14,8 @@ from benchmark import paper
 from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_settings
 
 __all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS",
-           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS"]  # fmt: skip
+           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "MULTIVERSE_AXES", "Protocol", "multiverse_protocols",
+           "protocol_row"]  # fmt: skip
 
 
 def _frozen(value):
@@ -101,13 +103,74 @@ SENSITIVITY_CHOICES: tuple[Choice, ...] = (
 )  # fmt: skip
 
 
+def _with_choices(row: Row, choices) -> Row:
+    """``row`` with every choice of ``choices`` that applies to its method (settings and parameters)."""
+    overrides, params = row.overrides_dict(), row.params_dict()
+    for choice in choices:
+        if choice.applies_to(row.method):
+            overrides.update(choice.overrides)
+            params.update(choice.params)
+    return Row.of(row.method, overrides, **params)
+
+
 def _sensitivity_rows() -> tuple[Row, ...]:
-    rows = []
-    for choice in SENSITIVITY_CHOICES:
-        for row in SENSITIVITY_ROWS:
-            if choice.applies_to(row.method):
-                rows.append(Row.of(row.method, {**row.overrides_dict(), **dict(choice.overrides)}, **{**row.params_dict(), **dict(choice.params)}))
-    return tuple(dict.fromkeys(rows))
+    return tuple(dict.fromkeys(_with_choices(row, (choice,)) for choice in SENSITIVITY_CHOICES for row in SENSITIVITY_ROWS
+                               if choice.applies_to(row.method)))  # fmt: skip
+
+
+#: The multiverse: every choice the paper leaves open that the sensitivity study found to
+#: move its verdicts, each axis with the default protocol's value first. Every combination
+#: of one value per axis is a protocol; a value applies only to the methods it means
+#: something for, so PPCE varies with clipping alone and PPCE on edges with clipping and
+#: the edge net's input. The default protocol is the rule's (clipping at 30, the fixed-peak
+#: edge net, the sum over channels) whatever the multiverse shows.
+MULTIVERSE_AXES: tuple[tuple[str, tuple[Choice, ...]], ...] = (
+    ("gradient clipping", (
+        Choice("gradient clipping", "30 (the rule)"),
+        Choice("gradient clipping", "10", overrides=(("grad_clip", 10.0),)),
+        Choice("gradient clipping", "off", overrides=(("grad_clip", None),)),
+    )),
+    ("edge-net fitting input", (
+        Choice("edge-net fitting input", "fixed peak 0.9", applies="edge_net"),
+        Choice("edge-net fitting input", "peaks in [0.3, 0.99]", overrides=(("edge_net_peak", (0.3, 0.99)),), applies="edge_net"),
+        Choice("edge-net fitting input", "literal", overrides=(("edge_net_peak", methods_registry.LITERAL),), applies="edge_net"),
+    )),
+    ("SEMEDA |.| of Eq. (6)", (
+        Choice("SEMEDA |.| of Eq. (6)", "sum over channels", applies="semeda"),
+        Choice("SEMEDA |.| of Eq. (6)", "mean over channels", params=(("channels", "mean"),), applies="semeda"),
+    )),
+)  # fmt: skip
+#: The multiverse's methods: PPCE (the baseline of every protocol) and the edge-net losses.
+MULTIVERSE_ROWS: tuple[Row, ...] = SENSITIVITY_ROWS
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """One combination of the multiverse's choices: one value per axis of ``MULTIVERSE_AXES``."""
+
+    choices: tuple[Choice, ...]
+
+    @property
+    def is_default(self) -> bool:
+        return all(c.is_default for c in self.choices)
+
+    def values(self) -> dict[str, str]:
+        """{axis: value text}, in the axes' order."""
+        return {c.choice: c.value for c in self.choices}
+
+
+def multiverse_protocols() -> list[Protocol]:
+    """Every protocol of the multiverse, the default first (axes varied last-fastest)."""
+    return [Protocol(tuple(combo)) for combo in itertools.product(*(values for _, values in MULTIVERSE_AXES))]
+
+
+def protocol_row(row: Row, protocol: Protocol) -> Row:
+    """``row`` run under ``protocol`` (the choices that apply to its method)."""
+    return _with_choices(row, protocol.choices)
+
+
+def _multiverse_rows() -> tuple[Row, ...]:
+    return tuple(dict.fromkeys(protocol_row(row, p) for p in multiverse_protocols() for row in MULTIVERSE_ROWS))
 
 
 @dataclass(frozen=True)
@@ -145,6 +208,11 @@ SUITES: dict[str, Suite] = {
         "sensitivity", _sensitivity_rows(), {"embedded": ("streets",), "paper": ("cityscapes",)},
         {"embedded": ("scratch",), "paper": ("imagenet",)},
         description="each protocol choice the paper leaves open, varied alone around the default",
+    ),
+    "multiverse": Suite(
+        "multiverse", _multiverse_rows(), {"embedded": ("streets",), "paper": ("cityscapes",)},
+        {"embedded": ("scratch",), "paper": ("imagenet",)},
+        description="every combination of the open choices (clipping, the edge net's input, Eq. (6)'s reading), 3 seeds",
     ),
     "leaderboard": Suite(
         "leaderboard", tuple(Row.of(m) for m in methods_registry.list_methods()),

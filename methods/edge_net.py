@@ -33,7 +33,10 @@ __all__ = [
     "load_edge_net",
     "DEFAULT_PEAK",
     "DEFAULT_SIGMA",
+    "LITERAL",
+    "LITERAL_SIGMAS",
     "MIN_F1",
+    "fit_literal_edge_net",
 ]
 
 #: Peak softmax probability that the fitting input mimics, and the noise on its logits.
@@ -43,6 +46,12 @@ DEFAULT_PEAK = 0.9
 DEFAULT_SIGMA = 1.0
 #: An edge net below this held-out F1 is refused: SEMEDA would match a poor edge detector.
 MIN_F1 = 0.95
+#: The paper's literal fitting input, "we add Gaussian noise to S* and then apply a softmax":
+#: softmax(onehot + sigma * noise), the one-hot unscaled (alpha = 1). Its sigma is not given;
+#: the rule, written before any run, takes the largest sigma of ``LITERAL_SIGMAS`` at which
+#: the fitted net passes ``MIN_F1`` (``fit_literal_edge_net``).
+LITERAL = "literal"
+LITERAL_SIGMAS = (2.0, 1.0, 0.5, 0.25, 0.125, 0.0625)
 
 
 @dataclass(frozen=True)
@@ -54,8 +63,8 @@ class EdgeNetInfo:
     sigma: float
     f1: float = float("nan")
     #: The fitting input's peak: a fixed value, or the (low, high) range peaks were drawn from
-    #: (then ``alpha`` is NaN: each mask had its own).
-    peak: float | tuple[float, float] = DEFAULT_PEAK
+    #: (then ``alpha`` is NaN: each mask had its own), or ``LITERAL`` (alpha 1).
+    peak: float | tuple[float, float] | str = DEFAULT_PEAK
 
 
 class EdgeNet(nn.Module):
@@ -212,14 +221,17 @@ def _f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
 
 
-def check_peak(peak) -> float | tuple[float, float]:
-    """A fitting-input peak: a number in (0, 1), or a range (low, high) with 0 < low <= high < 1."""
+def check_peak(peak) -> float | tuple[float, float] | str:
+    """A fitting-input peak: a number in (0, 1), a range (low, high) with 0 < low <= high < 1,
+    or ``LITERAL``."""
+    if peak == LITERAL:
+        return LITERAL
     if isinstance(peak, (list, tuple)):
         if len(peak) != 2 or not all(isinstance(p, (int, float)) for p in peak) or not 0 < peak[0] <= peak[1] < 1:
             raise ValueError(f"edge-net peak range must be (low, high) with 0 < low <= high < 1, got {peak!r}")
         return (float(peak[0]), float(peak[1]))
     if not isinstance(peak, (int, float)) or not 0 < peak < 1:
-        raise ValueError(f"edge-net peak must be a number in (0, 1) or a (low, high) range, got {peak!r}")
+        raise ValueError(f"edge-net peak must be a number in (0, 1), a (low, high) range or {LITERAL!r}, got {peak!r}")
     return float(peak)
 
 
@@ -270,7 +282,9 @@ def fit_edge_net(
     ranged = isinstance(peak, tuple)
     if ranged and alpha is not None:
         raise ValueError("give either a peak range or an alpha, not both")
-    if not ranged:
+    if peak == LITERAL:
+        alpha = 1.0
+    elif not ranged:
         alpha = alpha_for_peak(peak, num_classes) if alpha is None else float(alpha)
     device = torch.device(device)
     n_val = max(1, int(round(held_out * masks.shape[0])))
@@ -309,6 +323,18 @@ def fit_edge_net(
                 counts[i] += c
     net.info = EdgeNetInfo(num_classes, alpha=float("nan") if ranged else alpha, sigma=sigma, f1=_f1(*counts), peak=peak)
     return net.requires_grad_(False).eval()
+
+
+def fit_literal_edge_net(masks: torch.Tensor, num_classes: int, *, sigmas=LITERAL_SIGMAS, min_f1: float = MIN_F1, **fit) -> EdgeNet:
+    """The edge net of the paper's literal fitting input (``LITERAL``), sigma by the rule:
+    fitted at each sigma of ``sigmas`` from the largest down, the first whose held-out F1
+    reaches ``min_f1`` is returned (the last one tried when none does: ``save_edge_net``
+    refuses it). ``fit``: the other arguments of ``fit_edge_net``."""
+    for sigma in sorted(sigmas, reverse=True):
+        net = fit_edge_net(masks, num_classes, peak=LITERAL, sigma=sigma, **fit)
+        if net.info.f1 >= min_f1:
+            break
+    return net
 
 
 def save_edge_net(net: EdgeNet, path: str | os.PathLike, *, min_f1: float = MIN_F1) -> None:

@@ -89,3 +89,39 @@ def test_save_refuses_a_poor_edge_net(tmp_path):
 def test_load_missing_file_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="edge net file not found"):
         load_edge_net(tmp_path / "nope.pt")
+
+
+def test_the_literal_input_takes_the_largest_sigma_that_passes_the_floor(monkeypatch):
+    from methods import edge_net as module
+
+    tried = []
+    f1_of = {2.0: 0.50, 1.0: 0.90, 0.5: 0.96, 0.25: 0.99, 0.125: 1.0, 0.0625: 1.0}
+
+    def fake_fit(masks, num_classes, *, peak, sigma, **fit):
+        assert peak == module.LITERAL
+        tried.append(sigma)
+        net = module.EdgeNet(num_classes)
+        net.info = module.EdgeNetInfo(num_classes, alpha=1.0, sigma=sigma, f1=f1_of[sigma], peak=peak)
+        return net
+
+    monkeypatch.setattr(module, "fit_edge_net", fake_fit)
+    masks = torch.zeros(4, 8, 8, dtype=torch.long)
+    assert module.fit_literal_edge_net(masks, 3).info.sigma == 0.5 and tried == [2.0, 1.0, 0.5]
+    tried.clear()
+    f1_of.update({s: 0.5 for s in f1_of})  # none passes: the last tried comes back, and saving refuses it
+    net = module.fit_literal_edge_net(masks, 3)
+    assert tried == sorted(f1_of, reverse=True) and net.info.sigma == 0.0625
+    with pytest.raises(ValueError, match="below 0.95"):
+        module.save_edge_net(net, "unused.pt")
+
+
+def test_the_literal_input_is_the_unscaled_one_hot():
+    from methods import edge_net as module
+
+    assert module.check_peak("literal") == "literal"
+    with pytest.raises(ValueError, match="literal"):
+        module.check_peak("paper")
+    masks = torch.zeros(6, 12, 12, dtype=torch.long)
+    masks[:, :, 6:] = 1
+    net = module.fit_edge_net(masks, 2, peak="literal", sigma=0.25, steps=2)
+    assert net.info.alpha == 1.0 and net.info.peak == "literal" and net.info.sigma == 0.25
