@@ -264,7 +264,7 @@ def run_tuned_suite(args) -> int:
 
 
 def run_suite(args) -> int:
-    from benchmark.sweep import order_longest_first, pending, run_name, run_specs
+    from benchmark.sweep import order_longest_first, pending, run_name, run_specs, settings_text
 
     if args.grid and not get_suite(args.suite).tuned:
         raise UserError(f"--grid applies to a suite whose weights are searched (leaderboard), not to {args.suite}")
@@ -279,9 +279,11 @@ def run_suite(args) -> int:
         todo_ids = {id(s) for s in todo}
         width = max((len(run_name(s)) for s in specs), default=0)
         id_width = max((len(s.run_id(versions[s.dataset])) for s in specs), default=0)
+        settings = settings_text(specs)
         for s in specs:
             state = "todo" if id(s) in todo_ids else "exists"
-            print(f"{state:6s}  {s.run_id(versions[s.dataset]):{id_width}s}  {run_name(s):{width}s}  {s.dataset:10s} {s.init}", flush=True)
+            line = f"{state:6s}  {s.run_id(versions[s.dataset]):{id_width}s}  {run_name(s):{width}s}  {s.dataset:10s} {s.init} {settings[id(s)]}"
+            print(line.rstrip(), flush=True)
         first = order_longest_first(todo, out)[:1]
         start = f", the longest first ({run_name(first[0])})" if first else ""
         print(f"{len(specs)} runs, {len(todo)} to do{start}; records in {out}", flush=True)

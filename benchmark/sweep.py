@@ -88,6 +88,14 @@ def run_name(spec: RunSpec) -> str:
     return name
 
 
+def settings_text(specs: list[RunSpec]) -> dict[int, str]:
+    """{id(spec): the settings in which it differs from the scale's defaults, e.g.
+    ``grad_clip=10``}, to tell apart runs of one method under several protocols."""
+    from benchmark.report.tidy import overrides_text
+
+    return {id(s): overrides_text(s.to_dict()) for s in specs}
+
+
 def run_status(record: dict) -> str:
     """``ok``, ``failed`` or ``diverged`` (a finished run that the divergence rule marks)."""
     if record.get("status") != "ok":
@@ -698,7 +706,9 @@ def run_specs(
         gpus = gpus_per_trial if gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
         workers = _workers(len(todo), cpus_per_trial, gpus, max_concurrent)
         several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
-        shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]), costs[id(s)])
+        settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
+        shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
+                                                          + [settings.get(id(s), "")]).strip(), costs[id(s)])
                  for s in todo}  # fmt: skip
         screen = SuiteConsole(shown, workers, started=started, live=progress and sys.stdout.isatty(), enabled=console)
         say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first")
