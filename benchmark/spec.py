@@ -270,6 +270,10 @@ def row_label(key: RowKey) -> str:
 SPLITS = ("val", "tune")
 #: Spec fields left out of the record's spec (and so of the run id) at these values.
 _UNSTATED = (("split", "val"), ("stop_at", None))
+#: Settings added after records began: left out of a spec's settings (and so of its run id)
+#: while they hold their field default, which must be the behaviour before they existed, so
+#: every earlier run keeps its id. A new setting adds its name here.
+UNSTATED_SETTINGS: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -337,6 +341,10 @@ class RunSpec:
         for name, default in _UNSTATED:
             if d[name] == default:
                 del d[name]  # a whole run on the reported split keeps the spec (and run id) it always had
+        defaults = {f.name: f.default for f in fields(Settings)}
+        for name in UNSTATED_SETTINGS:
+            if d["settings"][name] == defaults[name]:
+                del d["settings"][name]
         return json.loads(json.dumps(d))
 
     @classmethod

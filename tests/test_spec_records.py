@@ -95,3 +95,15 @@ def test_a_corrupt_record_is_reported_and_its_run_redone(tmp_path, capsys):
     todo, existing = pending(specs, tmp_path, versions)
     assert todo == [specs[1]] and existing == [specs[0]]
     assert f"{broken}.json: unreadable record" in capsys.readouterr().out
+
+
+def test_a_setting_added_later_is_unstated_at_its_default(monkeypatch):
+    # A newly added setting (here: precision, as if it were new) is left out of the spec at
+    # its field default, so earlier runs keep their ids; any other value is stated.
+    from benchmark import spec as spec_module
+
+    plain = RunSpec.create("ppce", scale="smoke")
+    monkeypatch.setattr(spec_module, "UNSTATED_SETTINGS", ("precision",))
+    assert "precision" not in plain.to_dict()["settings"]
+    assert RunSpec.from_dict(plain.to_dict()) == plain
+    assert RunSpec.create("ppce", scale="smoke", overrides={"precision": "bf16"}).to_dict()["settings"]["precision"] == "bf16"
