@@ -86,19 +86,28 @@ def predictions_path(folder: str | os.PathLike, run_id: str) -> Path:
     return Path(folder) / f"{run_id}.pred.npz"
 
 
-def predictions_bytes(predictions: np.ndarray) -> bytes:
-    """Every validation prediction of a run, uint8 [N, H, W], as compressed npz bytes (what
-    the sidecar file holds; a trial on another node sends them to the driver so)."""
+def predictions_bytes(predictions: np.ndarray | list[np.ndarray]) -> bytes:
+    """Every validation prediction of a run, uint8 [N, H, W] (or a list of N uint8 [H_i, W_i]
+    for a split of several image sizes), as compressed npz bytes (what the sidecar file
+    holds; a trial on another node sends them to the driver so). Mixed sizes are stored as
+    one flat array and the [N, 2] sizes."""
+    buffer = io.BytesIO()
+    if isinstance(predictions, list):
+        if any(p.ndim != 2 or p.dtype != np.uint8 for p in predictions):
+            raise ValueError("predictions must be uint8 [H, W] maps")
+        sizes = np.array([p.shape for p in predictions], dtype=np.int64).reshape(-1, 2)
+        flat = np.concatenate([p.ravel() for p in predictions]) if predictions else np.zeros(0, np.uint8)
+        np.savez_compressed(buffer, flat=flat, sizes=sizes)
+        return buffer.getvalue()
     predictions = np.asarray(predictions)
     if predictions.ndim != 3 or predictions.dtype != np.uint8:
         raise ValueError(f"predictions must be uint8 [N, H, W], got {predictions.dtype} {predictions.shape}")
-    buffer = io.BytesIO()
     np.savez_compressed(buffer, predictions=predictions)
     return buffer.getvalue()
 
 
-def write_predictions(folder: str | os.PathLike, run_id: str, predictions: np.ndarray) -> Path:
-    """Write every validation prediction of a run, uint8 [N, H, W] in split order, to the
+def write_predictions(folder: str | os.PathLike, run_id: str, predictions: np.ndarray | list[np.ndarray]) -> Path:
+    """Write every validation prediction of a run (see ``predictions_bytes``) in split order, to the
     compressed sidecar ``folder/<run_id>.pred.npz``, atomically as ``write_record``.
 
     Not part of the record (it would outgrow it); it lets a metric added later be computed
@@ -112,11 +121,16 @@ def write_predictions_bytes(folder: str | os.PathLike, run_id: str, blob: bytes)
     return _atomic_write(predictions_path(folder, run_id), blob, f".{run_id}.", ".pred.tmp")
 
 
-def read_predictions(path: str | os.PathLike) -> np.ndarray:
-    """The uint8 [N, H, W] predictions of a sidecar written by ``write_predictions``."""
+def read_predictions(path: str | os.PathLike) -> np.ndarray | list[np.ndarray]:
+    """The predictions of a sidecar written by ``write_predictions``: uint8 [N, H, W], or a
+    list of N uint8 [H_i, W_i] for a split of several image sizes."""
     try:
         with np.load(path, allow_pickle=False) as data:
-            return data["predictions"]
+            if "predictions" in data:
+                return data["predictions"]
+            flat, sizes = data["flat"], data["sizes"]
+            ends = np.cumsum(sizes.prod(1))
+            return [flat[end - h * w : end].reshape(h, w) for (h, w), end in zip(sizes.tolist(), ends.tolist())]
     except (OSError, ValueError, KeyError) as err:
         raise CorruptRecord(f"{path}: unreadable predictions sidecar ({err})") from None
 

@@ -21,7 +21,7 @@ from torch.utils.data import DataLoader, TensorDataset
 import methods
 from benchmark.allocator import keep_freed_memory
 from benchmark.data import as_tensors, dataset_info, load_split
-from benchmark.evaluators import build_evaluators
+from benchmark.evaluators import build_evaluators, pass_batches, take
 from benchmark.data.transforms import Augmented, TrainAugment, normalize
 from benchmark.models import build_model
 from benchmark.prepare import Prepared, prepare
@@ -166,8 +166,9 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
     that feeds every evaluator (``benchmark.evaluators``):
     their counts go to ``counts[name]``, their metrics to ``metrics``; plus the predictions
     of a few fixed validation images. With ``keep_predictions`` every prediction comes back
-    too, uint8 [N, H, W] under ``records.PREDICTIONS_KEY``, for the caller to pop and write
-    beside the record (``records.write_predictions``)."""
+    too, uint8 [N, H, W] (a list of N uint8 [H_i, W_i] for a split of several image sizes)
+    under ``records.PREDICTIONS_KEY``, for the caller to pop and write beside the record
+    (``records.write_predictions``)."""
     s = spec.settings
     info = dataset_info(prepared.dataset)
     c = info.num_classes
@@ -179,28 +180,31 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
     keep = set(np.linspace(0, n - 1, num=min(s.stored_predictions, n), dtype=int).tolist()) if s.stored_predictions else set()
     evaluators = build_evaluators(s, c, info.ignore_index)
     predictions, kept = {}, []
-    loader = DataLoader(val, batch_size=s.eval_batch_size, shuffle=False, num_workers=0)
+    # Every image at its own size: batches of consecutive images of one size (the network
+    # pads to its stride and crops its logits back, see SegmentationModel.forward).
+    batches = pass_batches([tuple(d.shape) for d in distances], s.eval_batch_size)
+    loader = DataLoader(val, batch_sampler=batches, num_workers=0)
     model.eval()
-    start = 0
     with torch.inference_mode():
-        for images, target in loader:
+        for batch, (images, target) in zip(batches, loader):
             images, target = images.to(device), target.to(device)
             logits = model(normalize(images))["logits"]
             pred = logits.argmax(1)
-            dist = distances[start : start + len(target)].to(device)  # the cached uint8 map: exact for integer widths
+            dist = take(distances, batch).to(device)  # the cached uint8 map: exact for integer widths
+            if dist.shape != target.shape:
+                raise ValueError(f"the cached distance maps of {prepared.dataset} do not fit its masks; delete {prepared.cache}")
             for evaluator in evaluators:
                 evaluator.process(pred, target, distance=dist)
             if keep_predictions:
-                kept.append(pred.to(torch.uint8).cpu())
-            for j in range(len(target)):
-                if start + j in keep:
-                    predictions[str(start + j)] = {
-                        "id": val.ids[start + j],
+                kept += list(pred.to(torch.uint8).cpu().numpy())
+            for j, index in enumerate(batch):
+                if index in keep:
+                    predictions[str(index)] = {
+                        "id": val.ids[index],
                         "pred": encode_mask(pred[j].cpu().numpy()),
                         "target": encode_mask(target[j].cpu().numpy()),
                         "image": encode_mask(images[j].permute(1, 2, 0).cpu().numpy()),
                     }
-            start += len(target)
     out = {"metrics": {}, "counts": {}, "predictions": predictions, "class_names": list(info.class_names)}
     for evaluator in evaluators:
         counts = evaluator.counts()
@@ -208,7 +212,8 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
         out["metrics"].update(evaluator.summarize(counts, s))
         out["metrics"].update(evaluator.details(counts, s))
     if keep_predictions:
-        out[PREDICTIONS_KEY] = torch.cat(kept).numpy() if kept else np.zeros((0, *s.image_size), dtype=np.uint8)
+        one_size = len({p.shape for p in kept}) <= 1
+        out[PREDICTIONS_KEY] = (np.stack(kept) if kept else np.zeros((0, *s.image_size), dtype=np.uint8)) if one_size else kept
     return out
 
 

@@ -299,3 +299,31 @@ def test_a_metric_added_later_from_the_command_line(tmp_path, monkeypatch, capsy
     counts = read_record(path)["counts"]
     assert counts["pixel_accuracy"]["total"] == sum(map(sum, counts["confusion"]["matrix"]))
     assert 0 < rep.tidy["pixel_accuracy"].iloc[0] <= 1
+
+
+def test_pass_batches_keep_split_order_and_one_size_per_batch():
+    from benchmark.evaluators import pass_batches
+
+    sizes = [(4, 5), (4, 5), (5, 4), (4, 5), (4, 5), (4, 5), (3, 5)]
+    assert pass_batches(sizes, 2) == [[0, 1], [2], [3, 4], [5], [6]]
+    assert pass_batches([(4, 5)] * 5, 2) == [[0, 1], [2, 3], [4]]  # one size: plain consecutive batches
+    assert pass_batches([], 4) == []
+
+
+def test_take_stacks_maps_of_one_size_from_a_tensor_or_a_list():
+    from benchmark.evaluators import take
+
+    maps = torch.arange(24).view(4, 2, 3)
+    assert torch.equal(take(maps, [1, 2]), maps[1:3])
+    assert torch.equal(take(maps, [3, 0]), maps[[3, 0]])
+    mixed = [torch.zeros(2, 3), torch.ones(3, 2), torch.full((3, 2), 2.0)]
+    assert torch.equal(take(mixed, [1, 2]), torch.stack([mixed[1], mixed[2]]))
+
+
+def test_kept_predictions_of_several_sizes_round_trip(tmp_path):
+    preds = [np.full((3, 4), 1, np.uint8), np.arange(10, dtype=np.uint8).reshape(5, 2), np.zeros((0, 3), np.uint8)]
+    path = write_predictions(tmp_path, "run-a", preds)
+    back = read_predictions(path)
+    assert isinstance(back, list) and [b.shape for b in back] == [(3, 4), (5, 2), (0, 3)]
+    for a, b in zip(preds, back):
+        np.testing.assert_array_equal(a, b)

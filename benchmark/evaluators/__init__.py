@@ -29,6 +29,8 @@ __all__ = [
     "Trimap",
     "build_evaluators",
     "evaluate_sidecar",
+    "pass_batches",
+    "take",
     "definition_of",
     "outdated_evaluators",
     "record_definitions",
@@ -43,6 +45,28 @@ EVALUATORS: list[type[Evaluator]] = [
     BoundaryIoU,
     BoundaryF,
 ]
+
+
+def pass_batches(sizes: list[tuple[int, int]], batch_size: int) -> list[list[int]]:
+    """The batches of an evaluation pass over images of ``sizes`` (H, W), in split order:
+    consecutive images of one size, at most ``batch_size`` each. Every image is scored at
+    its own size (VOC's validation images have many), and a split of one size gets the
+    plain consecutive batches, whatever its length."""
+    batches: list[list[int]] = []
+    for i, size in enumerate(sizes):
+        if batches and len(batches[-1]) < batch_size and sizes[batches[-1][0]] == size:
+            batches[-1].append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def take(maps, indices: list[int]) -> torch.Tensor:
+    """Maps ``indices`` of ``maps`` (a tensor [N, H, W] or a list of [H, W] of mixed sizes,
+    as the distance cache and kept predictions hold them), stacked: [len(indices), H, W]."""
+    if isinstance(maps, torch.Tensor):
+        return maps[indices[0] : indices[-1] + 1] if indices == list(range(indices[0], indices[-1] + 1)) else maps[indices]
+    return torch.stack([torch.as_tensor(maps[i]) for i in indices])
 
 
 def build_evaluators(settings, num_classes: int, ignore_index: int) -> list[Evaluator]:
@@ -144,20 +168,18 @@ def evaluate_sidecar(
         )
     info = dataset_info(spec.dataset)
     settings = record_settings(record)  # settings newer than the record: its scale's defaults, as summarize_record
-    predictions = torch.from_numpy(read_predictions(sidecar_path))
+    predictions = read_predictions(sidecar_path)
+    predictions = torch.from_numpy(predictions) if not isinstance(predictions, list) else [torch.from_numpy(p) for p in predictions]
     val = load_split(prepared.dataset, *prepared.eval_source, resize=settings.resize)
     if len(val) != len(predictions):
         raise ValueError(f"{sidecar_path} holds {len(predictions)} predictions, the {prepared.eval_split} split {len(val)} images")
     distances = prepared.distances()
     evaluator = evaluator_cls(settings, info.num_classes, info.ignore_index)
-    batch = settings.eval_batch_size
-    for start in range(0, len(val), batch):
-        stop = min(start + batch, len(val))
-        target = torch.stack([val[i][1] for i in range(start, stop)]).to(device)
-        pred = predictions[start:stop].to(device, torch.int64)
-        if pred.shape != target.shape:
-            raise ValueError(
-                f"{sidecar_path}: predictions of {tuple(pred.shape[1:])} differ from the masks of {tuple(target.shape[1:])}"
-            )
-        evaluator.process(pred, target, distance=distances[start:stop].to(device))
+    for batch in pass_batches([tuple(d.shape) for d in distances], settings.eval_batch_size):
+        target = torch.stack([val[i][1] for i in batch]).to(device)
+        if any(tuple(predictions[i].shape) != tuple(target.shape[1:]) for i in batch):
+            shape = next(tuple(predictions[i].shape) for i in batch if tuple(predictions[i].shape) != tuple(target.shape[1:]))
+            raise ValueError(f"{sidecar_path}: predictions of {shape} differ from the masks of {tuple(target.shape[1:])}")
+        pred = take(predictions, batch).to(device, torch.int64)
+        evaluator.process(pred, target, distance=take(distances, batch).to(device))
     return evaluator.counts()
