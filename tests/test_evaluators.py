@@ -327,3 +327,24 @@ def test_kept_predictions_of_several_sizes_round_trip(tmp_path):
     assert isinstance(back, list) and [b.shape for b in back] == [(3, 4), (5, 2), (0, 3)]
     for a, b in zip(preds, back):
         np.testing.assert_array_equal(a, b)
+
+
+def test_counts_of_an_earlier_definition_are_rescored_from_kept_predictions(tmp_path):
+    """A record whose boundary counts were made under definition 1 gets them again, under
+    today's definition, from its kept predictions: no training."""
+    from benchmark import report
+    from benchmark.records import read_record, write_record
+    from benchmark.run import main
+
+    runs = tmp_path / "runs"
+    assert main(["--method", "ppce", "--scale", "smoke", "--out", str(runs), "--keep-predictions", "--no-progress", "--threads", "1"]) == 0
+    (path,) = runs.glob("*.json")
+    record = read_record(path)
+    today = record["counts"]["boundary_f"]
+    assert today["definition"] == 2
+    record["counts"]["boundary_f"] = {k: v for k, v in today.items() if k != "definition"} | {"gt": [[0] * 19] * 2}
+    write_record(runs, record)
+    assert evaluators.outdated_evaluators(read_record(path)) == ["boundary_f"]
+    rep = report.build_report(runs, tmp_path / "report", "table1", from_predictions=True)
+    assert len(rep.updated) == 1 and "boundary_f" in rep.updated[0]
+    assert read_record(path)["counts"]["boundary_f"] == today

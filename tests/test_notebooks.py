@@ -31,7 +31,7 @@ def records_dir(tmp_path_factory):
 
 
 def test_the_notebooks_exist():
-    assert {p.stem for p in NOTEBOOKS} >= {"table1", "table2", "trimap", "qualitative", "sensitivity", "leaderboard"}
+    assert {p.stem for p in NOTEBOOKS} >= {"table1", "table2", "trimap", "qualitative", "sensitivity", "multiverse", "leaderboard"}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -57,6 +57,8 @@ def test_notebook_executes(path, records_dir, monkeypatch):
     if path.stem == "sensitivity":
         assert any("# Sensitivity" in d.get("text/markdown", "") for d in shown)
         assert any("# The paper's claims" in d.get("text/markdown", "") for d in shown)
+    if path.stem == "multiverse":
+        assert any("# Multiverse" in d.get("text/markdown", "") for d in shown)
     if path.stem == "leaderboard":
         assert any("# Leaderboard" in d.get("text/markdown", "") for d in shown)
     if path.stem == "trimap" or (path.stem == "qualitative" and fake):

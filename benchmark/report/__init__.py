@@ -1,6 +1,6 @@
 """Run records -> tidy table -> the paper's tables and figures, with seeds and intervals.
 
-    python -m benchmark.report [--suite table1|table2|trimap|sensitivity|leaderboard|all] [--records runs] [--out runs/report]
+    python -m benchmark.report [--suite table1|table2|trimap|sensitivity|multiverse|leaderboard|all] [--records runs] [--out runs/report]
                                [--from-predictions]
 
 Reads records only; never trains (``--from-predictions`` computes a newer evaluator's counts
@@ -23,6 +23,10 @@ from the predictions a run kept, and stores them in its record). What it writes 
   claims as verdicts with intervals.
 - ``table2.{md,csv,tex}``: Table 2, dataset x initialisation x method.
 - ``sensitivity.{md,csv,tex}``: each protocol choice the paper leaves open, varied alone.
+- ``multiverse.{md,csv,tex}``: every combination of those choices (the ``multiverse`` suite),
+  each method's paired difference to PPCE per protocol with the verdict of its claim and the
+  share per verdict; ``multiverse.png``: the specification curve per method. ``claims.md``
+  adds the share of protocols per verdict once the records hold a run only the multiverse makes.
 - ``trimap.{png,svg,csv}``: Figure 5; ``boundary.{png,csv}``: Boundary IoU and boundary F
   against width and tolerance; ``curves_<suite>.png``: every run's loss curves.
 - ``qualitative_<dataset>_<scale>.png``: Figures 6/7, stored predictions as overlays.
@@ -38,12 +42,13 @@ from the same records: rows are sorted and floats formatted with fixed decimals.
 
 The package, one job per module: ``tidy`` (records -> tidy table), ``stats`` (seeds,
 intervals, paired differences, Holm), ``tables`` (Tables 1 and 2), ``sensitivity``,
-``claims``, ``figures`` (Figure 5, the boundary metrics, Figures 6/7), ``curves`` (loss
-curves), ``leaderboard`` (the weight searches and the tuned losses), ``build`` (the command).
+``multiverse`` (every protocol, the specification curve), ``claims``, ``figures`` (Figure 5,
+the boundary metrics, Figures 6/7), ``curves`` (loss curves), ``leaderboard`` (the weight
+searches and the tuned losses), ``build`` (the command).
 """
 
 from benchmark.report.build import SUITE_PARTS, Report, build_parser, build_report, main
-from benchmark.report.claims import claims_markdown, claims_table
+from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
 from benchmark.report.curves import curves_figure
 from benchmark.report.figures import (
     boundary_figure,
@@ -55,6 +60,7 @@ from benchmark.report.figures import (
     trimap_summary,
 )
 from benchmark.report.leaderboard import budget_figure, leaderboard_markdown, leaderboard_table, weight_figure
+from benchmark.report.multiverse import curve_points, dot_matrix, multiverse_figure, multiverse_latex, multiverse_markdown, multiverse_table
 from benchmark.report.sensitivity import sensitivity_markdown, sensitivity_table
 from benchmark.report.stats import paired_differences, t_interval
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
@@ -66,6 +72,13 @@ __all__ = [
     "boundary_points",
     "claims_markdown",
     "claims_table",
+    "curve_points",
+    "dot_matrix",
+    "multiverse_claims",
+    "multiverse_figure",
+    "multiverse_latex",
+    "multiverse_markdown",
+    "multiverse_table",
     "curves_figure",
     "budget_figure",
     "leaderboard_markdown",

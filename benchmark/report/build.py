@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from benchmark.cli import ArgumentParser, main_guard
-from benchmark.report.claims import claims_markdown, claims_table
+from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
 from benchmark.report.curves import curves_figure
 from benchmark.report.figures import (
     boundary_figure,
@@ -21,6 +21,7 @@ from benchmark.report.figures import (
     trimap_points,
     trimap_summary,
 )
+from benchmark.report.multiverse import multiverse_figure, multiverse_latex, multiverse_markdown, multiverse_table
 from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
 from benchmark.report.leaderboard import budget_figure, leaderboard_latex, leaderboard_markdown, leaderboard_table, weight_figure, weight_table
@@ -33,8 +34,9 @@ SUITE_PARTS: dict[str, tuple[str, ...]] = {
     "table2": ("table2",),
     "trimap": ("trimap",),
     "sensitivity": ("sensitivity",),
+    "multiverse": ("multiverse",),
     "leaderboard": ("leaderboard",),
-    "all": ("table1", "table2", "trimap", "sensitivity", "leaderboard"),
+    "all": ("table1", "table2", "trimap", "sensitivity", "multiverse", "leaderboard"),
 }
 
 
@@ -83,10 +85,11 @@ def suite_records(records: list[dict], suite: str) -> list[dict]:
 
 def evaluate_kept(folder: str | os.PathLike, records: list[dict], data_root: str | None = None) -> list[str]:
     """For every ok record with kept predictions (``<run_id>.pred.npz`` beside it) that lacks
-    the counts of an evaluator of ``EVALUATORS`` (one added after the run), compute them from
-    the predictions, without training, and store them in the record (rewritten atomically).
-    Returns one line per record updated."""
-    from benchmark.evaluators import EVALUATORS, evaluate_sidecar
+    the counts of an evaluator of ``EVALUATORS`` (one added after the run), or holds counts
+    made under an earlier definition of its metric, compute them from the predictions,
+    without training, and store them in the record (rewritten atomically). Returns one line
+    per record updated."""
+    from benchmark.evaluators import EVALUATORS, evaluate_sidecar, outdated_evaluators
     from benchmark.records import predictions_path, write_record
 
     lines = []
@@ -95,7 +98,8 @@ def evaluate_kept(folder: str | os.PathLike, records: list[dict], data_root: str
         if record.get("status") != "ok" or not sidecar.exists():
             continue
         counts = record.setdefault("counts", {})
-        missing = [cls for cls in EVALUATORS if cls.name not in counts]
+        outdated = set(outdated_evaluators(record))
+        missing = [cls for cls in EVALUATORS if cls.name not in counts or cls.name in outdated]
         for cls in missing:
             counts[cls.name] = evaluate_sidecar(record, sidecar, cls, data_root)
         if missing:
@@ -139,7 +143,7 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
             if kind == "table1":
                 contexts = [tuple(c) for c in t[CONTEXT].drop_duplicates().itertuples(index=False)] if not t.empty else []
                 verdicts = claims_table(tidy, contexts)
-                write("claims.md", claims_markdown(verdicts))
+                write("claims.md", claims_markdown(verdicts, multiverse_claims(multiverse_table(tidy))))
                 write("claims.csv", table_csv(verdicts))
     if "trimap" in parts:
         fig = trimap_figure(tidy)
@@ -159,6 +163,14 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
         write("sensitivity.md", sensitivity_markdown(t))
         write("sensitivity.csv", table_csv(t))
         write("sensitivity.tex", sensitivity_latex(t))
+    if "multiverse" in parts:
+        t = multiverse_table(tidy, warnings)
+        write("multiverse.md", multiverse_markdown(t))
+        write("multiverse.csv", table_csv(t))
+        write("multiverse.tex", multiverse_latex(t))
+        fig = multiverse_figure(tidy)
+        if fig is not None:
+            files += _save_figure(fig, out / "multiverse", formats=("png",))
     if "leaderboard" in parts:
         t = leaderboard_table(everything, warnings)
         write("leaderboard.md", leaderboard_markdown(t))

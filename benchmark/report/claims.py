@@ -26,10 +26,25 @@ from benchmark.report.stats import holm, paired_p_value, seed_cells, t_interval
 from benchmark.report.tidy import BASELINE, CONTEXT, table1_rows, width_of, reported
 from benchmark.spec import row_label
 
-__all__ = ["EQUAL_MARGIN", "claims_table", "claims_markdown"]
+__all__ = ["CLAIMS", "EQUAL_MARGIN", "VERDICT_WORDS", "claims_table", "claims_markdown", "equal_verdict", "multiverse_claims",
+           "sign_verdict"]  # fmt: skip
 
 #: "About equal": the paired 95% interval inside +-EQUAL_MARGIN points of mIoU.
 EQUAL_MARGIN = 1.0
+#: The claims' names, as the tables print them.
+CLAIMS = {
+    "C1": "C1 SEMEDA above PPCE",
+    "C2": "C2 before ReLU above after ReLU",
+    "C3": "C3 Ubernet-style about equal to PPCE",
+    "C4": "C4 PPCE on edges about equal to PPCE",
+}
+#: Per claim, its rule's verdicts for (holds, not shown, contradicted).
+VERDICT_WORDS = {
+    CLAIMS["C1"]: ("above", "not shown", "below"),
+    CLAIMS["C2"]: ("above", "not shown", "below"),
+    CLAIMS["C3"]: ("about equal", "not shown", "different"),
+    CLAIMS["C4"]: ("about equal", "not shown", "different"),
+}
 
 
 def _interval(diffs: dict[int, float]) -> tuple[float, float, float, int]:
@@ -37,7 +52,9 @@ def _interval(diffs: dict[int, float]) -> tuple[float, float, float, int]:
     return mean, mean - half, mean + half, len(diffs)
 
 
-def _sign_verdict(low: float, high: float, above: str, below: str) -> str:
+def sign_verdict(low: float, high: float, above: str, below: str) -> str:
+    """C1, C2 and C5's rule: ``above`` when the 95% interval [low, high] lies above 0, ``below``
+    when it lies below, else "not shown" ("no interval" without one)."""
     if low != low:
         return "no interval"
     if low > 0:
@@ -45,6 +62,9 @@ def _sign_verdict(low: float, high: float, above: str, below: str) -> str:
     if high < 0:
         return below
     return "not shown"
+
+
+_sign_verdict = sign_verdict
 
 
 def _paired(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
@@ -88,7 +108,7 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
         # the band widths of this context's runs (a folder may hold several scales)
         band_cols = [c for c in all_bands if any(cells_of.values for cells_of in bands[c].get(ctx, {}).values())]
         for key in semeda:
-            add("C1 SEMEDA above PPCE", key, _paired(cells[key].values, base), lambda lo, hi: _sign_verdict(lo, hi, "above", "below"),
+            add(CLAIMS["C1"], key, _paired(cells[key].values, base), lambda lo, hi: _sign_verdict(lo, hi, "above", "below"),
                 " (Holm: " + ("survives" if survived.get(key) else "does not survive") + ")")
         for key in semeda:
             params = _params(key)
@@ -96,9 +116,9 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
                 continue
             twin = next((k for k in semeda if _params(k).get("relu") and _params(k)["lambdas"] == params["lambdas"]), None)
             if twin is not None:
-                add("C2 before ReLU above after ReLU", key, _paired(cells[key].values, cells[twin].values),
+                add(CLAIMS["C2"], key, _paired(cells[key].values, cells[twin].values),
                     lambda lo, hi: _sign_verdict(lo, hi, "above", "below"), " minus after ReLU")
-        for method, claim in (("ubernet", "C3 Ubernet-style about equal to PPCE"), ("ppce_edges", "C4 PPCE on edges about equal to PPCE")):
+        for method, claim in (("ubernet", CLAIMS["C3"]), ("ppce_edges", CLAIMS["C4"])):
             for key in (k for k in compared if k[0] == method):
                 add(claim, key, _paired(cells[key].values, base), _equal_verdict)
         if len(band_cols) >= 2:
@@ -121,7 +141,10 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
     return pd.DataFrame(out)
 
 
-def _equal_verdict(low: float, high: float) -> str:
+def equal_verdict(low: float, high: float) -> str:
+    """C3 and C4's rule: "about equal" when the 95% interval [low, high] lies inside
+    +-``EQUAL_MARGIN`` points, "different" when it excludes 0, else "not shown" ("no interval"
+    without one)."""
     if low != low:
         return "no interval"
     if -EQUAL_MARGIN < low and high < EQUAL_MARGIN:
@@ -131,10 +154,102 @@ def _equal_verdict(low: float, high: float) -> str:
     return "not shown"
 
 
-def claims_markdown(t: pd.DataFrame) -> str:
+_equal_verdict = equal_verdict
+
+
+#: Where the multiverse has no row to judge a claim by: (claim, why).
+NOT_IN_MULTIVERSE = (
+    (CLAIMS["C2"], "not in the multiverse: it has no after-ReLU row"),
+    (CLAIMS["C3"], "not in the multiverse: it has no Ubernet-style row"),
+)
+#: The place of a multiverse study: its context but the overrides its protocols vary, and the
+#: settings all its protocols share.
+_PLACE = CONTEXT[:4] + ["base_overrides"]
+
+
+def multiverse_claims(multiverse: pd.DataFrame) -> pd.DataFrame:
+    """The share of the multiverse's protocols in which each claim holds, is not shown, or is
+    contradicted, by the same written rules as the default protocol's verdicts.
+
+    ``multiverse``: ``benchmark.report.multiverse.multiverse_table(...)``, whose ``verdict``
+    column applies the rules per (protocol, row). One row per (place, claim, row): C1 per
+    SEMEDA row, C4 for PPCE on edges, counted over each row's distinct runs (PPCE on edges does
+    not read the channel reading: 9 protocols, not 18). Columns: the place, ``claim``, ``row``,
+    ``holds``, ``not_shown``, ``contradicted``, ``measured`` (their sum), ``missing`` (the
+    protocols without a paired interval: no run, failed runs, fewer than 2 seeds shared with
+    PPCE), ``protocols``, ``default_verdict`` (the default protocol's), ``own_runs`` (measured
+    protocols whose run only the multiverse makes), ``note``. C2 and C3 get a row each, with
+    ``protocols`` 0 and a note: the multiverse has no row to judge them by."""
+    columns = [*_PLACE, "claim", "row", "holds", "not_shown", "contradicted", "measured", "missing", "protocols",
+               "default_verdict", "own_runs", "note"]  # fmt: skip
+    if multiverse.empty:
+        return pd.DataFrame(columns=columns)
+    judged = multiverse[(multiverse["claim"] != "") & multiverse["distinct"]]
+    order = {claim: i for i, claim in enumerate(CLAIMS.values())}
+    out = []
+    for place, g in judged.groupby(_PLACE, sort=False):
+        rows = [_share(rg, claim, row) for (claim, row), rg in g.groupby(["claim", "column"], sort=False)]
+        rows += [dict(claim=claim, row="-", holds=0, not_shown=0, contradicted=0, measured=0, missing=0, protocols=0,
+                      default_verdict="", own_runs=0, note=why) for claim, why in NOT_IN_MULTIVERSE]  # fmt: skip
+        out += [dict(zip(_PLACE, place), **r) for r in sorted(rows, key=lambda r: order[r["claim"]])]
+    return pd.DataFrame(out, columns=columns)
+
+
+def _share(rg: pd.DataFrame, claim: str, row: str) -> dict:
+    """The counts per verdict of one row's distinct runs ``rg`` (rows of the multiverse table)."""
+    holds, not_shown, contradicted = (int((rg["verdict"] == w).sum()) for w in VERDICT_WORDS[claim])
+    measured = holds + not_shown + contradicted
+    default = rg.loc[rg["default"], "verdict"]
+    own = int((rg["only_multiverse"] & rg["verdict"].isin(VERDICT_WORDS[claim])).sum())
+    return dict(claim=claim, row=row, holds=holds, not_shown=not_shown, contradicted=contradicted, measured=measured,
+                missing=len(rg) - measured, protocols=len(rg), default_verdict=default.iloc[0] if len(default) else "",
+                own_runs=own, note="")  # fmt: skip
+
+
+MULTIVERSE_CLAIMS_NOTE = (
+    "The share of the multiverse's protocols (every combination of gradient clipping, the edge net's fitting input "
+    "and Eq. (6)'s channel reading; see multiverse.md) in which each claim holds, is not shown, or is contradicted, by "
+    "the rules above, counted over each row's distinct runs. Measured: protocols with a paired interval; missing: the "
+    "others. The verdicts above are the default protocol's, which the written rule fixed before any run; what the "
+    "multiverse shows does not re-open it."
+)
+
+
+def _multiverse_lines(shares: pd.DataFrame) -> list[str]:
+    """claims.md's section on the multiverse, per place."""
+    lines = []
+    for place, g in shares.groupby(_PLACE, sort=False):
+        if not g["measured"].sum():
+            continue
+        title = ", ".join(str(v) for v in place if v)
+        lines += [f"## Across the multiverse: {title}", "", MULTIVERSE_CLAIMS_NOTE, "",
+                  "| Claim | Row | Holds | Not shown | Contradicted | Measured | Missing | Default protocol |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        last = None
+        for _, r in g.iterrows():
+            claim = r["claim"] if r["claim"] != last else ""
+            last = r["claim"]
+            if r["note"]:
+                lines.append(f"| {claim} | {r['row']} | {r['note']} | - | - | - | - | - |")
+                continue
+            holds, _, contradicted = VERDICT_WORDS[r["claim"]]
+            lines.append(f"| {claim} | {r['row']} | {r['holds']} {holds} | {r['not_shown']} not shown | "
+                         f"{r['contradicted']} {contradicted} | {r['measured']} of {r['protocols']} | {r['missing']} | "
+                         f"{r['default_verdict'] or '-'} |")  # fmt: skip
+        lines.append("")
+    return lines
+
+
+def claims_markdown(t: pd.DataFrame, multiverse: pd.DataFrame | None = None) -> str:
+    """claims.md: per context of Table 1, each claim's verdict with its interval; then, once the
+    records hold a run only the multiverse makes, the share of its protocols per verdict
+    (``multiverse``: ``multiverse_claims(...)``). Before that, every protocol measured is one
+    Table 1 or the sensitivity study already shows, and the file reads as it did."""
     lines = ["# The paper's claims against our records", ""]
+    shares = multiverse if multiverse is not None and not multiverse.empty and multiverse["own_runs"].sum() else None
     if t.empty:
-        return "\n".join(lines + ["No record of Table 1's runs.", ""])
+        lines += ["No record of Table 1's runs.", ""]
+        return "\n".join(lines + (_multiverse_lines(shares) if shares is not None else []))
     lines += [(__doc__ or "").split("\n\n", 1)[1].strip(), ""]
     for ctx, g in t.groupby(CONTEXT, sort=False):
         title = ", ".join(str(v) for v in ctx if v)
@@ -146,4 +261,6 @@ def claims_markdown(t: pd.DataFrame) -> str:
             ci = "-" if r["ci_low"] != r["ci_low"] else f"[{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
             lines.append(f"| {claim} | {r['row']} | {r['mean']:+.1f} | {ci} | {r['n']} | {r['verdict']} |")
         lines.append("")
+    if shares is not None:
+        lines += _multiverse_lines(shares)
     return "\n".join(lines)

@@ -18,22 +18,39 @@ from dataclasses import asdict
 from benchmark.report.tidy import BASELINE, CONTEXT, same_value, settings_text, reported
 from benchmark.spec import row_key, row_label, scale_settings
 
-__all__ = ["sensitivity_table", "sensitivity_markdown"]
+__all__ = ["sensitivity_table", "sensitivity_markdown", "sensitivity_latex", "default_context", "overrides_tokens", "text_tokens"]
 
 
-def _tokens(text: str) -> frozenset[str]:
+def text_tokens(text: str) -> frozenset[str]:
+    """An overrides text (``"grad_clip=None lr=0.0005"``) as its set of ``k=v`` tokens."""
     return frozenset(text.split())
 
 
-def _choice_tokens(choice, dataset: str, scale: str) -> frozenset[str]:
-    """The overrides text of ``choice`` as a record shows it: only what differs from the scale's
-    defaults (at a scale that does not clip, "clipping off" is the default itself)."""
+_tokens = text_tokens
+
+
+def overrides_tokens(overrides, dataset: str, scale: str) -> frozenset[str]:
+    """The (name, value) pairs ``overrides`` as a record's overrides text shows them: only what
+    differs from the scale's defaults (at a scale that does not clip, "clipping off" is the
+    default itself), as tokens."""
     try:
         default = asdict(scale_settings(scale, dataset))
     except ValueError:
         default = {}
-    diffs = {k: v for k, v in choice.overrides if not (k in default and same_value(v, default[k]))}
-    return _tokens(settings_text(diffs))
+    diffs = {k: v for k, v in overrides if not (k in default and same_value(v, default[k]))}
+    return text_tokens(settings_text(diffs))
+
+
+def _choice_tokens(choice, dataset: str, scale: str) -> frozenset[str]:
+    """The overrides text of ``choice`` as a record shows it (``overrides_tokens``)."""
+    return overrides_tokens(choice.overrides, dataset, scale)
+
+
+def default_context(holding, every_choice: frozenset[str]) -> frozenset[str]:
+    """The default protocol's context among the contexts ``holding`` (token sets) of a study:
+    the settings they share once every choice's own overrides (``every_choice``) are taken
+    out; a user's ``--set`` stays in it. The shortest such set, then the first in order."""
+    return min((t - every_choice for t in holding), key=lambda t: (len(t), sorted(t)))
 
 
 def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
@@ -59,7 +76,7 @@ def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
         # choice's own overrides are taken out (a user's --set stays in it).
         choice_tokens = [_choice_tokens(c, place[0], place[2]) for c in SENSITIVITY_CHOICES]
         every_choice = frozenset().union(*choice_tokens)
-        base = min((t - every_choice for t in holding), key=lambda t: (len(t), sorted(t)))
+        base = default_context(holding, every_choice)
         default_cells = contexts.get(base, {})
         rows = []
         for choice, own in zip(SENSITIVITY_CHOICES, choice_tokens):
@@ -125,7 +142,7 @@ def sensitivity_markdown(t: pd.DataFrame) -> str:
 
 
 def sensitivity_latex(t: pd.DataFrame) -> str:
-    from benchmark.report.tables import _latex
+    from benchmark.report.tables import latex_text as _latex
 
     out = []
     if t.empty:

@@ -247,7 +247,9 @@ def display_rank(column: str, value) -> tuple:
     return (order.index(value) if value in order else len(order), value)
 
 
-def _ours_text(r) -> str:
+def ours_text(r) -> str:
+    """A cell's own value: mean ± std over seeds, or missing / failed, with missing seeds and
+    the divergence mark ("diverged k/n")."""
     if r["n"] == 0:
         text = f"failed ({r['n_failed']})" if r["n_failed"] else "missing"
     else:
@@ -260,6 +262,9 @@ def _ours_text(r) -> str:
     if r.get("n_diverged"):
         text += f"; diverged {r['n_diverged']}/{r['n'] + r['n_failed']}"
     return text
+
+
+_ours_text = ours_text
 
 
 def _holm_text(r) -> str:
@@ -304,7 +309,9 @@ def _diff_seeds_text(r) -> str:
     return ", ".join(f"{s} {float(d):+.1f}" for s, d in (item.split(":") for item in r["diff_seeds"].split()))
 
 
-def _diff_text(r) -> str:
+def diff_text(r) -> str:
+    """The paired difference to PPCE: ``+x.x [lo, hi]`` (95% t-interval), ``+x.x (n=1, no interval)``,
+    or why there is none."""
     if r["diff_note"] and r["diff_n"] == 0:
         return r["diff_note"]
     if r["diff_n"] == 0:
@@ -312,6 +319,9 @@ def _diff_text(r) -> str:
     if r["diff_n"] == 1:
         return f"{r['diff_mean']:+.1f} (n=1, no interval)"
     return f"{r['diff_mean']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]"
+
+
+_diff_text = diff_text
 
 
 def _paper_text(value: float) -> str:
@@ -393,11 +403,15 @@ _LATEX_ESCAPE = {
 }  # fmt: skip
 
 
-def _latex(text: str) -> str:
+def latex_text(text: str) -> str:
+    """``text`` escaped for LaTeX, with ±, Δ and λ as maths."""
     text = "".join(_LATEX_ESCAPE.get(c, c) for c in text)
     for plain, tex in (("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("λ1", r"$\lambda_1$"), ("λ2", r"$\lambda_2$"), ("λ3", r"$\lambda_3$")):
         text = text.replace(plain, tex)
     return text
+
+
+_latex = latex_text
 
 
 def table_latex(kind: str, table: pd.DataFrame) -> str:
