@@ -8,24 +8,25 @@ and the seed runs at that weight (reported split) give the row. One section per 
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
 
 from benchmark.report.tables import (
-    _COMMON_NOTE,
-    _Metrics,
-    _add_holm,
-    _diff_text,
-    _holm_text,
-    _latex,
-    _metric_headers,
-    _metric_text,
-    _ours_text,
+    COMMON_NOTE,
+    SeedMetrics,
+    add_holm,
+    diff_text,
+    holm_text,
+    latex_text,
+    metric_headers,
+    metric_text,
+    ours_text,
     describe_context,
 )
-from benchmark.report.tidy import BASELINE, CONTEXT, lambdas_text, reported, sorted_rows
-from benchmark.spec import row_key, row_label
+from benchmark.report.tidy import BASELINE, CONTEXT, lambdas_text, registered, reported, sorted_rows
+from benchmark.spec import RowKey, row_key, row_label
 from benchmark.tuning import grid_text, rung_steps, scaled_params, search_state
 
 __all__ = ["budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_table", "search_trials", "weight_figure"]
@@ -65,6 +66,19 @@ def _searches(trials: pd.DataFrame):
         yield ctx, method, search_state(scores, grid, rungs), grid, rungs
 
 
+def _selected(trials: pd.DataFrame, ctx: tuple, method: str, multiplier: float) -> tuple[RowKey, dict, str]:
+    """The row key, parameters and label of ``method`` at its selected ``multiplier``: from its
+    class where it is registered here, else from its search trial at that multiplier, whose
+    record holds them, so that a method the report cannot import keeps its row."""
+    if registered(method):
+        params = scaled_params(method, multiplier)
+        key = row_key(method, params)
+        return key, params, row_label(key)
+    mine = trials[(trials["method"] == method) & (trials[CONTEXT] == pd.Series(ctx, index=CONTEXT)).all(axis=1)]
+    row = next(r for _, r in mine.iterrows() if math.isclose(r["multiplier"], multiplier, rel_tol=1e-9))
+    return (method, row["params"]), json.loads(row["params"]), row["label"]
+
+
 def _distinct(values: tuple[float, ...]) -> tuple[float, ...]:
     """``values`` without near-equal repeats (multipliers recovered from stored lambdas)."""
     out: list[float] = []
@@ -94,9 +108,9 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
         keys = {BASELINE: None}
         for method, state in chosen.items():
             if state.selected is not None:
-                keys[row_key(method, scaled_params(method, state.selected))] = state
+                keys[_selected(trials, ctx, method, state.selected)[0]] = state
         frame = in_ctx[in_ctx.apply(lambda r: (r["method"], r["params"]) in keys, axis=1)] if len(in_ctx) else in_ctx
-        metrics = _Metrics(frame, warnings) if len(frame) else None
+        metrics = SeedMetrics(frame, warnings) if len(frame) else None
         note = (
             f"Ours: {_context_text(ctx)}. Each loss's weight was searched as a multiplier on its default lambdas over "
             f"{', '.join(grid_text(m) for m in grid)} (seed 0, scored by mIoU on the tuning split), cut by successive halving "
@@ -106,7 +120,8 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
         )
         rows = []
         for method, state in [("ppce", None)] + sorted(chosen.items()):
-            key = BASELINE if state is None else (row_key(method, scaled_params(method, state.selected)) if state.selected is not None else None)
+            picked = _selected(trials, ctx, method, state.selected) if state is not None and state.selected is not None else None
+            key = BASELINE if state is None else (picked[0] if picked is not None else None)
             stats = metrics.stats(ctx, key) if (metrics is not None and key is not None) else None
             if stats is None:
                 stats = {"ours_mean": float("nan"), "ours_std": float("nan"), "n": 0, "n_failed": 0, "missing_seeds": "", "diff_n": 0,
@@ -114,12 +129,12 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
             weight = "-" if state is None else (grid_text(state.selected) if state.selected is not None else f"rung {state.rung + 1} of {len(rungs)}")
             if state is not None and state.selected is not None and _at_grid_edge(state.selected, grid):
                 weight += " (grid edge)"
-            params = scaled_params(method, state.selected) if state is not None and state.selected is not None else {}
+            params = picked[1] if picked is not None else {}
             rows.append(dict(zip(CONTEXT, ctx), note=note, method=method,
-                             label=row_label(key) if key is not None else method, multiplier=weight,
+                             label=picked[2] if picked is not None else row_label(key) if key is not None else method, multiplier=weight,
                              lambdas=lambdas_text(params.get("lambdas")) if params else "-", **stats))  # fmt: skip
         out += sorted(rows, key=lambda r: -r["ours_mean"] if r["ours_mean"] == r["ours_mean"] else math.inf)
-    _add_holm(out, CONTEXT)
+    add_holm(out, CONTEXT)
     return pd.DataFrame(out)
 
 
@@ -130,13 +145,13 @@ def _at_grid_edge(selected: float, grid: tuple[float, ...]) -> bool:
 
 def _sections(t: pd.DataFrame):
     for ctx, g in t.groupby(CONTEXT, sort=False):
-        extra = _metric_headers(g)
+        extra = metric_headers(g)
         header = ["Method", "Registry name", "Weight (x default)", "λ", "mIoU", "n", "Δ PPCE [95% CI]", "Holm"]
         header += [h for _, text in extra for h in (text, "Δ")]
         rows = []
         for _, r in g.iterrows():
-            rows.append([r["label"], r["method"], r["multiplier"], r["lambdas"], _ours_text(r) if r["n"] or r["n_failed"] else "missing",
-                         str(r["n"]), _diff_text(r), _holm_text(r)] + [x for name, _ in extra for x in _metric_text(r, name)])  # fmt: skip
+            rows.append([r["label"], r["method"], r["multiplier"], r["lambdas"], ours_text(r) if r["n"] or r["n_failed"] else "missing",
+                         str(r["n"]), diff_text(r), holm_text(r)] + [x for name, _ in extra for x in metric_text(r, name)])  # fmt: skip
         yield "Leaderboard: " + _context_text(ctx), g["note"].iloc[0], header, rows
 
 
@@ -147,7 +162,7 @@ def leaderboard_markdown(t: pd.DataFrame) -> str:
     for title, note, header, rows in _sections(t):
         lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-        lines += ["", note, "", _COMMON_NOTE, ""]
+        lines += ["", note, "", COMMON_NOTE, ""]
     return "\n".join(lines)
 
 
@@ -155,9 +170,9 @@ def leaderboard_latex(t: pd.DataFrame) -> str:
     out = []
     for title, note, header, rows in _sections(t) if not t.empty else []:
         out += [f"% {title}", r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{'l' * len(header)}}}", r"\toprule",
-                " & ".join(_latex(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
-        out += [" & ".join(_latex(str(c)) for c in row) + r" \\" for row in rows]
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_latex(note)}}}", r"\end{table}", ""]
+                " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
+        out += [" & ".join(latex_text(str(c)) for c in row) + r" \\" for row in rows]
+        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(note)}}}", r"\end{table}", ""]
     return "\n".join(out) if out else "% no record of a weight search\n"
 
 

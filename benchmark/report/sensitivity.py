@@ -142,14 +142,14 @@ def sensitivity_markdown(t: pd.DataFrame) -> str:
 
 
 def sensitivity_latex(t: pd.DataFrame) -> str:
-    from benchmark.report.tables import latex_text as _latex
+    from benchmark.report.tables import latex_text
 
     out = []
     if t.empty:
         return "% no record of the sensitivity study's runs\n"
     for title, header, rows in _sections(t):
         out += [f"% {title}", r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{'l' * len(header)}}}",
-                r"\toprule", " & ".join(_latex(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
-        out += [" & ".join(_latex(c) for c in row) + r" \\" for row in rows]
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_latex(title)}. {_latex(SENSITIVITY_NOTE)}}}", r"\end{table}", ""]
+                r"\toprule", " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
+        out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in rows]
+        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(title)}. {latex_text(SENSITIVITY_NOTE)}}}", r"\end{table}", ""]
     return "\n".join(out)

@@ -75,7 +75,7 @@ def boundary_columns(tidy: pd.DataFrame, ctx: tuple | None = None) -> dict[str, 
     return out
 
 
-class _Metrics:
+class SeedMetrics:
     """The seed cells of mIoU and of every boundary metric, per context and row key."""
 
     def __init__(self, tidy: pd.DataFrame, warnings: list[str]):
@@ -102,7 +102,7 @@ class _Metrics:
         return row
 
 
-def _add_holm(rows: list[dict], group_cols: list[str], family=None) -> None:
+def add_holm(rows: list[dict], group_cols: list[str], family=None) -> None:
     """Mark, per group of rows (one context), which mIoU differences to PPCE survive a Holm
     correction at 5% over the group's compared rows. ``family(row)`` splits a group further:
     the paper's rows are corrected among themselves, whatever other methods a records
@@ -134,7 +134,7 @@ def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
     suite = SUITES["table1"]
     own_datasets = {d for ds in suite.datasets.values() for d in ds}
     own_inits = {i for xs in suite.inits.values() for i in xs}
-    metrics = _Metrics(tidy, warnings)
+    metrics = SeedMetrics(tidy, warnings)
     out = []
     for ctx, cells in metrics.miou.items():
         dataset, backbone, scale, init, overrides = ctx
@@ -169,7 +169,7 @@ def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
                     **metrics.stats(ctx, key),
                 )
             )
-    _add_holm(out, CONTEXT, family=lambda r: (r["method"], r["params"]) in set(rows1))
+    add_holm(out, CONTEXT, family=lambda r: (r["method"], r["params"]) in set(rows1))
     return pd.DataFrame(out)
 
 
@@ -191,7 +191,7 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
     warnings = [] if warnings is None else warnings
     if tidy.empty:
         return pd.DataFrame()
-    metrics = _Metrics(tidy, warnings)
+    metrics = SeedMetrics(tidy, warnings)
     rows2 = table2_rows()
     sections: dict[tuple, dict] = {}
     for ctx, by_row in metrics.miou.items():
@@ -238,7 +238,7 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
                             **metrics.stats(ctx, key),
                         )
                     )  # fmt: skip
-    _add_holm(out, ["scale", "backbone", "overrides", "kind", "pretraining", "column"], family=lambda r: (r["method"], r["params"]) in set(rows2))
+    add_holm(out, ["scale", "backbone", "overrides", "kind", "pretraining", "column"], family=lambda r: (r["method"], r["params"]) in set(rows2))
     return pd.DataFrame(out)
 
 
@@ -264,17 +264,16 @@ def ours_text(r) -> str:
     return text
 
 
-_ours_text = ours_text
 
 
-def _holm_text(r) -> str:
+def holm_text(r) -> str:
     value = r.get("holm")
     if value is None or value != value or r["diff_n"] < 2:
         return "-"
     return "yes" if value else "no"
 
 
-def _metric_text(r, name: str) -> tuple[str, str]:
+def metric_text(r, name: str) -> tuple[str, str]:
     """(mean ± std, Δ PPCE [95% CI]) of boundary metric ``name``; "n/a" for runs without it."""
     n = r.get(f"{name}_n")
     if n is None or n != n or n == 0:
@@ -293,7 +292,7 @@ def _metric_text(r, name: str) -> tuple[str, str]:
     return ours, f"{r[f'{name}_diff_mean']:+.1f} [{r[f'{name}_diff_ci_low']:+.1f}, {r[f'{name}_diff_ci_high']:+.1f}]"
 
 
-def _metric_headers(g: pd.DataFrame) -> list[tuple[str, str]]:
+def metric_headers(g: pd.DataFrame) -> list[tuple[str, str]]:
     """(name, header) of the boundary metrics a section's rows carry, in the table's order."""
     out = []
     for name, _, _, _ in BOUNDARY_COLUMNS:
@@ -321,14 +320,13 @@ def diff_text(r) -> str:
     return f"{r['diff_mean']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]"
 
 
-_diff_text = diff_text
 
 
 def _paper_text(value: float) -> str:
     return "-" if value != value else f"{value:.1f}"
 
 
-_COMMON_NOTE = (
+COMMON_NOTE = (
     "% mIoU. Ours: mean ± sample std over seeds (no std for n=1), n = seeds with a result. "
     "Δ PPCE: mIoU minus PPCE's on the same seed and context, in points; per seed, then mean with a 95% t-interval. "
     "Holm: whether the mIoU difference survives a Holm correction at 5% over the rows compared with PPCE in the section "
@@ -347,7 +345,7 @@ def _display(kind: str, t: pd.DataFrame) -> list[tuple[str, str, list[str], list
     if kind == "table1":
         for ctx, g in t.groupby(CONTEXT, sort=False):
             ctx = dict(zip(CONTEXT, ctx))
-            extra = _metric_headers(g)
+            extra = metric_headers(g)
             header = ["Loss", "λ1", "λ2", "λ3", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
             header += [h for _, text in extra for h in (text, "Δ")]
             title = "Table 1: " + describe_context(ctx["dataset"], ctx["scale"], ctx["backbone"], ctx["init"], ctx["overrides"])
@@ -356,14 +354,14 @@ def _display(kind: str, t: pd.DataFrame) -> list[tuple[str, str, list[str], list
                 loss = r["loss"] if r["loss"] != last else ""
                 last = r["loss"]
                 rows.append(
-                    [loss, r["lambda_1"], r["lambda_2"], r["lambda_3"], _paper_text(r["paper"]), _ours_text(r),
-                     str(r["n"]), _diff_seeds_text(r), _diff_text(r), _holm_text(r)]
-                    + [x for name, _ in extra for x in _metric_text(r, name)]
+                    [loss, r["lambda_1"], r["lambda_2"], r["lambda_3"], _paper_text(r["paper"]), ours_text(r),
+                     str(r["n"]), _diff_seeds_text(r), diff_text(r), holm_text(r)]
+                    + [x for name, _ in extra for x in metric_text(r, name)]
                 )  # fmt: skip
             sections.append((title, g["note"].iloc[0], header, rows))
     else:
         for (scale, backbone, overrides, _kind), g in t.groupby(["scale", "backbone", "overrides", "kind"], sort=False):
-            extra = _metric_headers(g)
+            extra = metric_headers(g)
             header = ["Pre-training", "Dataset", "Method", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
             header += [h for _, text in extra for h in (text, "Δ")]
             title = f"Table 2: {scale} scale, {backbone}" + (f", settings {overrides}" if overrides else "")
@@ -375,9 +373,9 @@ def _display(kind: str, t: pd.DataFrame) -> list[tuple[str, str, list[str], list
                 shown_data = data if last != (pre, data) else ""
                 last = (pre, data)
                 rows.append(
-                    [shown_pre, shown_data, r["method_name"], _paper_text(r["paper"]), _ours_text(r), str(r["n"]),
-                     _diff_seeds_text(r), _diff_text(r), _holm_text(r)]
-                    + [x for name, _ in extra for x in _metric_text(r, name)]
+                    [shown_pre, shown_data, r["method_name"], _paper_text(r["paper"]), ours_text(r), str(r["n"]),
+                     _diff_seeds_text(r), diff_text(r), holm_text(r)]
+                    + [x for name, _ in extra for x in metric_text(r, name)]
                 )  # fmt: skip
             sections.append((title, g["note"].iloc[0], header, rows))
     return sections
@@ -393,7 +391,7 @@ def table_markdown(kind: str, table: pd.DataFrame) -> str:
     for title, note, header, rows in sections:
         lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        lines += ["", note, "", _COMMON_NOTE, ""]
+        lines += ["", note, "", COMMON_NOTE, ""]
     return "\n".join(lines)
 
 
@@ -411,7 +409,6 @@ def latex_text(text: str) -> str:
     return text
 
 
-_latex = latex_text
 
 
 def table_latex(kind: str, table: pd.DataFrame) -> str:
@@ -423,10 +420,10 @@ def table_latex(kind: str, table: pd.DataFrame) -> str:
         out += [
             f"% {title}",
             r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-            " & ".join(_latex(h) for h in header) + r" \\", r"\midrule",
+            " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule",
         ]  # fmt: skip
-        out += [" & ".join(_latex(c) for c in row) + r" \\" for row in rows]
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{_latex(note)} {_latex(_COMMON_NOTE)}}}", r"\end{table}", ""]
+        out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in rows]
+        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(note)} {latex_text(COMMON_NOTE)}}}", r"\end{table}", ""]
     return "\n".join(out) if out else "% no record of this table's runs\n"
 
 

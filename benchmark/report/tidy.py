@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+import methods
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
 from benchmark.evaluators import EVALUATORS, record_definitions, summarize_record
@@ -137,6 +138,35 @@ def _number(value) -> float:
     return float("nan") if value is None else float(value)
 
 
+def registered(method: str) -> bool:
+    """Whether ``method`` is registered in this process (else the report reads what its
+    records hold of it: label, parameters, default lambdas)."""
+    try:
+        methods.method_class(method)
+    except ValueError:
+        return False
+    return True
+
+
+def missing_methods(records: Iterable[dict]) -> list[str]:
+    """One line per method of ``records`` that is not registered here, saying which import
+    would bring it (the module and file its records name)."""
+    found: dict[str, list[dict]] = {}
+    for record in records:
+        spec = record.get("spec") or {}
+        if spec.get("method") and not registered(spec["method"]):
+            found.setdefault(spec["method"], []).append(spec.get("origin") or {})
+    lines = []
+    for method, origins in sorted(found.items()):
+        origin = next((o for o in origins if o), {})
+        where = origin.get("file") or origin.get("module")
+        source = f" (module {origin.get('module')}, file {origin.get('file')})" if origin else ""
+        fix = f"pass --import {where}" if where else "pass --import with the file that defines it"
+        lines.append(f"method {method!r} of {len(origins)} records is not registered here{source}: its rows show the label and "
+                     f"parameters its records hold; {fix} to describe them from its code")  # fmt: skip
+    return lines
+
+
 def _tidy_row(record: dict) -> dict:
     spec = record.get("spec") or {}
     params = spec.get("params") or {}
@@ -144,6 +174,8 @@ def _tidy_row(record: dict) -> dict:
     timing = record.get("timing") or {}
     norms = record.get("grad_norm") or {}
     key = row_key(spec.get("method", ""), params)
+    origin = spec.get("origin") or {}
+    known = registered(key[0])
     row = {
         "run_id": record["run_id"],
         "method": key[0],
@@ -159,9 +191,9 @@ def _tidy_row(record: dict) -> dict:
         "split": spec.get("split", "val"),
         "step": int(record.get("step") or spec.get("stop_at") or (spec.get("settings") or {}).get("steps") or -1),
         "schedule_steps": int((spec.get("settings") or {}).get("steps") or -1),
-        "multiplier": _number(multiplier_of(key[0], params)),
+        "multiplier": _number(multiplier_of(key[0], params, origin.get("default_lambdas"))),
         "overrides": overrides_text(spec) if spec.get("scale") else "",
-        "label": row_label(key),
+        "label": row_label(key) if known or not record.get("label") else record["label"],
         "status": record.get("status", ""),
         "diverged": _diverged(record, spec.get("dataset", "")),
         "reason": record.get("reason"),
@@ -178,6 +210,9 @@ def _tidy_row(record: dict) -> dict:
         "clipped_share": _number(norms.get("clipped_share")),
         "version": (record.get("versions") or {}).get("benchmark"),
         "data_version": record.get("data_version"),
+        # The content hash of a method from outside the package ("" for the package's own):
+        # records of one run made with other code are superseded by those of the code registered here.
+        "code": origin.get("sha256") or "",
     }
     # The flat metrics of every evaluator, from the record's raw counts (records of earlier
     # versions through their old layout); where a record holds no counts at all, the
@@ -254,7 +289,7 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
     trimap_cols = [c for c in df.columns if c.startswith(prefixes)]
     trimap_cols.sort(key=lambda c: (next(i for i, p in enumerate(prefixes) if c.startswith(p)), width_of(c)))
     back = ["wall_s", "train_s", "eval_s", "device", "threads", "edge_f1", "grad_norm_median", "grad_norm_max",
-            "clipped_share", "version", "data_version"] + [c for c in df.columns if c.endswith("_definition")]  # fmt: skip
+            "clipped_share", "version", "data_version", "code"] + [c for c in df.columns if c.endswith("_definition")]  # fmt: skip
     front = [c for c in df.columns if c not in trimap_cols and c not in back]
     df = df[front + trimap_cols + back]
     df["failed_step"] = df["failed_step"].astype("Int64")
@@ -267,13 +302,19 @@ def tidy_records(records: Iterable[dict]) -> pd.DataFrame:
 def _superseded(df: pd.DataFrame) -> pd.Series:
     """Whether the same run was made again by a later harness version, or by the same
     version under a later definition of a metric (a run re-made with new pre-trained weights
-    whose content, and so run id, differs): the tables read the newest record, and the
-    earlier one stays in the tidy table."""
+    whose content, and so run id, differs), or, for a method from outside the package, with
+    the code registered here where the record's is other code (an edited loss): the tables
+    read the newest record, and the earlier one stays in the tidy table. Where the method is
+    not registered here its records cannot be told apart by code, and none supersedes another."""
     names = df["version"].fillna("")
     rank = names.map({v: i for i, v in enumerate(sorted(set(names), key=version_order))}).astype(float)
     definitions = df[[c for c in df.columns if c.endswith("_definition")]]
     if definitions.shape[1]:
         rank = rank * 1000 + definitions.max(axis=1).fillna(0)
+    if "code" in df.columns:
+        current = {m: (methods.method_origin(m) or {}).get("sha256") or "" for m in set(df["method"]) if registered(m)}
+        stale = [m in current and code != current[m] for m, code in zip(df["method"], df["code"].fillna(""))]
+        rank = rank * 2 + pd.Series([0 if s else 1 for s in stale], index=df.index)
     newest = rank.groupby([df[c] for c in SAME_RUN], sort=False, dropna=False).transform("max")
     return rank < newest
 
@@ -310,6 +351,7 @@ def load_folder(folder) -> tuple[list[dict], list[str]]:
             f"(python -m benchmark.run --suite table1 --out {folder}) or pass --records DIR"
         )
     records, problems = load_records(folder)
+    problems += missing_methods(records)
     if not records:
         extra = f" ({len(problems)} corrupt)" if problems else ""
         raise ValueError(
