@@ -14,7 +14,7 @@ from benchmark import paper
 from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_settings
 
 __all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS",
-           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "MULTIVERSE_AXES", "Protocol", "multiverse_protocols",
+           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "MULTIVERSE_AXES", "Protocol", "multiverse_grid", "multiverse_protocols",
            "protocol_row"]  # fmt: skip
 
 
@@ -73,6 +73,9 @@ class Choice:
     overrides: tuple[tuple[str, object], ...] = ()
     params: tuple[tuple[str, object], ...] = ()
     applies: str = "all"  # "all" | "edge_net" (methods using the edge net) | a method name
+    #: Why the value has no runs, when it cannot have any (its protocols stay in the grid
+    #: and in the report, as missing); None for a value that runs.
+    unrunnable: str | None = None
 
     def applies_to(self, method: str) -> bool:
         if self.applies == "all":
@@ -133,7 +136,10 @@ MULTIVERSE_AXES: tuple[tuple[str, tuple[Choice, ...]], ...] = (
     ("edge-net fitting input", (
         Choice("edge-net fitting input", "fixed peak 0.9", applies="edge_net"),
         Choice("edge-net fitting input", "peaks in [0.3, 0.99]", overrides=(("edge_net_peak", (0.3, 0.99)),), applies="edge_net"),
-        Choice("edge-net fitting input", "literal", overrides=(("edge_net_peak", methods_registry.LITERAL),), applies="edge_net"),
+        # Measured on streets before any run of it: the rule finds no sigma, F1 0.779 at best
+        # (sigma 0.0625) and 0.744 without noise, against the floor of 0.95.
+        Choice("edge-net fitting input", "literal", overrides=(("edge_net_peak", methods_registry.LITERAL),), applies="edge_net",
+               unrunnable="no sigma of the rule's grid gives an edge net that passes the F1 floor"),
     )),
     ("SEMEDA |.| of Eq. (6)", (
         Choice("SEMEDA |.| of Eq. (6)", "sum over channels", applies="semeda"),
@@ -169,8 +175,16 @@ def protocol_row(row: Row, protocol: Protocol) -> Row:
     return _with_choices(row, protocol.choices)
 
 
-def _multiverse_rows() -> tuple[Row, ...]:
+def multiverse_grid() -> tuple[Row, ...]:
+    """Every (protocol, method) row of the multiverse's grid, those that cannot run included."""
     return tuple(dict.fromkeys(protocol_row(row, p) for p in multiverse_protocols() for row in MULTIVERSE_ROWS))
+
+
+def _multiverse_rows() -> tuple[Row, ...]:
+    """The suite's rows: the grid without the rows a value that cannot run applies to."""
+    runnable = {protocol_row(row, p) for p in multiverse_protocols() for row in MULTIVERSE_ROWS
+                if not any(c.unrunnable and c.applies_to(row.method) for c in p.choices)}  # fmt: skip
+    return tuple(row for row in multiverse_grid() if row in runnable)
 
 
 @dataclass(frozen=True)

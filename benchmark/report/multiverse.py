@@ -29,7 +29,7 @@ from benchmark.report.stats import cell_stats, seed_cells
 from benchmark.report.tables import diff_text, latex_text, ours_text
 from benchmark.report.tidy import BASELINE, CONTEXT, reported
 from benchmark.spec import row_label
-from benchmark.suites import MULTIVERSE_AXES, MULTIVERSE_ROWS, SUITES, Row, multiverse_protocols, protocol_row
+from benchmark.suites import MULTIVERSE_AXES, MULTIVERSE_ROWS, SUITES, Row, multiverse_grid, multiverse_protocols, protocol_row
 
 __all__ = ["AXES", "multiverse_table", "multiverse_markdown", "multiverse_latex", "curve_points", "dot_matrix",
            "multiverse_figure", "multiverse_only_rows"]  # fmt: skip
@@ -44,7 +44,7 @@ def multiverse_only_rows() -> frozenset[Row]:
     """The rows (method, parameters, own settings) that only the multiverse suite runs: those of
     the protocols that no other suite (Table 1, the sensitivity study, ...) makes."""
     others = {row for name, suite in SUITES.items() if name != "multiverse" for row in suite.rows}
-    return frozenset(set(SUITES["multiverse"].rows) - others)
+    return frozenset(set(multiverse_grid()) - others)
 
 
 def axis_applies(axis: str, method: str) -> bool:
@@ -209,11 +209,19 @@ DEFAULT_NOTE = (
 )
 SHARE_NOTE = (
     "Share per verdict: over the distinct runs of each method's protocols (PPCE on edges: the 9 of clipping x the "
-    "edge net's fitting input), how many say the claim holds, is not shown, or is contradicted, by the rules of "
+    "edge net's fitting input, those of a value without runs missing), how many say the claim holds, is not shown, or is contradicted, by the rules of "
     f"claims.md (C1: the paired 95% interval above / below 0; C4: inside ±{EQUAL_MARGIN:g} point / excluding 0). "
     "Measured: protocols with a paired interval; missing: the others (no run, failed runs, or fewer than 2 seeds "
     "shared with PPCE)."
 )
+
+
+def unrunnable_note() -> str:
+    """Which values of the grid have no runs, and why (``Choice.unrunnable``)."""
+    from benchmark.suites import MULTIVERSE_AXES
+
+    parts = [f"{axis} = {c.value}: {c.unrunnable}" for axis, values in MULTIVERSE_AXES for c in values if c.unrunnable]
+    return ("Values without runs (their protocols read 'missing' for the methods they apply to): " + "; ".join(parts) + ".") if parts else ""
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -230,6 +238,7 @@ def multiverse_markdown(t: pd.DataFrame) -> str:
     shares = multiverse_claims(t)
     for place, title, header, rows in _sections(t):
         lines += [f"## {title}", "", *_markdown_table(header, rows), "", MULTIVERSE_NOTE, "", DEFAULT_NOTE, ""]
+        lines += [unrunnable_note(), ""] if unrunnable_note() else []
         share_rows = _share_rows(shares, place)
         if share_rows:
             lines += ["### Share per verdict", "", *_markdown_table(SHARE_HEADER, share_rows), "", SHARE_NOTE, ""]
@@ -245,7 +254,7 @@ def multiverse_latex(t: pd.DataFrame) -> str:
         out += [f"% {title}", r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{'l' * len(header)}}}",
                 r"\toprule", " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
         out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in rows]
-        caption = f"{title}. {MULTIVERSE_NOTE} {DEFAULT_NOTE}"
+        caption = f"{title}. {MULTIVERSE_NOTE} {DEFAULT_NOTE} {unrunnable_note()}".rstrip()
         out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(caption)}}}", r"\end{table}", ""]
     return "\n".join(out)
 
