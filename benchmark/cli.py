@@ -9,7 +9,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ArgumentParser", "UserError", "main_guard", "parse_assignments", "parse_overrides", "parse_value", "writable_folder"]
+__all__ = ["ArgumentParser", "UserError", "add_import_option", "import_from_argv", "import_plugins", "main_guard", "parse_assignments",
+           "parse_overrides", "parse_value", "writable_folder"]  # fmt: skip
 
 
 class UserError(ValueError):
@@ -107,3 +108,46 @@ def writable_folder(path: str, flag: str = "--out") -> Path:
     except OSError as err:
         raise UserError(f"{flag} {folder}: cannot write there ({err.strerror or err}); give a folder you can write to") from None
     return folder
+
+
+IMPORT_HELP = ("a file (my_loss.py), package folder or module of your own to import first, in this process and in every "
+               "trial on any node: its methods, datasets, evaluators and suites register themselves; a .toml file "
+               "holds suites as data (repeatable)")
+
+
+def add_import_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--import MODULE_OR_FILE`` option, the same on every command."""
+    parser.add_argument("--import", dest="imports", action="append", metavar="MODULE_OR_FILE", help=IMPORT_HELP)
+
+
+def import_from_argv(argv: list[str]) -> None:
+    """Import every ``--import X`` / ``--import=X`` of ``argv`` before the parser is built,
+    so that its help and choices list what they register. The parsed options are imported
+    again by ``import_plugins`` (a no-op for these), which catches an abbreviated flag."""
+    found = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--import" and i + 1 < len(argv):
+            found.append(argv[i + 1])
+        elif arg.startswith("--import="):
+            found.append(arg.partition("=")[2])
+    import_plugins(found)
+
+
+def import_plugins(targets: list[str] | None) -> None:
+    """Import each target (``methods.import_plugin``); a ``.toml`` file registers the suites
+    it holds (``benchmark.suites.load_suite_file``). A target that cannot be imported is a
+    ``UserError``: ``cannot import nothing.py: no such file``."""
+    import methods
+
+    for target in targets or []:
+        if target.endswith(".toml"):
+            from benchmark.suites import load_suite_file
+
+            load_suite_file(target)
+        else:
+            try:
+                methods.import_plugin(target)
+            except methods.PluginError as err:
+                raise UserError(str(err)) from None

@@ -76,7 +76,7 @@ from scipy import ndimage
 import methods
 from benchmark import metrics
 from benchmark.allocator import keep_freed_memory
-from benchmark.cli import ArgumentParser, main_guard
+from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard
 from benchmark.data import dataset_info, render
 from benchmark.data.datasets import cityscapes_lut
 from benchmark.data.transforms import normalize
@@ -1110,6 +1110,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep the other sections of an existing perf.json in --out (e.g. to re-run one measured on a busy machine)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the comparisons (default: 1)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_import_option(p)
     return p
 
 
@@ -1128,7 +1129,10 @@ def selected_sections(args) -> tuple[str, ...]:
 
 @main_guard
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    import_from_argv(argv)
     args = build_parser().parse_args(argv)
+    import_plugins(args.imports)
     sections = selected_sections(args)
     if args.threads < 1:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")

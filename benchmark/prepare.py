@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from benchmark import metrics
 from benchmark.allocator import keep_freed_memory
 from benchmark.data import as_tensors, check_dataset, dataset_info, load_split
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
-from benchmark.spec import RunSpec
+from benchmark.spec import UNSTATED_SETTINGS, RunSpec, Settings
 
 __all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "TUNING_DATA_SEED"]
 
@@ -43,6 +43,10 @@ TUNING_DATA_SEED = 2
 #: 7x7, so patches carry all it learns from, at a fraction of the cost of whole images.
 _FIT_MASKS = 512
 _FIT_PATCH = 64
+#: Held-out masks scored whole when fitting patches are drawn where edges lie
+#: (``Settings.edge_net_sampling == "edges"``): at most this many (32 Cityscapes masks at
+#: 1024x512 are 17M pixels, about 170k of them edges).
+_FIT_HELD_OUT = 32
 
 
 def default_data_dir() -> Path:
@@ -109,13 +113,18 @@ def _synthetic_root(spec: RunSpec, data_dir: Path, *, tuning: bool = False) -> P
 
 #: The settings a dataset's preparation depends on (data, distance maps, edge net): two
 #: specs that agree on these (and on the dataset) share one preparation.
-PREPARATION_SETTINGS = ("n_train", "n_val", "image_size", "data_seed", "resize", "trimap_widths", "edge_net_steps", "edge_net_peak")
+PREPARATION_SETTINGS = ("n_train", "n_val", "image_size", "data_seed", "resize", "trimap_widths", "edge_net_steps", "edge_net_peak",
+                        "edge_net_sampling", "edge_net_balance")  # fmt: skip
 
 
 def preparation_key(spec: RunSpec) -> str:
     """``<dataset>-<hash>`` of the dataset and its preparation settings (see ``PREPARATION_SETTINGS``)."""
     s = spec.settings
     payload = {"dataset": spec.dataset, **{k: getattr(s, k) for k in PREPARATION_SETTINGS}}
+    defaults = {f.name: f.default for f in fields(Settings)}
+    for name in UNSTATED_SETTINGS:  # left out at their field default, as in the run id: earlier keys stay
+        if name in payload and payload[name] == defaults[name]:
+            del payload[name]
     if spec.split != "val":
         payload["split"] = spec.split
     return f"{spec.dataset}-" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -142,24 +151,38 @@ def _distances(prepared: Prepared, resize) -> None:
 
 
 def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
+    """Fit the edge net on up to ``_FIT_MASKS`` training masks as the settings say, and save it.
+
+    ``edge_net_sampling`` "uniform": one uniform patch per mask, the last fifth of the
+    patches held out. "edges": the masks' last fifth (at most ``_FIT_HELD_OUT``) held out
+    whole, ``_FIT_MASKS`` patches of the others, half centred on edges
+    (``methods.edge_net_inputs``). ``edge_net_balance`` weighs the loss by class.
+    """
     keep_freed_memory()
+    s = spec.settings
     info = dataset_info(prepared.dataset)
-    train = load_split(prepared.dataset, *prepared.train_source, resize=spec.settings.resize)
+    train = load_split(prepared.dataset, *prepared.train_source, resize=s.resize)
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(train), generator=g)[:_FIT_MASKS].tolist()
-    patches = []
-    for i in order:
-        mask = train[i][1]
-        h, w = mask.shape
-        ph, pw = min(h, _FIT_PATCH), min(w, _FIT_PATCH)
-        y = int(torch.randint(h - ph + 1, (1,), generator=g))
-        x = int(torch.randint(w - pw + 1, (1,), generator=g))
-        patches.append(mask[y : y + ph, x : x + pw])
-    fit = dict(steps=spec.settings.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress)
-    if spec.settings.edge_net_peak == methods.LITERAL:
-        net = methods.fit_literal_edge_net(torch.stack(patches), info.num_classes, **fit)
+    fit = dict(steps=s.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress, balance=s.edge_net_balance)
+    if s.edge_net_sampling == "uniform":
+        patches = []
+        for i in order:
+            mask = train[i][1]
+            h, w = mask.shape
+            ph, pw = min(h, _FIT_PATCH), min(w, _FIT_PATCH)
+            y = int(torch.randint(h - ph + 1, (1,), generator=g))
+            x = int(torch.randint(w - pw + 1, (1,), generator=g))
+            patches.append(mask[y : y + ph, x : x + pw])
+        inputs = torch.stack(patches)
+    else:  # label maps kept as uint8 (a quarter of a gigabyte for 512 masks at 1024x512)
+        masks = [train[i][1].to(torch.uint8) for i in order]
+        inputs, fit["val_masks"] = methods.edge_net_inputs(masks, patches=_FIT_MASKS, size=_FIT_PATCH, max_held_out=_FIT_HELD_OUT,
+                                                           ignore_index=info.ignore_index, generator=g)  # fmt: skip
+    if s.edge_net_peak == methods.LITERAL:
+        net = methods.fit_literal_edge_net(inputs, info.num_classes, **fit)
     else:
-        net = methods.fit_edge_net(torch.stack(patches), info.num_classes, peak=spec.settings.edge_net_peak, **fit)
+        net = methods.fit_edge_net(inputs, info.num_classes, peak=s.edge_net_peak, **fit)
     methods.save_edge_net(net, prepared.edge_net_path)
 
 

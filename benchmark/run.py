@@ -17,7 +17,8 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.cli import ArgumentParser, UserError, main_guard, parse_assignments, parse_overrides, writable_folder
+from benchmark.cli import (ArgumentParser, UserError, add_import_option, import_from_argv, import_plugins, main_guard, parse_assignments,
+                           parse_overrides, writable_folder)  # fmt: skip
 from benchmark.models import list_backbones
 from benchmark.records import PREDICTIONS_KEY, read_record, record_path, write_predictions, write_record
 from benchmark.spec import DEFAULT_BACKBONES, SCALES, RunSpec
@@ -80,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "later can be computed without training again")
     io.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     io.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_import_option(io)
     return p
 
 
@@ -349,7 +351,10 @@ def _join_dash_values(argv: list[str]) -> list[str]:
 
 @main_guard
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(_join_dash_values(sys.argv[1:] if argv is None else argv))
+    argv = _join_dash_values(sys.argv[1:] if argv is None else argv)
+    import_from_argv(argv)  # first: the parser's help lists what they register
+    args = build_parser().parse_args(argv)
+    import_plugins(args.imports)
     if args.suite:
         return run_suite(args)
     if args.grid:

@@ -80,6 +80,16 @@ class Settings:
     #: "literal" is the paper's words taken literally (alpha 1, sigma by the rule of
     #: ``methods.fit_literal_edge_net``).
     edge_net_peak: float | tuple[float, float] | str = methods.DEFAULT_PEAK
+    #: What the edge net is fitted on. "uniform": one uniformly placed 64x64 patch of each
+    #: training mask (at most 512), the last fifth of the patches held out. "edges": the
+    #: last fifth of the masks held out whole (at most 32), 512 patches drawn from the
+    #: others, half of them centred on an edge pixel (``methods.edge_net_inputs``). Where
+    #: edges are about 1% of the pixels and the masks few (Cityscapes at 1024x512),
+    #: "uniform" gives the fit too few edge pixels and it learns "no edge".
+    edge_net_sampling: str = "uniform"
+    #: Weigh the edge net's loss by class (HED: an edge pixel by the share of non-edge
+    #: pixels; ``methods.balanced_edge_cross_entropy``) rather than the plain mean.
+    edge_net_balance: bool = False
 
 
 SCALES: dict[str, Settings] = {
@@ -101,6 +111,8 @@ SCALES: dict[str, Settings] = {
         steps=20000, batch_size=6, lr=5e-4, crop=(321, 321), scale_range=(0.5, 1.5), frozen_bn=True,
         trimap_widths=(1, 2, 3, 5, 10, 20, 40), edge_net_steps=3000, eval_batch_size=4, log_every=50,
         boundary_widths=(1, 23), boundary_tolerances=(1, 9),  # Cityscapes at 1024x512
+        # Edges are about 1% of the pixels at 1024x512: patches centred on edges, balanced loss.
+        edge_net_sampling="edges", edge_net_balance=True,
     ),
 }
 
@@ -195,6 +207,8 @@ def check_setting_values(overrides: dict) -> dict:
 
 #: Arithmetic of a CPU forward pass (``Settings.precision``).
 PRECISIONS = ("fp32", "bf16")
+#: What the edge net is fitted on (``Settings.edge_net_sampling``).
+EDGE_NET_SAMPLINGS = ("uniform", "edges")
 #: Values a setting's type admits but a run cannot use: (test, what is expected).
 _VALUE_RULES = {
     "grad_clip": (lambda v: v is None or (v > 0 and math.isfinite(v)), "a number > 0, or none for no clipping"),
@@ -204,6 +218,7 @@ _VALUE_RULES = {
     "lr": (lambda v: v > 0, "a number > 0"),
     "edge_net_peak": (lambda v: not isinstance(v, str) or v == methods.LITERAL,
                       f"a number in (0, 1), a range low,high or {methods.LITERAL}"),
+    "edge_net_sampling": (lambda v: v in EDGE_NET_SAMPLINGS, " or ".join(EDGE_NET_SAMPLINGS)),
 }
 
 
@@ -231,6 +246,13 @@ def _canonical(value):
     if isinstance(value, (list, tuple)):
         return tuple(_canonical(v) for v in value)
     return value
+
+
+def _origin_items(origin: dict | None) -> tuple[tuple[str, object], ...] | None:
+    """A method's origin as sorted (key, value) pairs (hashable, as a frozen spec needs)."""
+    if origin is None:
+        return None
+    return tuple(sorted((k, _canonical(v)) for k, v in dict(origin).items()))
 
 
 #: The identity of a table row: a method's name and *all* its parameters, canonical (as the
@@ -269,11 +291,14 @@ def row_label(key: RowKey) -> str:
 #: The splits a run can be scored on: the reported one, and the tuning split of a weight search.
 SPLITS = ("val", "tune")
 #: Spec fields left out of the record's spec (and so of the run id) at these values.
-_UNSTATED = (("split", "val"), ("stop_at", None))
+_UNSTATED = (("split", "val"), ("stop_at", None), ("origin", None))
+#: The keys of a method's origin that enter the run id: its code, not where it lies on disk
+#: (the same file in another folder, or on another machine, is the same run).
+ORIGIN_IDENTITY = ("sha256", "distribution", "version")
 #: Settings added after records began: left out of a spec's settings (and so of its run id)
 #: while they hold their field default, which must be the behaviour before they existed, so
 #: every earlier run keeps its id. A new setting adds its name here.
-UNSTATED_SETTINGS: tuple[str, ...] = ()
+UNSTATED_SETTINGS: tuple[str, ...] = ("edge_net_sampling", "edge_net_balance")
 
 
 @dataclass(frozen=True)
@@ -290,6 +315,13 @@ class RunSpec:
     spans ``settings.steps``), as a weight search does with the trials it cuts; None runs
     the whole schedule. Both enter the run id only when they differ from these defaults, so
     the ids of whole runs on the reported split are those of the versions before them.
+
+    ``origin`` is where the code of a method from outside the package came from
+    (``methods.method_origin``: module, file, content hash, distribution and version),
+    filled in from the registry when not given; None for the package's own methods, so
+    their specs and run ids are those they always had. A spec rebuilt from a record keeps
+    the record's origin (the code that made it), which ``check_code`` compares with the
+    code registered in this process.
     """
 
     method: str = "ppce"
@@ -303,12 +335,17 @@ class RunSpec:
     settings: Settings = field(default=None)  # resolved from scale in __post_init__
     split: str = "val"
     stop_at: int | None = None
+    origin: tuple[tuple[str, object], ...] | None = None
 
     def __post_init__(self):
         # Validate and canonicalise the method parameters through the registry itself, so a
         # spec can never hold parameters its method would reject.
         built = methods.build_method(self.method, **dict(self.params))
         object.__setattr__(self, "params", tuple(sorted((k, _canonical(v)) for k, v in built.params.items())))
+        if self.origin is None:
+            object.__setattr__(self, "origin", _origin_items(methods.method_origin(self.method)))
+        elif isinstance(self.origin, dict):
+            object.__setattr__(self, "origin", _origin_items(self.origin))
         if self.settings is None:
             object.__setattr__(self, "settings", scale_settings(self.scale, self.dataset))
         if not isinstance(self.seed, int) or self.seed < 0:
@@ -338,6 +375,8 @@ class RunSpec:
         """JSON-able form (the record's ``spec``)."""
         d = asdict(self)
         d["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params}
+        if self.origin is not None:
+            d["origin"] = dict(self.origin)
         for name, default in _UNSTATED:
             if d[name] == default:
                 del d[name]  # a whole run on the reported split keeps the spec (and run id) it always had
@@ -351,19 +390,34 @@ class RunSpec:
     def from_dict(cls, d: dict) -> "RunSpec":
         d = dict(d)
         settings = {k: _canonical(v) for k, v in d.pop("settings").items()}
-        return cls(params=tuple(d.pop("params").items()), settings=Settings(**settings), **d)
+        origin = d.pop("origin", None)
+        return cls(params=tuple(d.pop("params").items()), settings=Settings(**settings), origin=_origin_items(origin), **d)
 
     def run_id(self, data_version: str = "") -> str:
         """``<method>-<dataset>-s<seed>-<hash>``: the hash covers the whole spec, the harness
         version and ``data_version`` (the synthetic generator's), everything that changes numbers.
         A weights file enters by its content, not its path, so the same run on another machine
-        keeps its id."""
+        keeps its id. A method from outside the package enters by its code (``ORIGIN_IDENTITY``),
+        so a changed loss never reuses a record of its earlier code; the package's own
+        methods add nothing (their code is the harness version's)."""
         spec = self.to_dict()
         if self.weights:
             spec["weights"] = file_digest(self.weights)
+        if "origin" in spec:
+            spec["origin"] = {k: spec["origin"][k] for k in ORIGIN_IDENTITY if spec["origin"].get(k) is not None}
         payload = json.dumps({"spec": spec, "version": VERSION, "data": data_version}, sort_keys=True)
         digest = hashlib.sha256(payload.encode()).hexdigest()[:12]
         return f"{self.method}-{self.dataset}-s{self.seed}-{digest}"
+
+    def check_code(self) -> None:
+        """``ValueError`` when the method's code registered in this process is not the code
+        the spec names (a Ray worker whose node holds another version of the loss than the
+        driver): its numbers would be filed under the other code's run id."""
+        here = _origin_items(methods.method_origin(self.method))
+        if dict(here or ()).get("sha256") != dict(self.origin or ()).get("sha256"):
+            where = dict(here or ()).get("file") or "the package"
+            raise ValueError(f"method {self.method!r}: the code here ({where}, sha256 {dict(here or ()).get('sha256')}) is not the code "
+                             f"the run was made with (sha256 {dict(self.origin or ()).get('sha256')}); ship the same file to every node")
 
     @property
     def last_step(self) -> int:

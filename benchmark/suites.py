@@ -2,18 +2,25 @@
 
 Every suite can be narrowed or widened from the command line (methods, datasets,
 backbones, seeds, scale); ``expand`` turns a suite and those choices into RunSpecs.
+
+A suite of one's own is registered with ``register_suite`` from a Python file given to
+``--import`` (or an installed ``semeda_bench.suites`` entry point), or written as TOML and
+given to ``--import`` as well (``load_suite_file``); ``--suite`` then takes its name.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import methods as methods_registry
 from benchmark import paper
 from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_settings
 
-__all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "TABLE1_ROWS", "TABLE2_ROWS",
+__all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "load_suite_file", "register_suite",
+           "suite_from_dict", "TABLE1_ROWS", "TABLE2_ROWS",
            "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "MULTIVERSE_AXES", "Protocol", "multiverse_grid", "multiverse_protocols",
            "protocol_row"]  # fmt: skip
 
@@ -189,17 +196,23 @@ def _multiverse_rows() -> tuple[Row, ...]:
 
 @dataclass(frozen=True)
 class Suite:
+    """A named list of rows, run on its datasets and initialisations with ``seeds`` seeds,
+    e.g. ``Suite("softiou_weights", (Row.of("ppce"), Row.of("softiou", lambdas=(3,))), seeds=5)``."""
+
     name: str
     rows: tuple[Row, ...]
     #: Datasets per scale family: "embedded" (smoke, small) or "paper".
-    datasets: dict
-    inits: dict
+    datasets: dict = field(default_factory=lambda: {"embedded": ("streets",), "paper": ("cityscapes",)})
+    inits: dict = field(default_factory=lambda: {"embedded": ("scratch",), "paper": ("imagenet",)})
     seeds: int = 3
     scale: str = "small"
     description: str = ""
     #: The rows' loss weights are searched first (``benchmark.leaderboard``); the rows are the
     #: methods at their default weights, which the search multiplies.
     tuned: bool = False
+    #: The rows are every registered method at its default weights, taken when the suite is
+    #: looked up (``get_suite``), so that a method of ``--import`` or an entry point is one.
+    every_method: bool = False
 
 
 SUITES: dict[str, Suite] = {
@@ -229,10 +242,10 @@ SUITES: dict[str, Suite] = {
         description="every combination of the open choices (clipping, the edge net's input, Eq. (6)'s reading), 3 seeds",
     ),
     "leaderboard": Suite(
-        "leaderboard", tuple(Row.of(m) for m in methods_registry.list_methods()),
+        "leaderboard", (),
         {"embedded": ("streets", "shapes"), "paper": ("cityscapes", "voc")}, {"embedded": ("scratch",), "paper": ("imagenet",)},
         description="every registered loss at the weight an equal search budget selected on the tuning split, then seeds",
-        tuned=True,
+        tuned=True, every_method=True,
     ),
     "smoke": Suite(
         "smoke", (Row.of("ppce"), Row.of("ubernet", lambdas=(1,)), Row.of("ppce_edges", lambdas=(1,)), Row.of("semeda", lambdas=(0, 1, 0))),
@@ -242,15 +255,126 @@ SUITES: dict[str, Suite] = {
 }  # fmt: skip
 
 
+def _load_plugins() -> None:
+    methods_registry.load_entry_points(methods_registry.ENTRY_POINT_GROUPS["suites"], _accept)
+
+
+def _accept(value) -> None:
+    if isinstance(value, Suite) and SUITES.get(value.name) is not value:
+        register_suite(value)
+
+
+def register_suite(suite: Suite) -> Suite:
+    """Register ``suite`` under its name (a second, different definition warns and replaces)."""
+    if not isinstance(suite, Suite):
+        raise ValueError(f"register_suite takes a Suite, got {type(suite).__name__}")
+    if not suite.rows and not suite.every_method:
+        raise ValueError(f"suite {suite.name!r} has no rows")
+    if suite.name in SUITES and SUITES[suite.name] != suite:
+        warnings.warn(f"suite {suite.name!r} registered twice; the later definition wins", stacklevel=2)
+    SUITES[suite.name] = suite
+    return suite
+
+
 def list_suites() -> list[str]:
+    _load_plugins()
     return list(SUITES)
 
 
 def get_suite(name: str) -> Suite:
     """The suite called ``name``; ``ValueError`` listing the valid names otherwise."""
+    _load_plugins()
     if name not in SUITES:
-        raise ValueError(f"unknown suite {name!r}; valid suites: {', '.join(SUITES)}")
-    return SUITES[name]
+        raise ValueError(f"unknown suite {name!r}; valid suites: {', '.join(SUITES)} (a suite of your own: --import its file)")
+    suite = SUITES[name]
+    if suite.every_method:
+        suite = replace(suite, rows=tuple(Row.of(m) for m in methods_registry.list_methods()))
+    return suite
+
+
+#: The keys of a suite written as data (TOML, or a dict), and of each of its rows.
+SUITE_KEYS = ("rows", "datasets", "inits", "seeds", "scale", "description", "tuned")
+ROW_KEYS = ("method", "overrides")  # every other key of a row is a parameter of its method
+
+
+def _families(name: str, key: str, value, default: dict) -> dict:
+    """``["streets"]`` (the datasets at every scale) or ``{embedded = [...], paper = [...]}``."""
+    if value is None:
+        return default
+    if isinstance(value, (list, tuple)):
+        return {"embedded": tuple(value), "paper": tuple(value)}
+    if isinstance(value, dict) and set(value) <= {"embedded", "paper"}:
+        return {**default, **{k: tuple(v) for k, v in value.items()}}
+    raise ValueError(f"suite {name!r}: {key} must be a list of names, or a table with embedded and/or paper, got {value!r}")
+
+
+def suite_from_dict(name: str, data: dict) -> Suite:
+    """A suite from plain data, as a TOML table holds it::
+
+        [softiou_weights]
+        description = "soft IoU at three weights beside PPCE"
+        seeds = 5
+        datasets = ["streets"]
+        rows = [
+          { method = "ppce" },
+          { method = "softiou", lambdas = [0.3] },
+          { method = "softiou", lambdas = [1] },
+          { method = "softiou", lambdas = [3], overrides = { grad_clip = 10 } },
+        ]
+
+    A row is a method, its parameters and ``overrides`` (settings of its own); methods and
+    parameters are checked when the suite is expanded. ``ValueError`` for unknown keys.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"suite {name!r} must be a table, got {data!r}")
+    unknown = sorted(set(data) - set(SUITE_KEYS))
+    if unknown:
+        raise ValueError(f"suite {name!r}: unknown key {unknown[0]!r}; valid keys: {', '.join(SUITE_KEYS)}")
+    rows = []
+    for row in data.get("rows") or []:
+        if not isinstance(row, dict) or not isinstance(row.get("method"), str):
+            raise ValueError(f"suite {name!r}: each row is a table with a method name, got {row!r}")
+        row = dict(row)
+        method, overrides = row.pop("method"), row.pop("overrides", None)
+        if overrides is not None and not isinstance(overrides, dict):
+            raise ValueError(f"suite {name!r}: overrides of a row must be a table of settings, got {overrides!r}")
+        rows.append(Row.of(method, overrides, **row))
+    if not rows:
+        raise ValueError(f"suite {name!r} has no rows; give rows = [{{ method = \"ppce\" }}, ...]")
+    defaults = Suite(name, ())
+    seeds = data.get("seeds", defaults.seeds)
+    if not isinstance(seeds, int) or isinstance(seeds, bool) or seeds < 1:
+        raise ValueError(f"suite {name!r}: seeds must be a positive integer, got {seeds!r}")
+    return Suite(
+        name, tuple(rows), datasets=_families(name, "datasets", data.get("datasets"), defaults.datasets),
+        inits=_families(name, "inits", data.get("inits"), defaults.inits), seeds=seeds, scale=str(data.get("scale", defaults.scale)),
+        description=str(data.get("description", "")), tuned=bool(data.get("tuned", False)),
+    )  # fmt: skip
+
+
+def load_suite_file(path: str) -> list[Suite]:
+    """Register every suite of the TOML file ``path`` (one table per suite, named by its key);
+    ``ValueError`` (``cannot import suites.toml: ...``) for a missing or malformed file."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ValueError(f"cannot import {path}: reading TOML needs Python 3.11 or the tomli package") from None
+    file = Path(path)
+    if not file.is_file():
+        raise ValueError(f"cannot import {path}: no such file")
+    try:
+        data = tomllib.loads(file.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"cannot import {path}: not valid TOML ({err})") from None
+    if not data:
+        raise ValueError(f"cannot import {path}: it holds no suite (one table per suite, e.g. [my_suite] with rows = [...])")
+    try:
+        return [register_suite(suite_from_dict(name, table)) for name, table in data.items()]
+    except ValueError as err:
+        raise ValueError(f"cannot import {path}: {err}") from None
 
 
 def inits(suite: str, scale: str | None = None) -> tuple[str, ...]:

@@ -54,7 +54,7 @@ from benchmark.records import (
 )
 from benchmark.spec import RunSpec
 
-__all__ = ["STATES_FOLDER", "saved_states", "earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
+__all__ = ["STATES_FOLDER", "plugin_runtime_env", "trial_imports", "saved_states", "earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
            "pending", "run_name", "run_specs", "run_status", "SuiteConsole", "SweepSummary"]  # fmt: skip
 
 
@@ -396,20 +396,24 @@ def load_earlier(paths: list[str], run_id: str) -> dict | None:
 
 
 def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int,
-           keep_predictions: bool = False, states: dict | None = None) -> None:
+           keep_predictions: bool = False, states: dict | None = None, imports: tuple[str, ...] = ()) -> None:
     """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray.
     Kept predictions travel with the result as compressed npz bytes (base64), so the driver
     writes them beside the record without a shared disk. Each checkpoint's report carries
     the loss terms of the last logged window (``loss/<term>``), which Tune's TensorBoard
     logger writes under the storage folder. A run stopped early (``stop_at``) resumes from
     the furthest state its schedule left (``states``: schedule id -> paths), or starts
-    again from step 0 where this node cannot read one (the same numbers, more time)."""
+    again from step 0 where this node cannot read one (the same numbers, more time).
+    ``imports``: the modules of the driver's ``--import`` (which Ray's ``runtime_env``
+    ships), imported first, so that the spec's method is registered here too."""
     from ray import tune
 
     from benchmark.train import train
 
+    methods.import_modules(imports)
     torch.set_num_threads(threads)
     spec = RunSpec.from_dict(config["spec"])
+    spec.check_code()
     prepared = _materialise(payloads[preparation_key(spec)], spec)
     _ensure_weights(spec, weights)
     resume = None
@@ -606,6 +610,7 @@ def _quiet_tune(quiet: bool):
 
 def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
     """Connect to ``address`` or start a local Ray confined to 127.0.0.1. True when started here.
+    Either way the code of ``--import`` goes with it (``plugin_runtime_env``).
 
     ``quiet``: Ray's driver logs at WARNING and above only (its INFO lines say where it
     started and where Tune wrote its state).
@@ -625,15 +630,35 @@ def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0
     if ray.is_initialized():
         return False
     level = logging.WARNING if quiet else logging.INFO
+    runtime_env = plugin_runtime_env()
     if address:
-        ray.init(address=address, log_to_driver=False, logging_level=level)
+        ray.init(address=address, log_to_driver=False, logging_level=level, runtime_env=runtime_env)
         return False
     # A local Ray otherwise binds this machine's other interfaces too.
     os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     # address="local": always a new instance, never the last cluster `ray start` left behind.
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address="127.0.0.1",
-             object_store_memory=256 * 1024**2, log_to_driver=False, logging_level=level)  # fmt: skip
+             object_store_memory=256 * 1024**2, log_to_driver=False, logging_level=level, runtime_env=runtime_env)  # fmt: skip
     return True
+
+
+def trial_imports(specs: list[RunSpec]) -> tuple[str, ...]:
+    """The modules a trial imports at its start: the driver's ``--import`` modules, then the
+    module of every method of ``specs`` from outside the package that is not among them (one
+    a script imported itself), so that a trial that cannot find it says which module is missing."""
+    names = [p.module for p in methods.imported_plugins()]
+    for spec in specs:
+        module = dict(spec.origin or ()).get("module")
+        if module and module != "__main__":
+            names.append(module)
+    return tuple(dict.fromkeys(names))
+
+
+def plugin_runtime_env() -> dict | None:
+    """Ray's ``runtime_env`` for the code of ``--import``: each file or package folder in
+    ``py_modules``, so that every worker, on any node, imports it without the driver's disk."""
+    ship = [p.ship for p in methods.imported_plugins() if p.ship]
+    return {"py_modules": list(dict.fromkeys(ship))} if ship else None
 
 
 def _workers(todo: int, cpus_per_trial: float, gpus: float, max_concurrent: int | None) -> int:
@@ -727,7 +752,7 @@ def run_specs(
                 _trial, payloads={k: _payload(p) for k, p in prepared.items()},
                 weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
                 earlier=earlier, threads=threads, checkpoint_every=every, keep_predictions=keep_predictions,
-                states=saved_states(out, todo, versions),
+                states=saved_states(out, todo, versions), imports=trial_imports(todo),
             ),  # fmt: skip
             {"cpu": cpus_per_trial, "gpu": gpus},
         )

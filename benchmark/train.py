@@ -299,10 +299,8 @@ def train(
         record["edge_net"] = {k: getattr(method.edge_net.info, k) for k in ("alpha", "sigma", "f1", "peak")}
 
     bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=spec.last_step, initial=first_step - 1, desc=spec.label(), leave=False, dynamic_ncols=True)
+    if progress:  # a bar on a terminal, a line per tenth of the steps in a log
+        bar = methods.progress_bar(total=spec.last_step, initial=first_step - 1, desc=spec.label(), leave=False, dynamic_ncols=True)
     model.train()
     train_started = time.time()
     schedule_id = spec.schedule_id(prepared.data_version)

@@ -46,13 +46,16 @@ def scaled_params(method: str, multiplier: float) -> dict:
     return {"lambdas": [multiplier * float(v) for v in defaults]}
 
 
-def multiplier_of(method: str, params: dict) -> float | None:
+def multiplier_of(method: str, params: dict, defaults=None) -> float | None:
     """The multiplier that turns the method's default lambdas into ``params["lambdas"]``;
-    None when they are not a multiple of them (or the method has none)."""
+    None when they are not a multiple of them (or the method has none). ``defaults``: the
+    default lambdas of a method that is not registered in this process (the ``origin`` of
+    its records holds them); the registered class's own come first."""
     try:
         defaults = methods.method_class(method).default_lambdas
     except ValueError:
-        return None
+        if defaults is None:
+            return None
     lambdas = params.get("lambdas")
     if not defaults or not lambdas or len(lambdas) != len(defaults):
         return None

@@ -2,7 +2,9 @@
 
 Every method module is imported here explicitly, so ``list_methods()`` is complete as soon
 as ``methods`` is imported. Adding a method: one new file with a ``@register_method``
-class, plus one import line below.
+class, plus one import line below; or, outside the package, a file of your own given to
+``--import`` or an installed ``semeda_bench.methods`` entry point (``methods.plugins``),
+checked with ``methods.testing.check_method``.
 """
 
 from methods import (  # noqa: F401  (registers the methods)
@@ -23,11 +25,14 @@ from methods.base import StructureLoss, parse_lambdas
 from methods.edge_net import (
     DEFAULT_PEAK,
     DEFAULT_SIGMA,
+    EDGE_PATCH_SHARE,
     LITERAL,
     MIN_F1,
     EdgeNet,
     EdgeNetInfo,
     alpha_for_peak,
+    balanced_edge_cross_entropy,
+    edge_net_inputs,
     fit_edge_net,
     fit_literal_edge_net,
     load_edge_net,
@@ -35,7 +40,9 @@ from methods.edge_net import (
     save_edge_net,
 )
 from methods.edges import semantic_edges
-from methods.registry import build_method, list_methods, method_class, register_method
+from methods.progress import LineProgress, progress_bar
+from methods.plugins import ENTRY_POINT_GROUPS, Plugin, PluginError, import_modules, import_plugin, imported_plugins, load_entry_points
+from methods.registry import build_method, list_methods, method_class, method_origin, register_method
 
 __all__ = [
     "StructureLoss",
@@ -44,6 +51,14 @@ __all__ = [
     "list_methods",
     "build_method",
     "method_class",
+    "method_origin",
+    "ENTRY_POINT_GROUPS",
+    "Plugin",
+    "PluginError",
+    "import_modules",
+    "import_plugin",
+    "imported_plugins",
+    "load_entry_points",
     "semantic_edges",
     "EdgeNet",
     "EdgeNetInfo",
@@ -51,10 +66,15 @@ __all__ = [
     "noisy_softmax",
     "fit_edge_net",
     "fit_literal_edge_net",
+    "edge_net_inputs",
+    "balanced_edge_cross_entropy",
     "save_edge_net",
     "load_edge_net",
     "DEFAULT_PEAK",
     "LITERAL",
     "DEFAULT_SIGMA",
     "MIN_F1",
+    "EDGE_PATCH_SHARE",
+    "progress_bar",
+    "LineProgress",
 ]

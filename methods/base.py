@@ -77,6 +77,11 @@ class StructureLoss(nn.Module):
     #: How many lambdas the method takes, and the default when none are given.
     num_lambdas: ClassVar[int] = 0
     default_lambdas: ClassVar[tuple[float, ...]] = ()
+    #: Terms whose value for a perfect prediction is known: term -> that value, the term's
+    #: minimum (``methods.testing.check_method`` checks it on a one-hot prediction, and that
+    #: a random prediction is not below it). A term whose minimum depends on the target
+    #: (the boundary loss's) is left out.
+    minima: ClassVar[dict[str, float]] = {}
 
     def __init__(self, *, lambdas=None, ignore_index: int = 255):
         super().__init__()

@@ -31,6 +31,7 @@ class Boundary(StructureLoss):
     """
 
     name = "boundary"
+    minima = {"ppce": 0.0}  # the boundary term's minimum depends on the target
     num_lambdas = 1
     default_lambdas = (0.01,)
 

@@ -70,6 +70,7 @@ class BoundaryDoU(StructureLoss):
     """
 
     name = "boundary_dou"
+    minima = {"ppce": 0.0, "boundary_dou": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

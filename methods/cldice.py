@@ -90,6 +90,7 @@ class ClDice(StructureLoss):
     """
 
     name = "cldice"
+    minima = {"ppce": 0.0, "cldice": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

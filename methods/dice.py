@@ -19,6 +19,7 @@ class Dice(StructureLoss):
     """PPCE + lambda * soft Dice. Terms: ``ppce``, ``dice``, ``total``."""
 
     name = "dice"
+    minima = {"ppce": 0.0, "dice": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

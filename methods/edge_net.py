@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -21,6 +22,7 @@ from torch import nn
 
 from methods._functional import edge_targets, pixel_cross_entropy
 from methods.edges import semantic_edges
+from methods.progress import progress_bar
 
 __all__ = [
     "EdgeNet",
@@ -37,6 +39,9 @@ __all__ = [
     "LITERAL_SIGMAS",
     "MIN_F1",
     "fit_literal_edge_net",
+    "edge_net_inputs",
+    "balanced_edge_cross_entropy",
+    "EDGE_PATCH_SHARE",
 ]
 
 #: Peak softmax probability that the fitting input mimics, and the noise on its logits.
@@ -52,6 +57,11 @@ MIN_F1 = 0.95
 #: the fitted net passes ``MIN_F1`` (``fit_literal_edge_net``).
 LITERAL = "literal"
 LITERAL_SIGMAS = (2.0, 1.0, 0.5, 0.25, 0.125, 0.0625)
+#: Share of the fitting patches of ``edge_net_inputs`` centred on an edge pixel. Measured on
+#: street scenes at 1024x512 (about 1% edge pixels, 6 fitting and 2 held-out images, 300
+#: steps, balanced loss): held-out F1 0.995 at 1/2, against 0.938 at 1/4 and 0.974 at 3/4
+#: without balancing (0.979 at 1/2 without it).
+EDGE_PATCH_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -246,6 +256,99 @@ def draw_alphas(n: int, peak, num_classes: int, generator: torch.Generator) -> t
     return torch.log(peaks * (num_classes - 1) / (1 - peaks)).float()
 
 
+def balanced_edge_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = 255) -> torch.Tensor:
+    """Class-balanced cross-entropy of the edge class (HED's weighting), per non-void pixel.
+
+    Shape:
+        logits: [N, 2, H, W]; labels: [N, H, W] int64 in {0, 1} or ``ignore_index``.
+        Returns a scalar.
+
+    With beta the share of non-edge pixels among the non-void pixels of the batch, an edge
+    pixel's loss is weighted by beta and a non-edge pixel's by 1 - beta, and the weighted
+    sum is divided by the number of non-void pixels. Both classes then carry the same total
+    weight. Where edges are about 1% of the pixels, the plain mean is almost all non-edge
+    terms: "no edge anywhere" is already right on 99% of them, and a fit of a few hundred
+    steps leaves that answer slowly or not at all. A batch without edge (or without
+    non-edge) pixels gives 0: its only class has weight 0.
+    """
+    valid = labels != ignore_index
+    n_valid = valid.sum().clamp_min(1)
+    beta = 1 - (labels == 1).sum() / n_valid
+    weight = torch.stack([1 - beta, beta]).to(logits.dtype)
+    return F.cross_entropy(logits, labels, weight=weight, ignore_index=ignore_index, reduction="sum") / n_valid
+
+
+def edge_net_inputs(
+    masks: Sequence[torch.Tensor],
+    *,
+    patches: int = 512,
+    size: int = 64,
+    edge_share: float = EDGE_PATCH_SHARE,
+    held_out: float = 0.2,
+    max_held_out: int = 32,
+    ignore_index: int = 255,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """Fitting patches and whole held-out masks for ``fit_edge_net`` where edges are sparse.
+
+    Shape:
+        masks: a sequence of M >= 2 integer label maps [H_i, W_i] (sizes may differ; uint8
+        is enough and saves memory). Returns (patches int64 [patches, size, size],
+        held-out masks: a list of int64 [H_i, W_i]).
+
+    The last ``held_out`` fraction of the masks (at least 1, at most ``max_held_out``) is
+    held out whole: the edge net's F1 is computed on every pixel of them, the same
+    distribution a segmentation network's output has. ``patches`` patches are drawn from
+    the other masks, spread evenly over them (several per mask when there are few masks);
+    each is centred on an edge pixel of its mask (drawn uniformly) with probability
+    ``edge_share``, else placed uniformly, and moved inside the mask where the centre is
+    near its border. A mask smaller than ``size`` is padded with ``ignore_index``.
+
+    Why: the net sees a 7x7 window, so patches carry all it learns from. One uniform
+    patch per mask, where edge pixels are about 1% of the pixels (Cityscapes at 1024x512),
+    gives a few hundred edge pixels from a handful of masks; centring half the patches
+    on edges raises their share about twofold and makes every fitting mask count.
+    """
+    m = len(masks)
+    if m < 2:
+        raise ValueError(f"need at least 2 masks (one held out), got {m}")
+    if patches < 1 or size < 1 or not 0 <= edge_share <= 1:
+        raise ValueError(f"need patches >= 1, size >= 1 and edge_share in [0, 1], got {patches}, {size}, {edge_share}")
+    generator = torch.Generator().manual_seed(0) if generator is None else generator
+    n_val = min(max_held_out, max(1, int(round(held_out * m))))
+    n_fit = m - n_val
+    if n_fit < 1:
+        raise ValueError(f"no mask left to fit on: {m} masks, {n_val} held out")
+    # mask j gets the patches k with k * n_fit // patches == j: counts differ by at most 1
+    counts = torch.bincount(torch.arange(patches) * n_fit // patches, minlength=n_fit).tolist()
+    out = []
+    for j, count in enumerate(counts):
+        if not count:
+            continue
+        mask = _pad_to(masks[j], size, ignore_index)
+        h, w = mask.shape
+        ys, xs = semantic_edges(mask[None], ignore_index)[0].nonzero(as_tuple=True)
+        for _ in range(count):
+            centred = float(torch.rand((), generator=generator)) < edge_share and len(ys) > 0
+            if centred:
+                e = int(torch.randint(len(ys), (), generator=generator))
+                y = min(max(int(ys[e]) - size // 2, 0), h - size)
+                x = min(max(int(xs[e]) - size // 2, 0), w - size)
+            else:
+                y = int(torch.randint(h - size + 1, (), generator=generator))
+                x = int(torch.randint(w - size + 1, (), generator=generator))
+            out.append(mask[y : y + size, x : x + size].long())
+    return torch.stack(out), [masks[j].long() for j in range(n_fit, m)]
+
+
+def _pad_to(mask: torch.Tensor, size: int, fill: int) -> torch.Tensor:
+    """``mask`` [H, W] padded at the bottom and right with ``fill`` to at least ``size`` x ``size``."""
+    h, w = mask.shape
+    if h >= size and w >= size:
+        return mask
+    return F.pad(mask, (0, max(0, size - w), 0, max(0, size - h)), value=fill)
+
+
 def fit_edge_net(
     masks: torch.Tensor,
     num_classes: int,
@@ -261,23 +364,35 @@ def fit_edge_net(
     seed: int = 0,
     device: str | torch.device = "cpu",
     progress: bool = False,
+    balance: bool = False,
+    val_masks: Sequence[torch.Tensor] | None = None,
 ) -> EdgeNet:
     """Fit g_phi on ground-truth masks against their semantic edges (Eq. 4), then freeze it.
 
     Shape:
-        masks: [M, H, W] int64 ground-truth label maps (already at training size).
+        masks: [M, H, W] int64 ground-truth label maps (already at training size);
+        val_masks: None, or a sequence of int64 [H_i, W_i] held-out masks.
 
-    The last ``held_out`` fraction of the masks is kept out of fitting; the F1 of the
-    edge class on them (fresh noise, argmax, the same input distribution) is stored in
-    ``net.info.f1``. ``alpha`` defaults to ``alpha_for_peak(peak, num_classes)``; a
-    ``peak`` range ``(low, high)`` instead draws one peak per mask, uniformly, in fitting
-    and in the held-out F1 alike (a segmentation network's softmax moves from near-uniform
-    to confident during training). Adam is used rather than the
-    paper's unspecified optimiser because the net is tiny and the task simple: it
-    converges in a few hundred steps on CPU.
+    Without ``val_masks``, the last ``held_out`` fraction of the masks is kept out of
+    fitting; with them (``edge_net_inputs`` makes both), every mask is fitted on and the
+    held-out masks are scored whole, one at a time. The F1 of the edge class on the
+    held-out masks (fresh noise, argmax, the same input distribution, every non-void
+    pixel) is stored in ``net.info.f1``. ``balance`` weights the loss of the rare class up
+    (``balanced_edge_cross_entropy``) instead of the plain mean over pixels.
+
+    ``alpha`` defaults to ``alpha_for_peak(peak, num_classes)``; a ``peak`` range
+    ``(low, high)`` instead draws one peak per mask, uniformly, in fitting and in the
+    held-out F1 alike (a segmentation network's softmax moves from near-uniform to
+    confident during training). Adam is used rather than the paper's unspecified
+    optimiser because the net is tiny and the task simple: it converges in a few hundred
+    steps on CPU. ``progress`` reports the steps (``methods.progress_bar``: a bar on a
+    terminal, ten lines elsewhere).
     """
-    if masks.dim() != 3 or masks.shape[0] < 2:
-        raise ValueError(f"masks must be [M, H, W] with M >= 2, got shape {tuple(masks.shape)}")
+    least = 2 if val_masks is None else 1
+    if masks.dim() != 3 or masks.shape[0] < least:
+        raise ValueError(f"masks must be [M, H, W] with M >= {least}, got shape {tuple(masks.shape)}")
+    if val_masks is not None and not len(val_masks):
+        raise ValueError("val_masks is empty: give at least one held-out mask, or None to hold out a share of masks")
     peak = check_peak(peak)
     ranged = isinstance(peak, tuple)
     if ranged and alpha is not None:
@@ -287,9 +402,15 @@ def fit_edge_net(
     elif not ranged:
         alpha = alpha_for_peak(peak, num_classes) if alpha is None else float(alpha)
     device = torch.device(device)
-    n_val = max(1, int(round(held_out * masks.shape[0])))
-    fit_masks, val_masks = masks[:-n_val].to(device), masks[-n_val:].to(device)
+    if val_masks is None:
+        n_val = max(1, int(round(held_out * masks.shape[0])))
+        fit_masks, held = masks[:-n_val].to(device), masks[-n_val:].to(device)
+        val_batches = [held[start : start + batch_size] for start in range(0, held.shape[0], batch_size)]
+    else:  # whole masks, perhaps of several sizes: one at a time
+        fit_masks = masks.to(device)
+        val_batches = [m.to(device, torch.long)[None] for m in val_masks]
     fit_edges = semantic_edges(fit_masks, ignore_index)
+    loss_of = balanced_edge_cross_entropy if balance else pixel_cross_entropy
 
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
@@ -297,17 +418,13 @@ def fit_edge_net(
         net = EdgeNet(num_classes).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
-    iterator = range(steps)
-    if progress:
-        from tqdm.auto import tqdm
-
-        iterator = tqdm(iterator, desc="fit edge net", leave=False)
+    iterator = progress_bar(range(steps), desc="fit edge net", leave=False) if progress else range(steps)
     for _ in iterator:
         idx = torch.randint(fit_masks.shape[0], (min(batch_size, fit_masks.shape[0]),), generator=generator).to(device)
         batch = fit_masks[idx]
         alphas = draw_alphas(len(idx), peak, num_classes, generator) if ranged else alpha
         inputs = noisy_softmax(batch, num_classes, alphas, sigma, ignore_index=ignore_index, generator=generator)
-        loss = pixel_cross_entropy(net(inputs), edge_targets(fit_edges[idx], batch, ignore_index), ignore_index)
+        loss = loss_of(net(inputs), edge_targets(fit_edges[idx], batch, ignore_index), ignore_index)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -315,8 +432,7 @@ def fit_edge_net(
 
     counts = [0, 0, 0]
     with torch.no_grad():
-        for start in range(0, val_masks.shape[0], batch_size):
-            batch = val_masks[start : start + batch_size]
+        for batch in val_batches:
             alphas = draw_alphas(len(batch), peak, num_classes, generator) if ranged else alpha
             inputs = noisy_softmax(batch, num_classes, alphas, sigma, ignore_index=ignore_index, generator=generator)
             for i, c in enumerate(edge_f1(net(inputs), semantic_edges(batch, ignore_index), batch != ignore_index)):

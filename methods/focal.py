@@ -29,6 +29,7 @@ class Focal(StructureLoss):
     """PPCE + lambda * focal loss. Terms: ``ppce``, ``focal``, ``total``. Default lambda 1."""
 
     name = "focal"
+    minima = {"ppce": 0.0, "focal": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

@@ -35,6 +35,7 @@ class HausdorffDT(StructureLoss):
     """
 
     name = "hausdorff_dt"
+    minima = {"ppce": 0.0, "hausdorff_dt": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

@@ -19,6 +19,7 @@ class Lovasz(StructureLoss):
     """PPCE + lambda * Lovasz-softmax. Terms: ``ppce``, ``lovasz``, ``total``."""
 
     name = "lovasz"
+    minima = {"ppce": 0.0, "lovasz": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

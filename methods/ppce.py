@@ -15,6 +15,7 @@ class PPCE(StructureLoss):
     """
 
     name = "ppce"
+    minima = {"ppce": 0.0}
 
     def forward(self, logits, target, *, edges=None, edge_logits=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)

@@ -17,6 +17,7 @@ class PPCEOnEdges(StructureLoss):
     """PPCE + lambda * PPCE(g_phi(softmax(logits)), E*). Terms: ``ppce``, ``edge_ppce``, ``total``."""
 
     name = "ppce_edges"
+    minima = {"ppce": 0.0}  # the edge net's cross-entropy stays above 0 on a perfect prediction
     needs_edge_net = True
     num_lambdas = 1
     default_lambdas = (1.0,)

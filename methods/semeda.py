@@ -51,6 +51,7 @@ class SEMEDA(StructureLoss):
     """
 
     name = "semeda"
+    minima = {"ppce": 0.0, "semeda_1": 0.0, "semeda_2": 0.0, "semeda_3": 0.0}
     needs_edge_net = True
     num_lambdas = 3
     default_lambdas = (0.0, 1.0, 0.0)

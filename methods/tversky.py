@@ -36,6 +36,7 @@ class Tversky(StructureLoss):
     """PPCE + lambda * Tversky loss. Terms: ``ppce``, ``tversky``, ``total``. Default lambda 1."""
 
     name = "tversky"
+    minima = {"ppce": 0.0, "tversky": 0.0}
     num_lambdas = 1
     default_lambdas = (1.0,)
 

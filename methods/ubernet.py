@@ -20,6 +20,7 @@ class Ubernet(StructureLoss):
     """PPCE + lambda * PPCE(edge head, E*). Terms: ``ppce``, ``edge_ppce``, ``total``."""
 
     name = "ubernet"
+    minima = {"ppce": 0.0, "edge_ppce": 0.0}
     needs_edge_head = True
     num_lambdas = 1
     default_lambdas = (1.0,)

@@ -166,13 +166,28 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
     return info
 
 
+def _load_plugins() -> None:
+    """The datasets of installed ``semeda_bench.datasets`` entry points, once per process (an
+    entry point names a module that calls ``register_dataset``, or a ``DatasetInfo``)."""
+    from methods import ENTRY_POINT_GROUPS, load_entry_points
+
+    load_entry_points(ENTRY_POINT_GROUPS["datasets"], _accept)
+
+
+def _accept(value) -> None:
+    if isinstance(value, DatasetInfo) and _DATASETS.get(value.name) != value:
+        register_dataset(value)
+
+
 def list_datasets() -> list[str]:
     """Names of all known datasets, sorted."""
+    _load_plugins()
     return sorted(_DATASETS)
 
 
 def dataset_info(name: str) -> DatasetInfo:
     """The :class:`DatasetInfo` of ``name``; unknown names raise ``ValueError`` listing the valid ones."""
+    _load_plugins()
     try:
         return _DATASETS[name]
     except KeyError:

@@ -1,8 +1,10 @@
 """Evaluators: every metric of an evaluation pass, one file each (see ``base.Evaluator``).
 
-A new metric is one file with an ``Evaluator`` subclass and one line in ``EVALUATORS``;
-the trainer's evaluation pass, the run record (``record["counts"][name]``), the flat
-metrics of ``summarize_record`` and the tidy table then carry it. ``evaluate_sidecar``
+A new metric is one file with an ``Evaluator`` subclass and one line in ``EVALUATORS``
+(or, outside the package, ``register_evaluator`` from a file given to ``--import`` or an
+installed ``semeda_bench.evaluators`` entry point); the trainer's evaluation pass, the run
+record (``record["counts"][name]``), the flat metrics of ``summarize_record`` and the tidy
+table then carry it. ``evaluate_sidecar``
 computes a newly added evaluator's counts for an existing run from the validation
 predictions kept beside its record (``--keep-predictions``), without training again.
 """
@@ -35,6 +37,7 @@ __all__ = [
     "outdated_evaluators",
     "record_definitions",
     "record_settings",
+    "register_evaluator",
     "summarize_record",
 ]
 
@@ -45,6 +48,33 @@ EVALUATORS: list[type[Evaluator]] = [
     BoundaryIoU,
     BoundaryF,
 ]
+
+
+def register_evaluator(cls: type[Evaluator]) -> type[Evaluator]:
+    """Class decorator: add ``cls`` to ``EVALUATORS`` (one of the same name warns and is replaced)."""
+    import warnings
+
+    for i, known in enumerate(EVALUATORS):
+        if known.name == cls.name:
+            if known is not cls:
+                warnings.warn(f"evaluator {cls.name!r} registered twice; the later definition wins", stacklevel=2)
+            EVALUATORS[i] = cls
+            return cls
+    EVALUATORS.append(cls)
+    return cls
+
+
+def _load_plugins() -> None:
+    """The evaluators of installed ``semeda_bench.evaluators`` entry points, once per process;
+    every function below that reads ``EVALUATORS`` calls it first."""
+    from methods import ENTRY_POINT_GROUPS, load_entry_points
+
+    load_entry_points(ENTRY_POINT_GROUPS["evaluators"], _accept)
+
+
+def _accept(value) -> None:
+    if isinstance(value, type) and issubclass(value, Evaluator) and value not in EVALUATORS:
+        register_evaluator(value)
 
 
 def pass_batches(sizes: list[tuple[int, int]], batch_size: int) -> list[list[int]]:
@@ -71,6 +101,7 @@ def take(maps, indices: list[int]) -> torch.Tensor:
 
 def build_evaluators(settings, num_classes: int, ignore_index: int) -> list[Evaluator]:
     """One fresh instance of every evaluator of ``EVALUATORS``."""
+    _load_plugins()
     return [cls(settings, num_classes, ignore_index) for cls in EVALUATORS]
 
 
@@ -103,6 +134,7 @@ def summarize_record(record: dict) -> dict[str, float]:
     ``record["metrics"]["trimap"]``); a metric without counts (a failed run, an evaluator
     newer than the record) is NaN.
     """
+    _load_plugins()
     settings = record_settings(record)
     stored = record.get("counts") or {}
     out: dict[str, float] = {}
@@ -117,6 +149,7 @@ def summarize_record(record: dict) -> dict[str, float]:
 def record_definitions(record: dict) -> dict[str, int | None]:
     """{evaluator name: the definition version of the record's counts} for every evaluator
     of ``EVALUATORS``; None where the record has no counts of it."""
+    _load_plugins()
     stored = record.get("counts") or {}
     return {cls.name: cls.stored_definition(stored.get(cls.name) or cls.legacy_counts(record)) for cls in EVALUATORS}
 
@@ -125,6 +158,7 @@ def definition_of(metric: str) -> tuple[str, int] | None:
     """(evaluator name, today's definition version) of the evaluator whose flat metric
     ``metric`` is (``biou_d3`` -> ``("boundary_iou", 2)``), for an evaluator whose definition
     has changed; None for any other metric."""
+    _load_plugins()
     for cls in EVALUATORS:
         if cls.definition > 1 and cls.prefix and metric.startswith(cls.prefix):
             return cls.name, cls.definition
@@ -134,6 +168,7 @@ def definition_of(metric: str) -> tuple[str, int] | None:
 def outdated_evaluators(record: dict) -> list[str]:
     """The evaluators whose counts in ``record`` were made under an earlier definition than
     today's (a record of an ok run made before a metric was amended)."""
+    _load_plugins()
     made = record_definitions(record)
     return [cls.name for cls in EVALUATORS if made[cls.name] is not None and made[cls.name] < cls.definition]
 

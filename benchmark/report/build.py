@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.cli import ArgumentParser, main_guard
+from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard
 from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
 from benchmark.report.curves import curves_figure
 from benchmark.report.figures import (
@@ -208,6 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compute the metrics a record lacks (an evaluator added after its run) from the predictions "
                         "kept beside it (--keep-predictions), without training; the records are updated")
     p.add_argument("--data-root", help="root of the real dataset of such records (synthetic sets are regenerated)")
+    add_import_option(p)
     return p
 
 
@@ -217,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")
     argv = sys.argv[1:] if argv is None else argv
+    import_from_argv(argv)
     args = build_parser().parse_args(argv)
+    import_plugins(args.imports)
     report = build_report(args.records, args.out, args.suite, from_predictions=args.from_predictions, data_root=args.data_root)
     for line in report.updated:
         print(f"updated {line}")
