@@ -140,13 +140,13 @@ def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str], *, redo_out
 def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], sweep: dict) -> int:
     """Run the searches rung by rung, then the seed runs; ``sweep`` holds ``run_specs``'s options.
     Returns 0 when no run failed."""
-    from benchmark.sweep import STATES_FOLDER, _init_ray, pending, run_specs
+    from benchmark.sweep import STATES_FOLDER, init_ray, pending, run_specs
 
     started = time.time()
     print(describe(lb), flush=True)
     failed = 0
     retry = bool(sweep.get("retry_failed"))
-    started_here = _init_ray(sweep.get("address"), None, quiet=sweep.get("verbose") == 0)
+    started_here = init_ray(sweep.get("address"), None, quiet=sweep.get("verbose") == 0)
     try:
         for rung in range(max(len(lb.rungs(d)) for d in lb.datasets)):
             specs = lb.rung_specs(lb.states(out, versions, retry), rung)

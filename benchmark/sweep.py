@@ -55,7 +55,7 @@ from benchmark.records import (
 from benchmark.spec import RunSpec
 
 __all__ = ["STATES_FOLDER", "plugin_runtime_env", "trial_imports", "saved_states", "earlier_checkpoints", "estimate_costs", "load_earlier", "one_per_dataset", "one_per_preparation", "order_longest_first",
-           "pending", "run_name", "run_specs", "run_status", "SuiteConsole", "SweepSummary"]  # fmt: skip
+           "init_ray", "pending", "settings_text", "run_name", "run_specs", "run_status", "SuiteConsole", "SweepSummary"]  # fmt: skip
 
 
 @dataclass
@@ -608,7 +608,7 @@ def _quiet_tune(quiet: bool):
                 os.environ[key] = value
 
 
-def _init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
+def init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
     """Connect to ``address`` or start a local Ray confined to 127.0.0.1. True when started here.
     Either way the code of ``--import`` goes with it (``plugin_runtime_env``).
 
@@ -723,7 +723,7 @@ def run_specs(
         return summary
     costs = dict(zip(map(id, todo), estimate_costs(todo, out)))
     todo = order_longest_first(todo, out, [costs[id(s)] for s in todo])
-    started_here = _init_ray(address, None, quiet=verbose == 0)
+    started_here = init_ray(address, None, quiet=verbose == 0)
     import ray
     from ray import tune
 
