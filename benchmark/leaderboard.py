@@ -1,9 +1,11 @@
-"""``--suite leaderboard``: every registered loss given the same weight-search budget, then seeds.
+"""``--suite leaderboard``: every registered loss given the same weight-search rule, then seeds.
 
 1. Tuning. For each tuned method and dataset, the multiplier on its default lambdas is
    searched over the grid with seed 0, scored on the tuning split and cut rung by rung by
-   the rule of ``benchmark.tuning``. Each rung is one Ray Tune sweep over every search that
-   stands at it; its trials are run records (``split: tune``, ``stop_at``: the rung's step),
+   the rule of ``benchmark.tuning``; a selection at the grid's edge widens the grid by the
+   next multiplier beyond it (the extension rule there) until the selection is inside or
+   the bound is reached. Each pass runs one rung of every search standing at it as one Ray
+   Tune sweep; its trials are run records (``split: tune``, ``stop_at``: the rung's step),
    so a second command repeats no finished rung, and a trial going on to the next rung
    resumes from the training state its previous rung left (``<out>/states``).
 2. Seeds. Each method at its selected multiplier, and PPCE, on the reported split with the
@@ -21,7 +23,20 @@ from pathlib import Path
 import methods
 from benchmark.records import load_records
 from benchmark.spec import RunSpec, scale_settings
-from benchmark.tuning import DEFAULT_GRID, KEEP_SHARE, SearchState, grid_text, is_tuned, rung_steps, scaled_params, search_state
+from benchmark.tuning import (
+    DEFAULT_GRID,
+    EXTENSION_BOUND,
+    KEEP_SHARE,
+    SearchState,
+    distinct,
+    extended_search,
+    extension_chain,
+    grid_text,
+    is_tuned,
+    position_text,
+    rung_steps,
+    scaled_params,
+)
 
 __all__ = ["Leaderboard", "run_leaderboard"]
 
@@ -64,22 +79,25 @@ class Leaderboard:
                         seed=seed, init=self.init, weights=self.weights, settings=self.settings(dataset)) for seed in range(self.seeds)]  # fmt: skip
 
     def states(self, out: Path, versions: dict[str, str], retry_failed: bool = False) -> dict[tuple[str, str], SearchState]:
-        """Where each search stands, replayed from the trial records in ``out``. A trial whose
-        loss became non-finite scores below every other; one that failed otherwise (a lost
-        node, a crash) counts as missing with ``retry_failed``, so that it runs again."""
+        """Where each search stands, replayed from the trial records in ``out`` with the
+        extension rule (``benchmark.tuning.extended_search``). A trial whose loss became
+        non-finite scores below every other; one that failed otherwise (a lost node, a crash)
+        counts as missing with ``retry_failed``, so that it runs again. Records are looked up
+        for the grid and every multiplier an extension of it can reach."""
         by_id = {r.get("run_id"): r for r in load_records(out)[0]} if out.is_dir() else {}
+        candidates = distinct(self.grid + extension_chain(self.grid))
         states = {}
         for method, dataset in self.searches():
             trials = {}
             for step in self.rungs(dataset):
-                for m in self.grid:
+                for m in candidates:
                     record = by_id.get(self.trial_spec(method, dataset, m, step).run_id(versions[dataset]))
                     if record is not None and retry_failed and record.get("status") != "ok" and record.get("failure") != "non-finite":
                         continue
                     if record is not None:
                         ok = record.get("status") == "ok"
                         trials[(m, step)] = (record.get("metrics") or {}).get("miou") if ok else None
-            states[(method, dataset)] = search_state(trials, self.grid, self.rungs(dataset))
+            states[(method, dataset)] = extended_search(trials, self.grid, self.rungs(dataset))
         return states
 
     def rung_specs(self, states: dict, rung: int) -> list[RunSpec]:
@@ -100,7 +118,7 @@ class Leaderboard:
         return specs
 
     def budget_steps(self, dataset: str) -> int:
-        """Training steps one search spends (the same for every method)."""
+        """Training steps one search of the grid spends before any extension (the same for every method)."""
         alive, previous, total = len(self.grid), 0, 0
         for index, step in enumerate(self.rungs(dataset)):
             total += alive * (step - previous)
@@ -113,28 +131,47 @@ def describe(lb: Leaderboard) -> str:
     rungs = lb.rungs(lb.datasets[0])
     tuned = sum(is_tuned(m) for m in lb.methods)
     budget = lb.budget_steps(lb.datasets[0]) / rungs[-1]
+    low, high = EXTENSION_BOUND
     return (f"leaderboard: {tuned} losses x {len(lb.datasets)} datasets, each searched over {len(lb.grid)} weights "
             f"({', '.join(grid_text(m) for m in lb.grid)} x default) with rungs at steps {', '.join(map(str, rungs))} "
-            f"({budget:g} run lengths each), then {lb.seeds} seeds at the selected weight")  # fmt: skip
+            f"({budget:g} run lengths each; a selection at the grid's edge adds the next weight beyond it, "
+            f"a factor of 3, within {grid_text(float(low))}..{grid_text(float(high))}), then {lb.seeds} seeds at the selected weight")  # fmt: skip
+
+
+def budget_text(state: SearchState) -> str:
+    """``8 trials, 6,500 steps``: what a search has spent so far."""
+    return f"{state.trials_run} trials, {state.steps_spent:,} steps"
 
 
 def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str], *, redo_outdated: bool = False) -> None:
-    """The dry run: where every search stands, and the seed runs."""
+    """The dry run: where every search stands (its grid position and budget), the trials its
+    next rung still lacks (an extension's among them), and the seed runs."""
     from benchmark.sweep import pending, run_name
 
     print(describe(lb))
     states = lb.states(out, versions)
     for (method, dataset), state in states.items():
-        where = (f"selected {grid_text(state.selected)}x" if state.selected is not None
-                 else f"rung {state.rung + 1}/{len(lb.rungs(dataset))} (step {state.step}): {len(state.todo)} trials to do")  # fmt: skip
-        print(f"search  {dataset:10s} {method:14s} {where}")
+        rungs = lb.rungs(dataset)
+        where = position_text(state, lb.grid, rungs)
+        if state.selected is not None:
+            where = f"selected {grid_text(state.selected)}x ({where})"
+        elif state.provisional is not None:
+            where += f", after {grid_text(state.provisional)}x at the grid's edge"
+        print(f"search  {dataset:10s} {method:14s} {where}; {budget_text(state)}")
+        for m in state.todo:
+            spec = lb.trial_spec(method, dataset, m, state.step)
+            # an extension's trials: the new weight, and any weight the grown grid sends on
+            print(f"todo    {spec.run_id(versions[dataset])}  {run_name(spec)}  {dataset}  rung {state.rung + 1}"
+                  + (" (extension)" if state.provisional is not None else ""))  # fmt: skip
     finals = lb.final_specs(states)
     todo, _ = pending(finals, out, versions, redo_outdated=redo_outdated)
     todo_ids = {id(s) for s in todo}
     for spec in finals:
         print(f"{'todo' if id(spec) in todo_ids else 'exists':6s}  {spec.run_id(versions[spec.dataset])}  {run_name(spec)}  {spec.dataset}")
     waiting = sum(s.selected is None for s in states.values())
-    print(f"{len(finals)} seed runs listed, {len(todo)} to do" + (f"; {waiting} searches not finished (their seed runs are listed once they are)" if waiting else ""))
+    trials = sum(len(s.todo) for s in states.values())
+    print(f"{trials} search trials to do at their next rung; {len(finals)} seed runs listed, {len(todo)} to do"
+          + (f"; {waiting} searches not finished (their seed runs are listed once they are)" if waiting else ""))
 
 
 def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], sweep: dict) -> int:
@@ -148,30 +185,44 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
     retry = bool(sweep.get("retry_failed"))
     started_here = init_ray(sweep.get("address"), None, quiet=sweep.get("verbose") == 0)
     try:
-        for rung in range(max(len(lb.rungs(d)) for d in lb.datasets)):
-            specs = lb.rung_specs(lb.states(out, versions, retry), rung)
-            if specs:
-                print(f"tuning, rung {rung + 1}: {len(specs)} trials", flush=True)
-                summary = run_specs(specs, out=out, name=f"leaderboard-rung{rung + 1}", **sweep)
-                print(summary.line(), flush=True)
-                for line in summary.failures:
-                    print(f"  failed: {line}", flush=True)
-                failed += summary.failed
-                left = lb.rung_specs(lb.states(out, versions, retry), rung)
-                if left:
-                    # Interrupted (Ctrl-C), or trials that left no record: the next rung must
-                    # not be decided without them.
-                    print(f"stopped: {len(left)} trials of rung {rung + 1} have no record; run the same command again to "
-                          "continue where it stopped", flush=True)  # fmt: skip
-                    return 1
+        passes = 0
+        while True:
+            # One pass: the lowest rung any search stands at, for every search standing there.
+            # A search whose selection lies at its grid's edge stands at rung 1 again, with the
+            # next weight beyond it to run (benchmark.tuning.extended_search), so extensions
+            # are passes like any other, until every search has its selection.
+            states = lb.states(out, versions, retry)
+            waiting = [state.rung for state in states.values() if state.rung is not None and state.todo]
+            if not waiting:
+                break
+            rung = min(waiting)
+            passes += 1
+            specs = lb.rung_specs(states, rung)
+            extending = sum(1 for state in states.values() if state.rung == rung and state.provisional is not None)
+            print(f"tuning, rung {rung + 1}: {len(specs)} trials" + (f" ({extending} searches extended beyond an edge)" if extending else ""),
+                  flush=True)  # fmt: skip
+            summary = run_specs(specs, out=out, name=f"leaderboard-pass{passes}-rung{rung + 1}", **sweep)
+            print(summary.line(), flush=True)
+            for line in summary.failures:
+                print(f"  failed: {line}", flush=True)
+            failed += summary.failed
+            ran = {spec.run_id(versions[spec.dataset]) for spec in specs}
+            left = [s for s in lb.rung_specs(lb.states(out, versions, retry), rung) if s.run_id(versions[s.dataset]) in ran]
+            if left:
+                # Interrupted (Ctrl-C), or trials that left no record: the next rung must
+                # not be decided without them.
+                print(f"stopped: {len(left)} trials of rung {rung + 1} have no record; run the same command again to "
+                      "continue where it stopped", flush=True)  # fmt: skip
+                return 1
         states = lb.states(out, versions)
         for (method, dataset), state in states.items():
             if state.selected is not None:
-                print(f"selected  {dataset:10s} {method:14s} {grid_text(state.selected)}x default", flush=True)
+                where = position_text(state, lb.grid, lb.rungs(dataset))
+                print(f"selected  {dataset:10s} {method:14s} {grid_text(state.selected)}x default ({where}; {budget_text(state)})", flush=True)
         if all(state.selected is not None for state in states.values()):
             # Every search is done: the states its cut trials left are of no further use.
-            for method, dataset in lb.searches():
-                for m in lb.grid:
+            for (method, dataset), state in states.items():
+                for m in state.grid:
                     schedule = lb.trial_spec(method, dataset, m, lb.rungs(dataset)[-1]).schedule_id(versions[dataset])
                     for path in (out / STATES_FOLDER).glob(f"{schedule}-*.pt"):
                         path.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""The leaderboard's weight search: the same budget for every loss, cut by a fixed rung rule.
+"""The leaderboard's weight search: the same rule for every loss, cut by a fixed rung rule,
+widened beyond an edge selection by a fixed extension rule.
 
 A method's loss weight is searched as a multiplier on its default lambdas (a method with
 several lambdas keeps their ratios) over a grid, 3^k for k = -3..3 by default, with seed 0,
@@ -15,17 +16,46 @@ to trials and resources and keeps no record per rung that a restarted sweep can 
 rule is small, and written here so that the report re-derives every selection from the
 stored trial records alone. Ties (equal scores) go to the multiplier nearer 1, then the
 smaller one. A failed trial scores below every other.
+
+**Beyond the edge** (``extended_search``). A selection at the grid's smallest or largest
+multiplier says only that the best weight lies there or beyond. So, with the grid's edge
+selected, the next multiplier beyond it (the edge divided, or multiplied, by 3) joins the
+grid, and the rule above is replayed on the grown grid; this repeats while the selection is
+an edge of the grid and the next multiplier lies within ``EXTENSION_BOUND`` (3^-7 .. 3^7).
+A selection at an edge with no multiplier left within the bound is marked "bound reached".
+
+Why the new multiplier joins the whole search (enters at the first rung and competes with
+every weight of the grid by the same rule) rather than opening a search of its own whose
+winner meets the old one at the last rung:
+
+* The outcome is the rule's on the final grid, whatever the order the grid grew in: a search
+  widened from 1/27..27 to 1/27..81 selects what a search started on 1/27..81 selects.
+  The report therefore needs nothing but the multipliers a method ran at the first rung to
+  replay its search (no manifest, no record of which weight was added when), and a trial
+  already made, of any multiplier, keeps its spec and run id.
+* A separate search of the new weights alone would compare its winner with the old one at
+  the last rung only, after each had been cut among different company; the union keeps one
+  rule, one family of comparisons, and lets the new weight displace any survivor.
+* One multiplier at a time, not a block: it is the least that can answer "does the best lie
+  beyond the edge?", every grid the search passes through is one the replay can start from,
+  and the search stops as soon as the selection moves inside.
+
+The price: the keep counts follow the grid's size (10 weights keep 4, then 2), so an
+extension can send a weight cut earlier on to the next rung; its trial resumes from the
+state its rung left when that is still there, else trains again from step 0 (the same
+numbers). Each search's spend is reported (``SearchState.trials_run``, ``steps_spent``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import methods
 
-__all__ = ["DEFAULT_GRID", "RUNG_SHARES", "SearchState", "grid_text", "is_tuned", "multiplier_of", "parse_grid", "rung_steps",
+__all__ = ["DEFAULT_GRID", "EXTENSION_BOUND", "EXTENSION_FACTOR", "RUNG_SHARES", "SearchState", "distinct", "edge_side", "extended_search",
+           "extension_chain", "grid_text", "is_tuned", "multiplier_of", "next_beyond", "parse_grid", "position_text", "rung_steps",
            "scaled_params", "search_state", "survivors"]  # fmt: skip
 
 #: Multipliers on a method's default lambdas: 3^k, k = -3..3 (1/27x to 27x).
@@ -33,6 +63,13 @@ DEFAULT_GRID: tuple[float, ...] = tuple(3.0**k for k in range(-3, 4))
 #: The rungs, as shares of the schedule; the best third goes on from each.
 RUNG_SHARES: tuple[float, ...] = (0.25, 0.5, 1.0)
 KEEP_SHARE = 3
+#: The step from a grid's edge to the next multiplier beyond it.
+EXTENSION_FACTOR = 3
+#: The smallest and largest multiplier an extension may reach: 3^-7 and 3^7 (1/2187x and
+#: 2187x), four factors of 3 beyond the default grid on each side. A loss whose weight still
+#: wants to go further is, at this scale, either PPCE (its term 2187 times weaker) or its term
+#: alone; the row says "bound reached" rather than searching on.
+EXTENSION_BOUND: tuple[Fraction, Fraction] = (Fraction(1, 3**7), Fraction(3**7))
 
 
 def is_tuned(method: str) -> bool:
@@ -84,10 +121,26 @@ def parse_grid(text: str) -> tuple[float, ...]:
     return tuple(sorted(values))
 
 
+def _fraction(multiplier: float) -> Fraction:
+    """The short fraction a multiplier stands for (1/2187 for 3.0**-7), else its exact value."""
+    fraction = Fraction(multiplier).limit_denominator(10**6)
+    return fraction if math.isclose(float(fraction), multiplier, rel_tol=1e-9) else Fraction(multiplier)
+
+
 def grid_text(multiplier: float) -> str:
-    """``1/27``, ``1/3``, ``1``, ``9``: a grid value as a short fraction."""
-    fraction = Fraction(multiplier).limit_denominator(1000)
+    """``1/27``, ``1/3``, ``1``, ``3``, ``1/2187``: a grid value as a short fraction."""
+    fraction = Fraction(multiplier).limit_denominator(10**6)
     return str(fraction) if math.isclose(float(fraction), multiplier, rel_tol=1e-9) else f"{multiplier:g}"
+
+
+def distinct(values) -> tuple[float, ...]:
+    """``values`` sorted, without near-equal repeats (multipliers recovered from stored lambdas
+    differ from the grid's in the last bits)."""
+    out: list[float] = []
+    for v in sorted(float(v) for v in values):
+        if not out or not math.isclose(v, out[-1], rel_tol=1e-9):
+            out.append(v)
+    return tuple(out)
 
 
 def rung_steps(steps: int) -> tuple[int, ...]:
@@ -111,7 +164,15 @@ def survivors(scores: dict[float, float | None], keep: int | None = None) -> lis
 @dataclass(frozen=True)
 class SearchState:
     """Where one method's search stands: the rung to run next and the multipliers it still
-    lacks there, or the selected multiplier once every rung is done."""
+    lacks there, or the selected multiplier once every rung is done.
+
+    ``extended_search`` fills the rest: ``grid``, the multipliers searched (the grid given
+    and its extensions); ``provisional``, while an extension is under way, what the search
+    selected before it (the weight at the edge that asked for it); ``bound_reached``, the
+    selection is an edge of the grid and no multiplier beyond it lies within the bound;
+    ``trials_run`` and ``steps_spent``, the search's budget: every multiplier of the grid
+    with a trial, and the furthest step each reached, summed (a trial going on to a rung
+    resumes from the one before, so a trial costs the step it reached)."""
 
     rung: int | None
     step: int | None
@@ -119,6 +180,11 @@ class SearchState:
     #: (multiplier, step) -> score of every trial the rule looked at, in the order it did.
     seen: dict
     selected: float | None
+    grid: tuple[float, ...] = ()
+    provisional: float | None = None
+    bound_reached: bool = False
+    trials_run: int = 0
+    steps_spent: int = 0
 
 
 def _find(trials: dict[tuple[float, int], float | None], multiplier: float, step: int):
@@ -129,7 +195,8 @@ def _find(trials: dict[tuple[float, int], float | None], multiplier: float, step
 
 
 def search_state(trials: dict[tuple[float, int], float | None], grid: tuple[float, ...], rungs: tuple[int, ...]) -> SearchState:
-    """Replay the rule over the trials done, ``(multiplier, step) -> score`` (None: failed)."""
+    """Replay the rule over the trials done, ``(multiplier, step) -> score`` (None: failed),
+    on ``grid`` as it stands (no extension; see ``extended_search``)."""
     alive = sorted(grid)
     seen = {}
     if not alive:
@@ -146,3 +213,113 @@ def search_state(trials: dict[tuple[float, int], float | None], grid: tuple[floa
             return SearchState(index, step, missing, seen, None)
         alive = survivors(scores, 1 if index == len(rungs) - 1 else None)
     return SearchState(None, None, (), seen, alive[0])
+
+
+def edge_side(grid: tuple[float, ...], selected: float) -> int:
+    """-1 when ``selected`` is the grid's smallest multiplier, +1 its largest, 0 inside (and
+    for a grid of one multiplier, which has no inside to leave)."""
+    grid = distinct(grid)
+    if len(grid) < 2:
+        return 0
+    if math.isclose(selected, grid[0], rel_tol=1e-9):
+        return -1
+    if math.isclose(selected, grid[-1], rel_tol=1e-9):
+        return 1
+    return 0
+
+
+def next_beyond(grid: tuple[float, ...], side: int, bound=EXTENSION_BOUND) -> float | None:
+    """The multiplier beyond the grid's edge on ``side`` (the edge / 3 or x 3), None when it
+    lies outside ``bound``. Computed on fractions, so that 1/27 -> 1/81 is the same float as
+    ``--grid 1/81`` gives, and a trial made either way has one run id."""
+    grid = distinct(grid)
+    if not side or not grid:
+        return None
+    edge = _fraction(grid[0] if side < 0 else grid[-1])
+    beyond = edge / EXTENSION_FACTOR if side < 0 else edge * EXTENSION_FACTOR
+    low, high = bound
+    return float(beyond) if low <= beyond <= high else None
+
+
+def extension_chain(grid: tuple[float, ...], bound=EXTENSION_BOUND) -> tuple[float, ...]:
+    """Every multiplier an extension of ``grid`` can reach within ``bound``, on both sides
+    (the candidates whose trial records a search may hold beyond its grid)."""
+    out, grid = [], distinct(grid)
+    for side in (-1, 1):
+        edge = grid
+        while (beyond := next_beyond(edge, side, bound)) is not None:
+            out.append(beyond)
+            edge = (beyond,)
+    return distinct(out)
+
+
+def extended_search(trials: dict[tuple[float, int], float | None], grid: tuple[float, ...], rungs: tuple[int, ...],
+                    bound=EXTENSION_BOUND, base: tuple[float, ...] | None = None) -> SearchState:  # fmt: skip
+    """The rule with its extension, replayed over the trials done (see the module docstring):
+    the rung rule on ``grid``; while it selects an edge of the grid and the next multiplier
+    beyond lies within ``bound``, that multiplier joins the grid and the rule is replayed.
+
+    Returns the state on the last grid: a selection (interior, or at an edge with the bound
+    reached), or the trials still to run, with ``provisional`` the selection that asked for
+    the extension under way. ``trials`` may hold multipliers the search never reaches (another
+    grid's): they are neither looked at nor counted.
+
+    ``base``: the grid the search was given, when ``grid`` may already hold extension weights
+    (the report starts from every multiplier a method ran at the first rung): an unfinished
+    search whose outermost weight lies beyond ``base`` gets as ``provisional`` the edge
+    selection of the grid without it, when that selection asked for exactly that weight."""
+    grid = distinct(grid)
+    provisional = None
+    while True:
+        state = search_state(trials, grid, rungs)
+        if state.selected is not None:
+            side = edge_side(grid, state.selected)
+            beyond = next_beyond(grid, side, bound) if side else None
+            if beyond is not None:
+                provisional = state.selected
+                grid = distinct(grid + (beyond,))
+                continue
+            state = replace(state, bound_reached=bool(side))
+            provisional = None
+        elif provisional is None and base:
+            provisional = _asked_for(trials, grid, rungs, bound, distinct(base))
+        reached = {}
+        for m, step in trials:
+            for g in grid:
+                if math.isclose(m, g, rel_tol=1e-9):
+                    reached[g] = max(reached.get(g, 0), step)
+        return replace(state, grid=grid, provisional=provisional, trials_run=len(reached), steps_spent=sum(reached.values()))
+
+
+def _asked_for(trials, grid, rungs, bound, base) -> float | None:
+    """The edge selection of ``grid`` without its newest weight (its outermost one beyond
+    ``base``), when that selection is what asked for it; else None."""
+    for side, newest in ((-1, grid[0]), (1, grid[-1])):
+        beyond_base = newest < base[0] if side < 0 else newest > base[-1]
+        if not beyond_base or math.isclose(newest, base[0 if side < 0 else -1], rel_tol=1e-9) or len(grid) < 3:
+            continue
+        before = grid[1:] if side < 0 else grid[:-1]
+        prior = search_state(trials, before, rungs).selected
+        asked = next_beyond(before, side, bound) if prior is not None and edge_side(before, prior) == side else None
+        if asked is not None and math.isclose(asked, newest, rel_tol=1e-9):
+            return prior
+    return None
+
+
+def position_text(state: SearchState, base: tuple[float, ...], rungs: tuple[int, ...]) -> str:
+    """Where the search's selection lies, for a table: ``interior`` (inside the grid given),
+    ``extended to 81`` (inside a grid the rule widened, up to that multiplier), ``bound reached
+    at 1/2187`` (an edge with nothing left within the bound), or how far an unfinished search
+    is: ``rung 2 of 3``, ``extending to 1/81: rung 1 of 3``."""
+    base = distinct(base)
+    grid = distinct(state.grid or base)
+    wider = ([grid_text(grid[0])] if base and grid[0] < base[0] and not math.isclose(grid[0], base[0], rel_tol=1e-9) else []) + (
+        [grid_text(grid[-1])] if base and grid[-1] > base[-1] and not math.isclose(grid[-1], base[-1], rel_tol=1e-9) else [])  # fmt: skip
+    if state.selected is None:
+        where = f"rung {state.rung + 1} of {len(rungs)}"
+        return f"extending to {' and '.join(wider)}: {where}" if state.provisional is not None and wider else where
+    if state.bound_reached:
+        return f"bound reached at {grid_text(state.selected)}"
+    if len(grid) < 2:
+        return "single weight"
+    return f"extended to {' and '.join(wider)}" if wider else "interior"

@@ -1,23 +1,32 @@
-"""The leaderboard's weight search: the rung rule, the selection, the tuning split, stops and resumes."""
+"""The leaderboard's weight search: the rung rule, its extension beyond an edge, the selection,
+the budget, the tuning split, stops and resumes."""
 
 import json
 import math
 from dataclasses import replace
+from fractions import Fraction
 
 import numpy as np
 import pytest
 import torch
 
 from benchmark.data import load_split
-from benchmark.leaderboard import Leaderboard
-from benchmark.report.leaderboard import budget_points, leaderboard_table
+from benchmark.leaderboard import Leaderboard, print_plan
+from benchmark.records import write_record
+from benchmark.report.leaderboard import budget_points, leaderboard_markdown, leaderboard_table
 from benchmark.report.tidy import reported, tidy_records
 from benchmark.spec import RunSpec, scale_settings
 from benchmark.tuning import (
     DEFAULT_GRID,
+    EXTENSION_BOUND,
+    edge_side,
+    extended_search,
+    extension_chain,
     grid_text,
     multiplier_of,
+    next_beyond,
     parse_grid,
+    position_text,
     rung_steps,
     scaled_params,
     search_state,
@@ -140,17 +149,195 @@ def test_leaderboard_selects_the_weight_of_the_best_tuning_miou():
     assert list(t["method"]) == ["dice", "ppce"]  # sorted by mIoU
     dice = t.iloc[0]
     assert dice["multiplier"] == "1/3 (grid edge)"  # the smallest of the grid: the best may lie below it
+    # ... so the extension rule asks for 1/9 next; until it has run, the row shows 1/3 provisionally
+    assert dice["search"] == "extending to 1/9: rung 1 of 3"
+    assert (dice["trials_run"], dice["steps_spent"]) == (3, 12 + 3 + 3)
     assert dice["ours_mean"] == pytest.approx(28.0)
     assert dice["diff_mean"] == pytest.approx(3.0)
     # a selection inside the grid carries no mark
     inside = tidy_records([r for r in records if r["spec"].get("split") != "tune"] + [
         _record("dice", scaled_params("dice", m), 0, score, split="tune", step=3) for m, score in zip(grid, (0.20, 0.30, 0.25))
     ] + [_record("dice", scaled_params("dice", 1.0), 0, 0.40, split="tune", step=6), _record("dice", scaled_params("dice", 1.0), 0, 0.50, split="tune", step=12)])  # fmt: skip
-    assert leaderboard_table(inside).set_index("method").loc["dice", "multiplier"] == "1"
+    assert leaderboard_table(inside).set_index("method").loc["dice", ["multiplier", "search"]].tolist() == ["1", "interior"]
     # 7 trial-steps at rung 1, then 1 more trial to 6 and to 12: 9 + 3 + 6 steps
     points = budget_points(tidy)
     assert list(points["steps_spent"]) == [9, 12, 18]
     assert list(points["best_miou"]) == pytest.approx([30.0, 40.0, 50.0])
+
+
+# ---------------------------------------------------------------------------- beyond the edge: the extension rule by hand
+
+RUNGS = (3, 6, 12)
+
+
+def _drive(score, grid, rungs=RUNGS):
+    """Run a search as the driver does: every trial the rule asks for, scored ``score(m, step)``,
+    until it selects. Returns the final state and every trial made."""
+    trials = {}
+    for _ in range(100):
+        state = extended_search(trials, grid, rungs)
+        if state.selected is not None:
+            return state, trials
+        assert state.todo
+        for m in state.todo:
+            trials[(m, state.step)] = score(m, state.step)
+    raise AssertionError("the search did not end")
+
+
+def _k(m: float) -> int:
+    return round(math.log(m) / math.log(3))
+
+
+def test_the_next_weight_lies_a_factor_of_three_beyond_the_edge_within_the_bound():
+    assert (edge_side((1 / 3, 1.0, 3.0), 3.0), edge_side((1 / 3, 1.0, 3.0), 1 / 3), edge_side((1 / 3, 1.0, 3.0), 1.0)) == (1, -1, 0)
+    assert edge_side((1.0,), 1.0) == 0  # a grid of one weight has no inside to leave
+    assert next_beyond(DEFAULT_GRID, 1) == 81.0
+    assert next_beyond(DEFAULT_GRID, -1) == parse_grid("1/81")[0]  # the float --grid 1/81 gives: one run id either way
+    assert next_beyond((729.0, 2187.0), 1) is None and next_beyond((1 / 2187, 1.0), -1) is None
+    assert EXTENSION_BOUND == (Fraction(1, 2187), Fraction(2187))
+    assert [grid_text(m) for m in extension_chain(DEFAULT_GRID)] == ["1/2187", "1/729", "1/243", "1/81", "81", "243", "729", "2187"]
+
+
+def test_an_edge_selection_asks_for_the_next_weight_and_the_grown_grid_is_searched_by_the_same_rule():
+    grid = (1 / 3, 1.0, 3.0)
+    # rung 1 (step 3): 3 best, ceil(3/3) = 1 goes on, alone to 6 and 12: 3 selected, the grid's largest
+    trials = {(1 / 3, 3): 0.30, (1.0, 3): 0.35, (3.0, 3): 0.40, (3.0, 6): 0.50, (3.0, 12): 0.60}
+    assert search_state(trials, grid, RUNGS).selected == 3.0
+    state = extended_search(trials, grid, RUNGS)
+    assert state.selected is None and state.provisional == 3.0
+    assert (state.rung, state.step, state.todo, state.grid) == (0, 3, (9.0,), (1 / 3, 1.0, 3.0, 9.0))
+    assert position_text(state, grid, RUNGS) == "extending to 9: rung 1 of 3"
+    # 9 at rung 1 below 3, above 1: 4 weights keep ceil(4/3) = 2, 3 and 9; 9 lacks its step 6
+    trials[(9.0, 3)] = 0.38
+    state = extended_search(trials, grid, RUNGS)
+    assert (state.rung, state.step, state.todo, state.provisional) == (1, 6, (9.0,), 3.0)
+    # 9 at step 6 below 3's 0.50: 3 goes on alone and has its step 12: 3 selected, now inside the grid
+    trials[(9.0, 6)] = 0.45
+    state = extended_search(trials, grid, RUNGS)
+    assert state.selected == 3.0 and not state.bound_reached and state.provisional is None
+    assert position_text(state, grid, RUNGS) == "extended to 9"
+    # budget: 4 trials, each to the furthest step it reached: 3 (1/3) + 3 (1) + 12 (3) + 6 (9) = 24
+    assert (state.trials_run, state.steps_spent) == (4, 24)
+
+
+def test_an_interior_selection_asks_for_nothing():
+    grid = (1 / 3, 1.0, 3.0)
+    trials = {(1 / 3, 3): 0.30, (1.0, 3): 0.40, (3.0, 3): 0.35, (1.0, 6): 0.5, (1.0, 12): 0.6}
+    trials[(9.0, 3)] = 0.99  # a trial of another grid: neither looked at nor counted
+    state = extended_search(trials, grid, RUNGS)
+    assert state.selected == 1.0 and state.grid == grid and state.provisional is None and not state.bound_reached
+    assert position_text(state, grid, RUNGS) == "interior"
+    assert (state.trials_run, state.steps_spent) == (3, 3 + 12 + 3)
+
+
+def test_the_bound_stops_the_extension_and_marks_the_selection():
+    # the larger the weight the better, at every rung: the search climbs from 3 to 2187 = 3^7
+    state, trials = _drive(lambda m, step: 0.5 + 0.01 * _k(m) + step / 100, (1 / 3, 1.0, 3.0))
+    assert state.selected == 2187.0 and state.bound_reached
+    assert [grid_text(m) for m in state.grid] == ["1/3", "1", "3", "9", "27", "81", "243", "729", "2187"]
+    assert position_text(state, (1 / 3, 1.0, 3.0), RUNGS) == "bound reached at 2187"
+    # each new weight leads every rung and runs to step 12; 1/3 and 1 stop at 3: 3 + 3 + 7 x 12 = 90
+    assert (state.trials_run, state.steps_spent) == (9, 90)
+    assert len(trials) == 2 + 3 * 7
+
+
+def test_a_grown_grid_keeps_more_at_each_rung():
+    # the smaller the better, from the default grid down to the bound, 1/2187:
+    # 7 weights keep 3 then 1; 8 and 9 keep 3 then 1; 10 and 11 keep 4 then 2.
+    state, trials = _drive(lambda m, step: 0.5 - 0.01 * _k(m) + step / 100, DEFAULT_GRID)
+    assert state.selected == pytest.approx(1 / 2187) and state.bound_reached
+    at = {step: sorted(_k(m) for m, s in trials if s == step) for step in RUNGS}
+    assert at[3] == list(range(-7, 4))  # all 11 weights
+    assert at[6] == list(range(-7, 0))  # 1/27..1/3 from the grid, then each weight added (10 and 11 keep 4)
+    assert at[12] == [-7, -6, -5, -4, -3]  # 1/27, then each weight added (10 and 11 send 2 to the end)
+    # 5 trials to 12, 1/9 and 1/3 to 6, four to 3: 60 + 12 + 12
+    assert (state.trials_run, state.steps_spent) == (11, 84)
+    assert position_text(state, DEFAULT_GRID, RUNGS) == "bound reached at 1/2187"
+
+
+# ---------------------------------------------------------------------------- the driver and the report replay one choice
+
+
+def _trial_record(lb, method, m, step, score, version="v", diverged=False):
+    spec = lb.trial_spec(method, "streets", m, step)
+    record = {"run_id": spec.run_id(version), "spec": spec.to_dict(), "status": "ok", "step": step, "metrics": {"miou": score},
+              "label": spec.label(), "data_version": version}  # fmt: skip
+    if diverged:  # its PPCE term above 10 log C: diverged by the suite's rule
+        record["loss_curve"] = {"step": [step], "ppce": [100.0]}
+    return record
+
+
+def test_trials_already_made_keep_their_run_ids():
+    # two trials of the committed streets search (results/runs): the grid's multipliers keep their specs
+    lb = Leaderboard(methods=("ppce", "dice", "semeda"), datasets=("streets",))
+    assert lb.trial_spec("dice", "streets", DEFAULT_GRID[-1], 500).run_id("streets-shapes-2") == "dice-streets-s0-31cd56ade2be"
+    assert lb.trial_spec("semeda", "streets", DEFAULT_GRID[0], 500).run_id("streets-shapes-2") == "semeda-streets-s0-011c4f8327bc"
+
+
+def test_the_report_replays_the_drivers_choice_with_its_position_and_budget(tmp_path):
+    lb = Leaderboard(methods=("ppce", "boundary", "dice", "hausdorff_dt"), datasets=("streets",), scale="smoke")
+    assert lb.rungs("streets") == RUNGS
+    scores = {
+        "boundary": lambda m, step: 0.5 - 0.01 * _k(m) ** 2 + step / 100,  # best at 1: inside the grid
+        "dice": lambda m, step: 0.5 - 0.01 * (_k(m) - 4) ** 2 + step / 100,  # best at 81: one extension beyond 27 and one more
+        "hausdorff_dt": lambda m, step: 0.5 - 0.01 * _k(m) + step / 100,  # the smaller the better, to the bound
+    }
+    driven = {}
+    for method, score in scores.items():
+        state, trials = _drive(score, DEFAULT_GRID)
+        driven[method] = state
+        for (m, step), value in trials.items():
+            write_record(tmp_path, _trial_record(lb, method, m, step, value, diverged=method == "hausdorff_dt" and step == 12 and _k(m) == -7))
+    # by hand: dice 27 -> 81 (selected at the edge) -> 243 joins, 81 stays best: inside the grown grid
+    assert driven["dice"].selected == pytest.approx(81.0) and [grid_text(m) for m in driven["dice"].grid][-2:] == ["81", "243"]
+    assert (driven["dice"].trials_run, driven["dice"].steps_spent) == (9, 4 * 3 + 2 * 6 + 12 + 12 + 6)
+    assert (driven["boundary"].selected, driven["boundary"].trials_run, driven["boundary"].steps_spent) == (1.0, 7, 12 + 2 * 6 + 4 * 3)
+
+    states = lb.states(tmp_path, {"streets": "v"})
+    for method, state in driven.items():
+        replayed = states[(method, "streets")]
+        assert replayed.selected == pytest.approx(state.selected) and replayed.steps_spent == state.steps_spent
+
+    from benchmark.records import load_records
+
+    t = leaderboard_table(tidy_records(load_records(tmp_path)[0])).set_index("method")
+    assert t.loc["boundary", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == ["1", "interior", 7, 36]
+    assert t.loc["dice", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == ["81", "extended to 243", 9, 54]
+    assert t.loc["hausdorff_dt", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == [
+        "1/2187 (bound reached)", "bound reached at 1/2187; selection diverged", 11, 84]  # fmt: skip
+    assert t.loc["ppce", ["search", "trials_run"]].tolist() == ["-", 0]
+    board = leaderboard_markdown(t.reset_index())
+    assert "| 1/2187 (bound reached) | bound reached at 1/2187; selection diverged | 11 trials, 84 steps |" in board
+
+
+def test_an_extension_under_way_reads_the_same_in_the_driver_and_the_report(tmp_path):
+    lb = Leaderboard(methods=("ppce", "dice", "focal"), datasets=("streets",), grid=(1 / 3, 1.0, 3.0), scale="smoke")
+    made = [("dice", 1 / 3, 3, 0.30), ("dice", 1.0, 3, 0.35), ("dice", 3.0, 3, 0.40), ("dice", 3.0, 6, 0.50), ("dice", 3.0, 12, 0.60),
+            ("dice", 9.0, 3, 0.38),  # the extension's first trial: 9 joins 3 in the best two of four; its step 6 is not made yet
+            ("focal", 1 / 3, 3, 0.30), ("focal", 1.0, 3, 0.40), ("focal", 3.0, 3, 0.35), ("focal", 1.0, 6, 0.5), ("focal", 1.0, 12, 0.6)]  # fmt: skip
+    for method, m, step, value in made:
+        write_record(tmp_path, _trial_record(lb, method, m, step, value))
+    state = lb.states(tmp_path, {"streets": "v"})[("dice", "streets")]
+    assert (state.selected, state.provisional, state.rung, state.todo) == (None, 3.0, 1, (9.0,))
+    from benchmark.records import load_records
+
+    t = leaderboard_table(tidy_records(load_records(tmp_path)[0])).set_index("method")
+    assert t.loc["dice", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == ["3 (grid edge)", "extending to 9: rung 2 of 3", 4, 21]
+    assert t.loc["focal", ["multiplier", "search"]].tolist() == ["1", "interior"]
+    assert "1/3, 1, 3 (seed 0" in t.loc["dice", "note"]  # the grid given, without dice's extension
+
+
+def test_the_dry_run_lists_the_extension_trials_to_do(tmp_path, capsys):
+    lb = Leaderboard(methods=("ppce", "dice"), datasets=("streets",), grid=(1 / 3, 1.0, 3.0), scale="smoke", seeds=1)
+    # 3 leads every rung: selected at the grid's largest, so 9 is to run at rung 1
+    for m, step, value in ((1 / 3, 3, 0.30), (1.0, 3, 0.35), (3.0, 3, 0.40), (3.0, 6, 0.50), (3.0, 12, 0.60)):
+        write_record(tmp_path, _trial_record(lb, "dice", m, step, value))
+    print_plan(lb, tmp_path, {"streets": "v"})
+    out = capsys.readouterr().out
+    nine = lb.trial_spec("dice", "streets", 9.0, 3).run_id("v")
+    assert f"todo    {nine}  dice(9) s0 tune@3  streets  rung 1 (extension)" in out
+    assert "extending to 9: rung 1 of 3, after 3x at the grid's edge; 3 trials, 18 steps" in out
+    assert "1 search trials to do at their next rung" in out
 
 
 # ---------------------------------------------------------------------------- stops, resumes, the tuning split

@@ -1,9 +1,10 @@
 """The leaderboard: every loss at the weight its search selected, against PPCE on paired seeds.
 
 Everything is re-derived from the records: the search's trials (scored on the tuning split,
-``split == "tune"``) replay the rung rule of ``benchmark.tuning`` to the selected multiplier,
-and the seed runs at that weight (reported split) give the row. One section per context
-(dataset, backbone, scale, initialisation, settings) that holds search trials.
+``split == "tune"``) replay the rung rule of ``benchmark.tuning`` and its extension beyond an
+edge selection to the selected multiplier, and the seed runs at that weight (reported split)
+give the row, with the search's grid position and budget. One section per context (dataset,
+backbone, scale, initialisation, settings) that holds search trials.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from benchmark.report.tables import (
 )
 from benchmark.report.tidy import BASELINE, CONTEXT, lambdas_text, registered, reported, sorted_rows
 from benchmark.spec import RowKey, row_key, row_label
-from benchmark.tuning import grid_text, rung_steps, scaled_params, search_state
+from benchmark.tuning import EXTENSION_BOUND, SearchState, distinct, extended_search, grid_text, position_text, rung_steps, scaled_params
 
 __all__ = ["budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_table", "search_trials", "weight_figure"]
 
@@ -47,23 +48,44 @@ def search_trials(tidy: pd.DataFrame) -> pd.DataFrame:
 
 
 def _searches(trials: pd.DataFrame):
-    """Per (context, method): the search state the rung rule reaches on its trials, the grid
-    and the rungs. One leaderboard command searches every method of a context over one grid,
-    so the grid is every multiplier any method of the context ran at the first rung (a search
-    interrupted in its first rung then shows as such)."""
+    """Per (context, method): the search state the rule and its extension reach on its
+    trials, the context's base grid and the rungs.
+
+    A method's search is replayed from the multipliers it ran at the first rung, together with
+    those any method of the context ran there inside the span of its own (so that a search
+    interrupted in its first rung shows as such): by the extension rule, the outcome is the
+    rule's on that grid whatever order it grew in, so no record of the grid given is needed
+    for the choice. The base grid (the ``--grid`` of the command, for the note and for
+    "extended to") is the first-rung multipliers of the context inside the span every search
+    of the context covers; in a section of one search it is that search's whole grid."""
     if trials.empty:
         return
-    grids = {}
-    for keys, g in trials.groupby(CONTEXT, sort=False):
+    firsts, methods_of = {}, {}
+    for keys, g in trials.groupby(CONTEXT + ["method"], sort=False):
+        ctx, method = tuple(keys[:-1]), keys[-1]
         first = rung_steps(int(g["schedule_steps"].iloc[0]))[0]
-        grids[tuple(keys)] = tuple(sorted({float(m) for m in g.loc[g["step"] == first, "multiplier"]}, key=float))
+        firsts[(ctx, method)] = distinct(g.loc[g["step"] == first, "multiplier"])
+        methods_of.setdefault(ctx, []).append(method)
+    bases, unions = {}, {}
+    for ctx, names in methods_of.items():
+        unions[ctx] = distinct(m for name in names for m in firsts[(ctx, name)])
+        spans = [firsts[(ctx, name)] for name in names if firsts[(ctx, name)]]
+        low = max((f[0] for f in spans), default=0.0)
+        high = min((f[-1] for f in spans), default=math.inf)
+        bases[ctx] = tuple(m for m in unions[ctx] if _within(m, low, high)) or unions[ctx]
     for keys, g in trials.groupby(CONTEXT + ["method"], sort=False):
         ctx, method = tuple(keys[:-1]), keys[-1]
         rungs = rung_steps(int(g["schedule_steps"].iloc[0]))
         scores = {(float(r.multiplier), int(r.step)): (float(r.miou) if r.status == "ok" and r.miou == r.miou else None)
                   for r in g.itertuples()}  # fmt: skip
-        grid = _distinct(grids[ctx])
-        yield ctx, method, search_state(scores, grid, rungs), grid, rungs
+        # its own first-rung weights (extensions included), and the context's inside their span
+        own = firsts[(ctx, method)] or bases[ctx]
+        grid = distinct(own + tuple(m for m in unions[ctx] if _within(m, own[0], own[-1])))
+        yield ctx, method, extended_search(scores, grid, rungs, base=bases[ctx]), bases[ctx], rungs
+
+
+def _within(m: float, low: float, high: float) -> bool:
+    return (m > low or math.isclose(m, low, rel_tol=1e-9)) and (m < high or math.isclose(m, high, rel_tol=1e-9))
 
 
 def _selected(trials: pd.DataFrame, ctx: tuple, method: str, multiplier: float) -> tuple[RowKey, dict, str]:
@@ -79,19 +101,34 @@ def _selected(trials: pd.DataFrame, ctx: tuple, method: str, multiplier: float) 
     return (method, row["params"]), json.loads(row["params"]), row["label"]
 
 
-def _distinct(values: tuple[float, ...]) -> tuple[float, ...]:
-    """``values`` without near-equal repeats (multipliers recovered from stored lambdas)."""
-    out: list[float] = []
-    for v in sorted(values):
-        if not out or not math.isclose(v, out[-1], rel_tol=1e-9):
-            out.append(v)
-    return tuple(out)
+def _shown(state: SearchState | None) -> float | None:
+    """The weight a row shows: the selection, or while an extension is under way the
+    selection that asked for it (marked "(grid edge)" in the row)."""
+    if state is None:
+        return None
+    return state.selected if state.selected is not None else state.provisional
+
+
+def _diverged_selection(trials: pd.DataFrame, ctx: tuple, method: str, state: SearchState) -> bool:
+    """Whether the selected trial, at the last rung, is marked diverged by the suite's rule:
+    then no weight the search tried trained the loss (the selection is the best it found)."""
+    if state.selected is None or "diverged" not in trials.columns or not state.seen:
+        return False
+    last = max(step for _, step in state.seen)
+    mine = trials[(trials["method"] == method) & (trials[CONTEXT] == pd.Series(ctx, index=CONTEXT)).all(axis=1) & (trials["step"] == last)]
+    hit = mine[[math.isclose(m, state.selected, rel_tol=1e-9) for m in mine["multiplier"]]]
+    return bool(hit["diverged"].fillna(False).astype(bool).any()) if len(hit) else False
 
 
 def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
-    """One row per method and search context: the selected multiplier, the seed runs at it
-    (mean, std, paired difference to PPCE with its interval and Holm's verdict over the
-    section's methods, the boundary metrics), sorted by mIoU; PPCE is the baseline row."""
+    """One row per method and search context: the selected multiplier, where it lies in the
+    grid searched (``search``: interior, extended to a multiplier, bound reached, or how far
+    an unfinished search is), the search's budget (``trials_run``, ``steps_spent``), the seed
+    runs at it (mean, std, paired difference to PPCE with its interval and Holm's verdict over
+    the section's methods, the boundary metrics), sorted by mIoU; PPCE is the baseline row.
+
+    A search whose extension is under way shows the weight that asked for it, "(grid edge)",
+    with that weight's seed runs where they exist: the best weight may lie beyond it."""
     warnings = [] if warnings is None else warnings
     trials = search_trials(tidy)
     if trials.empty:
@@ -99,58 +136,75 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
     seeds = reported(tidy)
     out = []
     sections: dict[tuple, list[tuple]] = {}
-    for ctx, method, state, grid, rungs in _searches(trials):
-        sections.setdefault(ctx, []).append((method, state, grid, rungs))
+    for ctx, method, state, base, rungs in _searches(trials):
+        sections.setdefault(ctx, []).append((method, state, base, rungs))
+    low, high = (grid_text(float(b)) for b in EXTENSION_BOUND)
     for ctx, searches in sections.items():
         in_ctx = seeds[(seeds[CONTEXT] == pd.Series(ctx, index=CONTEXT)).all(axis=1)] if len(seeds) else seeds
-        grid, rungs = searches[0][2], searches[0][3]
+        base, rungs = searches[0][2], searches[0][3]
         chosen = {method: state for method, state, _, _ in searches}
         keys = {BASELINE: None}
         for method, state in chosen.items():
-            if state.selected is not None:
-                keys[_selected(trials, ctx, method, state.selected)[0]] = state
+            if _shown(state) is not None:
+                keys[_selected(trials, ctx, method, _shown(state))[0]] = state
         frame = in_ctx[in_ctx.apply(lambda r: (r["method"], r["params"]) in keys, axis=1)] if len(in_ctx) else in_ctx
         metrics = SeedMetrics(frame, warnings) if len(frame) else None
         note = (
             f"Ours: {_context_text(ctx)}. Each loss's weight was searched as a multiplier on its default lambdas over "
-            f"{', '.join(grid_text(m) for m in grid)} (seed 0, scored by mIoU on the tuning split), cut by successive halving "
+            f"{', '.join(grid_text(m) for m in base)} (seed 0, scored by mIoU on the tuning split), cut by successive halving "
             f"at steps {', '.join(map(str, rungs))} (the best third kept at each rung), then run with {len(set(frame['seed'])) if len(frame) else 0} "
-            "seeds on the reported split at the selected weight. '(grid edge)': the grid's smallest or largest multiplier was "
-            "selected, so the best weight may lie beyond the grid (widen it with --grid)."
+            "seeds on the reported split at the selected weight. Where the grid's smallest or largest multiplier was selected, "
+            "the next one beyond it (a factor of 3) joined the grid and the rule was replayed on the grown grid, while the "
+            f"selection stayed at an edge, within {low}..{high}. Search: 'interior' (inside the grid above), 'extended to m' "
+            "(inside a grid widened to m), 'bound reached' (an edge with no multiplier left within the bound: the best weight "
+            "may lie beyond it), 'extending' (an extension under way: the weight shown, '(grid edge)', is provisional); "
+            "'selection diverged': the best trial the search found diverged, so no weight it tried trained the loss. "
+            "Budget: trials run and training steps spent (each trial counted to the furthest step it reached)."
         )
         rows = []
         for method, state in [("ppce", None)] + sorted(chosen.items()):
-            picked = _selected(trials, ctx, method, state.selected) if state is not None and state.selected is not None else None
+            shown = _shown(state)
+            picked = _selected(trials, ctx, method, shown) if shown is not None else None
             key = BASELINE if state is None else (picked[0] if picked is not None else None)
             stats = metrics.stats(ctx, key) if (metrics is not None and key is not None) else None
             if stats is None:
                 stats = {"ours_mean": float("nan"), "ours_std": float("nan"), "n": 0, "n_failed": 0, "missing_seeds": "", "diff_n": 0,
-                         "diff_note": "no seed run yet" if state is None or state.selected is not None else "search not finished", "diff_p": float("nan"), "n_diverged": 0, "diff_seeds": ""}  # fmt: skip
-            weight = "-" if state is None else (grid_text(state.selected) if state.selected is not None else f"rung {state.rung + 1} of {len(rungs)}")
-            if state is not None and state.selected is not None and _at_grid_edge(state.selected, grid):
-                weight += " (grid edge)"
+                         "diff_note": "no seed run yet" if state is None or shown is not None else "search not finished", "diff_p": float("nan"), "n_diverged": 0, "diff_seeds": ""}  # fmt: skip
+            if state is None:
+                weight, search, budget = "-", "-", {"trials_run": 0, "steps_spent": 0}
+            else:
+                search = position_text(state, base, rungs)
+                if _diverged_selection(trials, ctx, method, state):
+                    search += "; selection diverged"
+                budget = {"trials_run": state.trials_run, "steps_spent": state.steps_spent}
+                if state.selected is not None:
+                    weight = grid_text(state.selected) + (" (bound reached)" if state.bound_reached else "")
+                elif shown is not None:
+                    weight = f"{grid_text(shown)} (grid edge)"
+                else:
+                    weight = f"rung {state.rung + 1} of {len(rungs)}"
             params = picked[1] if picked is not None else {}
             rows.append(dict(zip(CONTEXT, ctx), note=note, method=method,
                              label=picked[2] if picked is not None else row_label(key) if key is not None else method, multiplier=weight,
-                             lambdas=lambdas_text(params.get("lambdas")) if params else "-", **stats))  # fmt: skip
+                             search=search, **budget, lambdas=lambdas_text(params.get("lambdas")) if params else "-", **stats))  # fmt: skip
         out += sorted(rows, key=lambda r: -r["ours_mean"] if r["ours_mean"] == r["ours_mean"] else math.inf)
     add_holm(out, CONTEXT)
     return pd.DataFrame(out)
 
 
-def _at_grid_edge(selected: float, grid: tuple[float, ...]) -> bool:
-    """Whether the selected multiplier is the grid's smallest or largest (of two or more)."""
-    return len(grid) > 1 and any(math.isclose(selected, edge, rel_tol=1e-9) for edge in (grid[0], grid[-1]))
+def budget_text(row) -> str:
+    """``8 trials, 6,500 steps`` (``-`` for PPCE, which is not searched)."""
+    return f"{int(row['trials_run'])} trials, {int(row['steps_spent']):,} steps" if row["trials_run"] else "-"
 
 
 def _sections(t: pd.DataFrame):
     for ctx, g in t.groupby(CONTEXT, sort=False):
         extra = metric_headers(g)
-        header = ["Method", "Registry name", "Weight (x default)", "λ", "mIoU", "n", "Δ PPCE [95% CI]", "Holm"]
+        header = ["Method", "Registry name", "Weight (x default)", "Search", "Budget", "λ", "mIoU", "n", "Δ PPCE [95% CI]", "Holm"]
         header += [h for _, text in extra for h in (text, "Δ")]
         rows = []
         for _, r in g.iterrows():
-            rows.append([r["label"], r["method"], r["multiplier"], r["lambdas"], ours_text(r) if r["n"] or r["n_failed"] else "missing",
+            rows.append([r["label"], r["method"], r["multiplier"], r["search"], budget_text(r), r["lambdas"], ours_text(r) if r["n"] or r["n_failed"] else "missing",
                          str(r["n"]), diff_text(r), holm_text(r)] + [x for name, _ in extra for x in metric_text(r, name)])  # fmt: skip
         yield "Leaderboard: " + _context_text(ctx), g["note"].iloc[0], header, rows
 
@@ -177,20 +231,38 @@ def leaderboard_latex(t: pd.DataFrame) -> str:
 
 
 def budget_points(tidy: pd.DataFrame) -> pd.DataFrame:
-    """Per search: after each rung, the training steps spent so far and the best tuning-split
-    mIoU at that rung (the incumbent the search would pick if it stopped there)."""
+    """Per search, at each rung's step: the training steps its trials had spent to get there
+    (every trial counted up to that step or the furthest it reached, whichever is less) and
+    the best tuning-split mIoU any of its trials scored at that step (the incumbent the search
+    would pick if it stopped there). An extension adds trials at every rung, so its points move
+    right and, where it helped, up."""
     rows = []
-    for ctx, method, state, grid, rungs in _searches(search_trials(tidy)):
-        spent, previous = 0, 0
+    trials = search_trials(tidy)
+    for ctx, method, state, _, rungs in _searches(trials):
+        reached: dict[float, int] = {}
+        scores: dict[int, list[float]] = {}
+        for (m, step), score in _scores_of(trials, ctx, method, state.grid).items():
+            reached[m] = max(reached.get(m, 0), step)
+            if score is not None:
+                scores.setdefault(step, []).append(score)
         for step in rungs:
-            at = {m: s for (m, st), s in state.seen.items() if st == step}
-            if not at:
+            if not any(furthest >= step for furthest in reached.values()):
                 break
-            spent += len(at) * (step - previous)
-            previous = step
-            best = max((s for s in at.values() if s is not None), default=float("nan"))
+            spent = sum(min(step, furthest) for furthest in reached.values())
+            best = max(scores.get(step, []), default=float("nan"))
             rows.append(dict(zip(CONTEXT, ctx), method=method, steps_spent=spent, best_miou=100 * best, rung_step=step))
     return pd.DataFrame(rows)
+
+
+def _scores_of(trials: pd.DataFrame, ctx: tuple, method: str, grid: tuple[float, ...]) -> dict:
+    """(multiplier of ``grid``, step) -> score of the method's trials in the context (None: failed)."""
+    mine = trials[(trials["method"] == method) & (trials[CONTEXT] == pd.Series(ctx, index=CONTEXT)).all(axis=1)]
+    out = {}
+    for r in mine.itertuples():
+        g = next((g for g in grid if math.isclose(float(r.multiplier), g, rel_tol=1e-9)), None)
+        if g is not None:
+            out[(g, int(r.step))] = float(r.miou) if r.status == "ok" and r.miou == r.miou else None
+    return out
 
 
 def _figure_panels(frame: pd.DataFrame):
