@@ -125,3 +125,131 @@ def test_the_literal_input_is_the_unscaled_one_hot():
     masks[:, :, 6:] = 1
     net = module.fit_edge_net(masks, 2, peak="literal", sigma=0.25, steps=2)
     assert net.info.alpha == 1.0 and net.info.peak == "literal" and net.info.sigma == 0.25
+
+
+def test_balanced_loss_by_hand():
+    from methods import balanced_edge_cross_entropy
+
+    # Pixels: an edge with logits (0, ln 3) -> p(edge) = 3/4; a non-edge with logits (0, 0)
+    # -> p = 1/2; a non-edge with logits (ln 3, 0) -> p(non-edge) = 3/4; one void pixel.
+    # beta = 2/3 (two of the three non-void pixels are non-edges): the edge weighs 2/3,
+    # each non-edge 1/3; the sum is divided by the 3 non-void pixels.
+    ln3 = math.log(3)
+    logits = torch.tensor([[0.0, ln3], [0.0, 0.0], [ln3, 0.0], [5.0, -5.0]]).T.reshape(1, 2, 1, 4)
+    labels = torch.tensor([[[1, 0, 0, 255]]])
+    expected = (2 / 3 * math.log(4 / 3) + 1 / 3 * math.log(2) + 1 / 3 * math.log(4 / 3)) / 3
+    assert balanced_edge_cross_entropy(logits, labels).item() == pytest.approx(expected, rel=1e-6)
+    # without any edge pixel the only class present weighs 0
+    assert balanced_edge_cross_entropy(logits, torch.tensor([[[0, 0, 0, 255]]])).item() == 0.0
+
+
+def squares(n, height, width, side=6):
+    """A square of class 1 on class 0 in each mask, away from the border (edges only near it)."""
+    masks = torch.zeros(n, height, width, dtype=torch.long)
+    for i in range(n):
+        y, x = 10 + i % 5, 12 + (3 * i) % 7
+        masks[i, y : y + side, x : x + side] = 1
+    return masks
+
+
+def test_edge_net_inputs_hold_out_whole_masks_and_centre_patches_on_edges():
+    from methods import edge_net_inputs, semantic_edges
+
+    masks = list(squares(5, 40, 50).to(torch.uint8))
+    patches, held = edge_net_inputs(masks, patches=9, size=16, edge_share=1.0, generator=torch.Generator().manual_seed(0))
+    # 5 masks: round(0.2 * 5) = 1 held out whole (the last), 9 patches over the 4 others
+    assert patches.shape == (9, 16, 16) and patches.dtype == torch.int64
+    assert len(held) == 1 and held[0].dtype == torch.int64 and torch.equal(held[0], masks[-1].long())
+    # every patch centred on an edge pixel of its mask: the centre is an edge of the patch too
+    assert semantic_edges(patches)[:, 8, 8].all()
+    # spread evenly: mask j gets the patches k with k * 4 // 9 == j -> 3, 2, 2, 2; each
+    # patch is a window of its own mask
+    owners = [j for j, count in enumerate((3, 2, 2, 2)) for _ in range(count)]
+    for patch, j in zip(patches, owners):
+        windows = masks[j].long().unfold(0, 16, 1).unfold(1, 16, 1).reshape(-1, 16, 16)
+        assert (windows == patch).all((1, 2)).any()
+    # uniform placement (edge_share 0) misses the square in some patches; the draw is deterministic
+    uniform, _ = edge_net_inputs(masks, patches=40, size=16, edge_share=0.0, generator=torch.Generator().manual_seed(0))
+    assert not semantic_edges(uniform).flatten(1).any(1).all()
+    again, _ = edge_net_inputs(masks, patches=40, size=16, edge_share=0.0, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(uniform, again)
+
+
+def test_edge_net_inputs_cap_the_held_out_masks_and_pad_small_ones():
+    from methods import edge_net_inputs
+
+    masks = list(squares(10, 30, 30))
+    _, held = edge_net_inputs(masks, patches=4, size=8, max_held_out=1)
+    assert len(held) == 1  # round(0.2 * 10) = 2, capped at 1
+    small = [torch.ones(5, 7, dtype=torch.long), torch.zeros(5, 7, dtype=torch.long)]
+    patches, held = edge_net_inputs(small, patches=2, size=8, edge_share=0.0)
+    expected = torch.full((8, 8), 255)
+    expected[:5, :7] = 1
+    assert torch.equal(patches[0], expected) and torch.equal(patches[1], expected)  # padded with void
+    assert torch.equal(held[0], small[1])  # held-out masks are never padded
+    with pytest.raises(ValueError, match="at least 2 masks"):
+        edge_net_inputs(small[:1])
+
+
+def test_the_held_out_f1_counts_every_pixel_of_every_whole_held_out_mask():
+    from methods.edge_net import edge_f1
+
+    # sigma = 0: the input is a function of the mask, so the F1 can be recounted here
+    fit_masks = squares(6, 24, 24)
+    held = [squares(1, 30, 40)[0], random_masks(1, 28, 2, seed=3)[0]]  # two sizes, void in the second
+    net = fit_edge_net(fit_masks, 2, sigma=0.0, steps=5, val_masks=held)
+    counts = [0, 0, 0]
+    for mask in held:
+        m = mask[None]
+        s = noisy_softmax(m, 2, net.info.alpha, 0.0)
+        for i, c in enumerate(edge_f1(net(s), methods_edges(m), m != 255)):
+            counts[i] += c
+    tp, fp, fn = counts
+    assert tp + fn == sum(int(methods_edges(m[None]).sum()) for m in held)  # every edge pixel of both masks
+    assert net.info.f1 == pytest.approx(2 * tp / (2 * tp + fp + fn))
+
+
+def methods_edges(masks):
+    from methods import semantic_edges
+
+    return semantic_edges(masks)
+
+
+@pytest.fixture
+def one_thread():
+    """Float sums of a convolution depend on how many threads split them: pin one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def weights_digest(net) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name, value in net.state_dict().items():
+        h.update(name.encode())
+        h.update(value.numpy().tobytes())
+    return h.hexdigest()
+
+
+#: sha256 of the weights ``fit_edge_net`` gave on ``random_masks(20, 16, 3)`` in 20 steps, one
+#: thread, before the balanced loss and whole held-out masks existed; with its held-out F1.
+EARLIER_FITS = {
+    "fixed peak": ({}, "8893e21966e04a0669bb790086acdcf3493021961edbdc28a56f8ec28344909b", 0.8654124457308249),
+    "drawn peaks": ({"peak": (0.6, 0.95)}, "1f5289cc552eb4511d1217b5d4827079bf64fd8afb1a72b2c75230f73b38ffdc", 0.5821727019498607),
+    "literal": ({"peak": "literal", "sigma": 0.5}, "c629c0c05f911ac60ffc911d9b2c050a9dd406267014fc558a4f56367df7f9e5", 0.41333333333333333),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EARLIER_FITS))
+def test_the_default_fit_is_bit_for_bit_the_earlier_one(name, one_thread):
+    options, expected, f1 = EARLIER_FITS[name]
+    masks = random_masks(20, 16, 3)
+    default = fit_edge_net(masks, 3, steps=20, **options)
+    assert weights_digest(default) == expected and default.info.f1 == f1
+    off = fit_edge_net(masks, 3, steps=20, balance=False, val_masks=None, **options)
+    assert all(torch.equal(p, q) for p, q in zip(default.parameters(), off.parameters())) and repr(off.info) == repr(default.info)
+    on = fit_edge_net(masks, 3, steps=20, balance=True, **options)
+    assert not torch.equal(on.conv1.weight, default.conv1.weight)  # the remedy is a different fit
