@@ -56,7 +56,7 @@ def test_setting_values_are_checked_against_their_types():
         ("crop", (64,), "must be 2 integers (e.g. 64,64) or none"),
         ("grad_clip", "x", "must be a number or none"),
         ("trimap_widths", (1, "a"), "must be numbers separated by commas"),
-        ("edge_net_peak", "high", "must be a number or 2 numbers"),
+        ("edge_net_peak", "high", "must be a number in (0, 1), a range low,high or literal"),
     ]:
         with pytest.raises(ValueError, match=re.escape(needle)):
             check_setting_values({key: value})
