@@ -3,6 +3,7 @@
 import os
 
 import pytest
+import torch
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -16,3 +17,12 @@ def session_data_dir(tmp_path_factory):
         os.environ.pop("SEMEDA_DATA", None)
     else:
         os.environ["SEMEDA_DATA"] = old
+
+
+@pytest.fixture
+def one_thread():
+    """Float sums of a convolution depend on how many threads split them: pin one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

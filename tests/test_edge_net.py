@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from test_edge_net_settings import digest
 
 from methods import MIN_F1, EdgeNet, alpha_for_peak, fit_edge_net, load_edge_net, noisy_softmax, save_edge_net
 
@@ -215,25 +216,6 @@ def methods_edges(masks):
     return semantic_edges(masks)
 
 
-@pytest.fixture
-def one_thread():
-    """Float sums of a convolution depend on how many threads split them: pin one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def weights_digest(net) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    for name, value in net.state_dict().items():
-        h.update(name.encode())
-        h.update(value.numpy().tobytes())
-    return h.hexdigest()
-
-
 #: sha256 of the weights ``fit_edge_net`` gave on ``random_masks(20, 16, 3)`` in 20 steps, one
 #: thread, before the balanced loss and whole held-out masks existed; with its held-out F1.
 EARLIER_FITS = {
@@ -248,7 +230,7 @@ def test_the_default_fit_is_bit_for_bit_the_earlier_one(name, one_thread):
     options, expected, f1 = EARLIER_FITS[name]
     masks = random_masks(20, 16, 3)
     default = fit_edge_net(masks, 3, steps=20, **options)
-    assert weights_digest(default) == expected and default.info.f1 == f1
+    assert digest(default.state_dict().items()) == expected and default.info.f1 == f1
     off = fit_edge_net(masks, 3, steps=20, balance=False, val_masks=None, **options)
     assert all(torch.equal(p, q) for p, q in zip(default.parameters(), off.parameters())) and repr(off.info) == repr(default.info)
     on = fit_edge_net(masks, 3, steps=20, balance=True, **options)

@@ -20,15 +20,6 @@ from benchmark.spec import SCALES, UNSTATED_SETTINGS, RunSpec, Settings, scale_s
 NEW = ("edge_net_sampling", "edge_net_balance")
 
 
-@pytest.fixture
-def one_thread():
-    """Float sums of a convolution depend on how many threads split them: pin one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def digest(tensors) -> str:
     h = hashlib.sha256()
     for name, t in tensors:
