@@ -236,9 +236,10 @@ def multiverse_markdown(t: pd.DataFrame) -> str:
     if t.empty:
         return "\n".join(lines + ["No record of the multiverse's runs.", ""])
     shares = multiverse_claims(t)
+    unrunnable = unrunnable_note()
     for place, title, header, rows in _sections(t):
         lines += [f"## {title}", "", *_markdown_table(header, rows), "", MULTIVERSE_NOTE, "", DEFAULT_NOTE, ""]
-        lines += [unrunnable_note(), ""] if unrunnable_note() else []
+        lines += [unrunnable, ""] if unrunnable else []
         share_rows = _share_rows(shares, place)
         if share_rows:
             lines += ["### Share per verdict", "", *_markdown_table(SHARE_HEADER, share_rows), "", SHARE_NOTE, ""]
