@@ -22,14 +22,15 @@ from pathlib import Path
 
 import methods
 from benchmark.records import load_records
+from benchmark.search_definition import SearchDefinition, replay, write_definition
 from benchmark.spec import RunSpec, scale_settings
+from benchmark.sweep.options import SweepOptions
 from benchmark.tuning import (
     DEFAULT_GRID,
     EXTENSION_BOUND,
     KEEP_SHARE,
     SearchState,
     distinct,
-    extended_search,
     extension_chain,
     grid_text,
     is_tuned,
@@ -78,9 +79,16 @@ class Leaderboard:
         return [RunSpec(method=method, params=tuple(params.items()), dataset=dataset, backbone=self.backbone, scale=self.scale,
                         seed=seed, init=self.init, weights=self.weights, settings=self.settings(dataset)) for seed in range(self.seeds)]  # fmt: skip
 
+    def definition(self, dataset: str) -> SearchDefinition:
+        """What the searches on ``dataset`` cover, as written beside their trials."""
+        spec = self.seed_specs("ppce", dataset, None)[0].to_dict()  # the settings every run of the context shares
+        return SearchDefinition(dataset=dataset, backbone=self.backbone, scale=self.scale, init=self.init, settings=spec["settings"],
+                                grid=distinct(self.grid), rungs=self.rungs(dataset),
+                                methods=tuple(m for m, d in self.searches() if d == dataset))  # fmt: skip
+
     def states(self, out: Path, versions: dict[str, str], retry_failed: bool = False) -> dict[tuple[str, str], SearchState]:
         """Where each search stands, replayed from the trial records in ``out`` with the
-        extension rule (``benchmark.tuning.extended_search``). A trial whose loss became
+        extension rule (``search_definition.replay``, as the report replays them). A trial whose loss became
         non-finite scores below every other; one that failed otherwise (a lost node, a crash)
         counts as missing with ``retry_failed``, so that it runs again. Records are looked up
         for the grid and every multiplier an extension of it can reach."""
@@ -97,7 +105,7 @@ class Leaderboard:
                     if record is not None:
                         ok = record.get("status") == "ok"
                         trials[(m, step)] = (record.get("metrics") or {}).get("miou") if ok else None
-            states[(method, dataset)] = extended_search(trials, self.grid, self.rungs(dataset))
+            states[(method, dataset)] = replay(self.definition(dataset), trials)
         return states
 
     def rung_specs(self, states: dict, rung: int) -> list[RunSpec]:
@@ -174,17 +182,19 @@ def print_plan(lb: Leaderboard, out: Path, versions: dict[str, str], *, redo_out
           + (f"; {waiting} searches not finished (their seed runs are listed once they are)" if waiting else ""))
 
 
-def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], sweep: dict) -> int:
-    """Run the searches rung by rung, then the seed runs; ``sweep`` holds ``run_specs``'s options.
-    Returns 0 when no run failed."""
-    from benchmark.sweep import STATES_FOLDER, init_ray, pending, run_specs
+def run_leaderboard(lb: Leaderboard, options: SweepOptions, *, versions: dict[str, str]) -> int:
+    """Run the searches rung by rung, then the seed runs, all on one executor (``options.executor``)
+    into ``options.out``. Returns 0 when no run failed."""
+    from benchmark.sweep import STATES_FOLDER, executor_session, pending, run_specs
 
     started = time.time()
+    out = Path(options.out).resolve()
     print(describe(lb), flush=True)
     failed = 0
-    retry = bool(sweep.get("retry_failed"))
-    started_here = init_ray(sweep.get("address"), None, quiet=sweep.get("verbose") == 0)
-    try:
+    retry = options.retry_failed
+    for dataset in lb.datasets:
+        write_definition(out, lb.definition(dataset))
+    with executor_session(options) as executor:
         passes = 0
         while True:
             # One pass: the lowest rung any search stands at, for every search standing there.
@@ -201,7 +211,7 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
             extending = sum(1 for state in states.values() if state.rung == rung and state.provisional is not None)
             print(f"tuning, rung {rung + 1}: {len(specs)} trials" + (f" ({extending} searches extended beyond an edge)" if extending else ""),
                   flush=True)  # fmt: skip
-            summary = run_specs(specs, out=out, name=f"leaderboard-pass{passes}-rung{rung + 1}", **sweep)
+            summary = run_specs(specs, options, name=f"leaderboard-pass{passes}-rung{rung + 1}", executor=executor)
             print(summary.line(), flush=True)
             for line in summary.failures:
                 print(f"  failed: {line}", flush=True)
@@ -228,7 +238,7 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
                         path.unlink(missing_ok=True)
         finals = lb.final_specs(states)
         print(f"seeds: {len(finals)} runs", flush=True)
-        summary = run_specs(finals, out=out, name="leaderboard-seeds", **sweep)
+        summary = run_specs(finals, options, name="leaderboard-seeds", executor=executor)
         print(summary.line(), flush=True)
         failed += summary.failed
         for line in summary.failures:
@@ -237,11 +247,6 @@ def run_leaderboard(lb: Leaderboard, out: Path, *, versions: dict[str, str], swe
         if left:  # interrupted (Ctrl-C): not done, and not a success
             print(f"stopped: {len(left)} seed runs have no record; run the same command again to continue where it stopped", flush=True)
             return 1
-    finally:
-        if started_here:
-            import ray
-
-            ray.shutdown()
     print(f"leaderboard done in {time.time() - started:.0f} s", flush=True)
     return 0 if failed == 0 else 1
 

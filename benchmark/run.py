@@ -23,6 +23,7 @@ from benchmark.models import list_backbones
 from benchmark.records import PREDICTIONS_KEY, read_record, record_path, write_predictions, write_record
 from benchmark.spec import DEFAULT_BACKBONES, SCALES, RunSpec
 from benchmark.suites import SUITES, expand, get_suite, inits, list_suites
+from benchmark.sweep.options import EXECUTORS
 
 
 
@@ -59,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--grid", help="leaderboard: multipliers on each loss's default lambdas to search, e.g. 1/9,1,9 "
                        "(default: 1/27,1/9,1/3,1,3,9,27)")
     suite.add_argument("--dry-run", action="store_true", help="print the run list (and which records exist), run nothing")
+    suite.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
+                       help="ray: runs as Ray Tune trials, on this machine or --address (default); inline: one run at a time "
+                       "in this process, Ray never imported (a debugger, the smallest machines, a GPU box without Ray)")  # fmt: skip
     suite.add_argument("--address", help="Ray cluster to run on (auto, ray://host:port, host:port; or RAY_ADDRESS); default: local Ray")
     suite.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs (and torch threads) per trial (default: 1)")
     suite.add_argument("--gpus-per-trial", type=float, help="GPUs per trial (default: 1 where GPUs exist, else 0)")
@@ -209,6 +213,7 @@ def check_suite_args(args) -> None:
         # Without weights files only the scratch columns are built: names, seeds and settings are checked, nothing runs.
         expand(args.suite, scale=args.scale or suite.scale, seeds=args.seeds, methods=_csv(args.methods),
                datasets=_csv(args.datasets), backbone=backbone, overrides=parse_overrides(args.set))  # fmt: skip
+    sweep_options(args)
     if not args.dry_run:
         writable_folder(args.out)
 
@@ -241,6 +246,16 @@ def leaderboard_of(args):
     )  # fmt: skip
 
 
+def sweep_options(args):
+    """The ``SweepOptions`` of a suite's command line (checked: one line for a bad combination)."""
+    from benchmark.sweep import SweepOptions
+
+    try:
+        return SweepOptions.from_args(args)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+
+
 def run_tuned_suite(args) -> int:
     from benchmark.leaderboard import print_plan, run_leaderboard
 
@@ -251,12 +266,7 @@ def run_tuned_suite(args) -> int:
     if args.dry_run:
         print_plan(lb, out, versions, redo_outdated=args.redo_outdated)
         return 0
-    sweep = dict(data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
-                 gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
-                 storage_path=args.storage_path, retry_failed=args.retry_failed, redo_outdated=args.redo_outdated,
-                 verbose=None if args.verbose else 0,
-                 progress=not args.no_progress, keep_predictions=args.keep_predictions)  # fmt: skip
-    code = run_leaderboard(lb, out, versions=versions, sweep=sweep)
+    code = run_leaderboard(lb, sweep_options(args), versions=versions)
     if not args.no_report:
         from benchmark.report import build_report
 
@@ -290,12 +300,7 @@ def run_suite(args) -> int:
         start = f", the longest first ({run_name(first[0])})" if first else ""
         print(f"{len(specs)} runs, {len(todo)} to do{start}; records in {out}", flush=True)
         return 0
-    summary = run_specs(
-        specs, out=out, data_root=args.data_root, address=args.address or os.environ.get("RAY_ADDRESS"), cpus_per_trial=args.cpus_per_trial,
-        gpus_per_trial=args.gpus_per_trial, max_concurrent=args.max_concurrent, retries=args.retries,
-        storage_path=args.storage_path, retry_failed=args.retry_failed, redo_outdated=args.redo_outdated, name=args.suite,
-        verbose=None if args.verbose else 0, progress=not args.no_progress, keep_predictions=args.keep_predictions,
-    )  # fmt: skip
+    summary = run_specs(specs, sweep_options(args), name=args.suite)
     print(summary.line(), flush=True)
     for line in summary.failures:
         print(f"  failed: {line}", flush=True)

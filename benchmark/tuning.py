@@ -30,9 +30,9 @@ winner meets the old one at the last rung:
 
 * The outcome is the rule's on the final grid, whatever the order the grid grew in: a search
   widened from 1/27..27 to 1/27..81 selects what a search started on 1/27..81 selects.
-  The report therefore needs nothing but the multipliers a method ran at the first rung to
-  replay its search (no manifest, no record of which weight was added when), and a trial
-  already made, of any multiplier, keeps its spec and run id.
+  Replaying a search needs the grid it was given and its trials' scores, no record of which
+  weight was added when (``benchmark.search_definition``), and a trial already made, of any
+  multiplier, keeps its spec and run id.
 * A separate search of the new weights alone would compare its winner with the old one at
   the last rung only, after each had been cut among different company; the union keeps one
   rule, one family of comparisons, and lets the new weight displace any survivor.

@@ -1,0 +1,198 @@
+"""What a researcher sees of a sweep: one line per finished run, a progress line with an
+ETA, and the summary at the end. Shared by every executor."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+
+from benchmark.data import dataset_info
+from benchmark.divergence import record_diverged
+from benchmark.spec import RunSpec
+
+@dataclass
+class SweepSummary:
+    done: int = 0
+    skipped: int = 0
+    failed: int = 0
+    #: Of the ``done`` runs, those the divergence rule marks diverged.
+    diverged: int = 0
+    wall_s: float = 0.0
+    out: str = ""
+    records: list[str] = field(default_factory=list)
+    #: Run ids of all the sweep's specs (run, skipped or failed).
+    run_ids: set[str] = field(default_factory=set)
+    #: One ``<run name> [<run id>]: <reason>`` per failed run, to repeat under the summary line.
+    failures: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        done = f"{self.done} done" + (f" ({self.diverged} diverged)" if self.diverged else "")
+        return (f"{done}, {self.skipped} skipped (record exists), {self.failed} failed "
+                f"in {clock_text(self.wall_s)}; records in {self.out}")  # fmt: skip
+
+
+def run_name(spec: RunSpec) -> str:
+    """A run's name on the console and in Ray Tune: its label and seed, e.g. ``semeda(0,1,0) before ReLU s0``;
+    a weight search's trial adds its split and the step it stops at (``dice(3) s0 tune@500``)."""
+    name = f"{spec.label()} s{spec.seed}"
+    if spec.split != "val":
+        name += f" {spec.split}@{spec.last_step}"
+    return name
+
+
+def settings_text(specs: list[RunSpec]) -> dict[int, str]:
+    """{id(spec): the settings in which it differs from the scale's defaults, e.g.
+    ``grad_clip=10``}, to tell apart runs of one method under several protocols."""
+    from benchmark.report.tidy import overrides_text
+
+    return {id(s): overrides_text(s.to_dict()) for s in specs}
+
+
+def run_status(record: dict) -> str:
+    """``ok``, ``failed`` or ``diverged`` (a finished run that the divergence rule marks)."""
+    if record.get("status") != "ok":
+        return "failed"
+    try:
+        num_classes = dataset_info(record["spec"]["dataset"]).num_classes
+    except (KeyError, ValueError):
+        return "ok"
+    return "diverged" if record_diverged(record, num_classes) else "ok"
+
+
+def clock_text(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 10 min``."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min {seconds % 60:02.0f} s"
+    return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:02.0f} min"
+
+
+class SuiteConsole:
+    """What a researcher sees of a suite in flight, as plain ``print`` lines.
+
+    One line per run as it finishes: its name, mIoU and the boundary band of width 1 in %,
+    its wall time, and ``ok``, ``failed: <reason>`` or ``diverged``. A progress line (done,
+    running, failed, to do, elapsed, ETA) at the start and every ``every_s`` seconds, or,
+    with ``live`` (a terminal), kept up to date in place on the last line. The ETA spreads
+    the remaining estimated cost over the ``workers``, in seconds per unit of cost as the
+    finished runs measured it (trial start to record, at least the record's wall time).
+    """
+
+    def __init__(self, runs: dict[str, tuple[str, float]], workers: int, *, started: float | None = None, live: bool = False,
+                 every_s: float = 60.0, enabled: bool = True, clock=time.time):  # fmt: skip
+        #: run id -> (name, estimated cost)
+        self.runs = runs
+        self.workers = max(1, workers)
+        self.clock = clock
+        self.started = clock() if started is None else started
+        self.live, self.every_s, self.enabled = live, every_s, enabled
+        self.running: dict[str, float] = {}
+        self.ended: set[str] = set()
+        self.measured: list[tuple[float, float]] = []  # (seconds, cost) of the finished runs
+        self.done = self.failed = 0
+        self._last_progress = self.clock()  # the first progress line after ``every_s`` (live: at once)
+        if live:
+            self._last_progress = -math.inf
+        self._live_shown = False
+        self._width = max((len(name) for name, _ in runs.values()), default=0)
+
+    def _print(self, text: str) -> None:
+        if not self.enabled:
+            return
+        if self._live_shown:
+            sys.stdout.write("\r\033[K")
+            self._live_shown = False
+        print(text, flush=True)
+
+    def started_run(self, run_id: str) -> None:
+        self.running.setdefault(run_id, self.clock())
+
+    def finished_run(self, record: dict) -> str:
+        """Print the run's line; returns its status (see ``run_status``)."""
+        run_id = record.get("run_id", "")
+        status = run_status(record)
+        began = self.running.pop(run_id, None)
+        wall = (record.get("timing") or {}).get("wall_s")
+        if status != "failed":
+            self.done += 1
+            # Tune may see a short trial start late, so the record's own wall time bounds it from below.
+            took = max(self.clock() - began if began is not None else 0.0, wall or 0.0)
+            if took:
+                self.measured.append((took, self.runs.get(run_id, ("", 1.0))[1]))
+        else:
+            self.failed += 1
+        self.ended.add(run_id)
+        self._print(self.run_line(record, status))
+        self.tick()
+        return status
+
+    def run_line(self, record: dict, status: str) -> str:
+        name = self.runs.get(record.get("run_id", ""), (record.get("label", "?"), 0))[0]
+        metrics = record.get("metrics") or {}
+        miou = f"{100 * metrics['miou']:5.1f}" if metrics.get("miou") is not None else "    -"
+        trimap, band = metrics.get("trimap") or {}, "    -"
+        widths = list(trimap.get("widths") or [])
+        width = 1 if 1 in widths else min(widths, default=1)
+        if widths and trimap.get("boundary_miou"):
+            value = trimap["boundary_miou"][widths.index(width)]
+            band = f"{100 * value:5.1f}" if value is not None and value == value else "  nan"
+        wall = (record.get("timing") or {}).get("wall_s")
+        wall = f"{wall:6.1f} s" if wall is not None else "     - s"
+        if status == "failed":
+            reason = str(record.get("reason") or "no reason recorded").strip().splitlines()
+            status = f"failed: {reason[-1][:200] if reason else 'no reason recorded'}"
+        count = f"[{self.done + self.failed}/{len(self.runs)}]"
+        return f"{count:>{2 * len(str(len(self.runs))) + 3}} {name:<{self._width}}  mIoU {miou}  boundary w{width:g} {band}  {wall}  {status}"
+
+    def eta_s(self) -> float | None:
+        """Seconds until the last run ends, estimated; None before any run has finished."""
+        if not self.measured:
+            return None
+        per_cost = sum(s for s, _ in self.measured) / max(sum(c for _, c in self.measured), 1e-9)
+        now = self.clock()
+        left = [cost * per_cost for run_id, (_, cost) in self.runs.items() if run_id not in self.ended and run_id not in self.running]
+        left += [max(self.runs.get(r, ("", 1.0))[1] * per_cost - (now - t), 0.0) for r, t in self.running.items()]
+        return max(sum(left) / self.workers, max(left, default=0.0))
+
+    def progress_line(self) -> str:
+        todo = len(self.runs) - self.done - self.failed - len(self.running)
+        eta = self.eta_s()
+        eta = f", ETA {clock_text(eta)}" if eta is not None else ""
+        return (f"progress: {self.done} done, {len(self.running)} running, {self.failed} failed, {todo} to do; "
+                f"{clock_text(self.clock() - self.started)} elapsed{eta}")  # fmt: skip
+
+    def tick(self) -> None:
+        """Called often (every step of Tune's loop): refreshes the live line or prints the progress line when due."""
+        if not self.enabled:
+            return
+        now = self.clock()
+        if self.live and now - self._last_progress >= 1.0:
+            sys.stdout.write("\r\033[K" + self.progress_line())
+            sys.stdout.flush()
+            self._live_shown, self._last_progress = True, now
+        elif not self.live and now - self._last_progress >= self.every_s:
+            self._print(self.progress_line())
+            self._last_progress = now
+
+    def close(self) -> None:
+        if self._live_shown:
+            sys.stdout.write("\r\033[K")
+            sys.stdout.flush()
+            self._live_shown = False
+
+
+def tally(summary: SweepSummary, console: SuiteConsole, record: dict) -> None:
+    """Count a finished run's record in ``summary`` and print its line on ``console``."""
+    status = console.finished_run(record)
+    if status == "failed":
+        summary.failed += 1
+        spec = record.get("spec") or {}
+        name = run_name(RunSpec.from_dict(spec)) if spec else record.get("label", "?")
+        summary.failures.append(f"{name} [{record['run_id']}]: {record.get('reason')}")
+    else:
+        summary.done += 1
+        summary.diverged += status == "diverged"

@@ -1,0 +1,107 @@
+"""The inline executor: a sweep's runs one at a time in this process, Ray never imported.
+
+For stepping through a run in a debugger, for the smallest machines and for a GPU box
+without Ray. It keeps the sweep's contract: the same records as through Ray (each run
+trains with the same number of torch threads), each written atomically as its run ends;
+``retries`` attempts before a run is recorded as failed, each continuing from the run's
+last checkpoint; the states of runs stopped early kept for the next stop of their
+schedule; and a run interrupted with this process continues, when the same command runs
+again, from its last checkpoint in the storage folder (found as Ray's are, see
+``resume.earlier_checkpoints``).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import torch
+
+from benchmark.prepare import Prepared, preparation_key
+from benchmark.records import PREDICTIONS_KEY, write_predictions, write_record
+from benchmark.spec import RunSpec
+from benchmark.sweep.console import SuiteConsole, SweepSummary, tally
+from benchmark.sweep.options import SweepOptions
+from benchmark.sweep.resume import STATES_FOLDER, load_earlier, write_atomically
+
+#: Experiment folder of the inline executor's checkpoints under the storage folder.
+INLINE_FOLDER = "inline"
+
+
+def state_bytes(state: dict) -> bytes:
+    """A training state as ``torch.save`` writes it."""
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+class InlineExecutor:
+    """Runs a sweep's specs in this process, in order, one at a time."""
+
+    def __init__(self, options: SweepOptions):
+        self.options = options
+
+    def __enter__(self) -> "InlineExecutor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def workers(self, todo: int) -> int:
+        """One run at a time."""
+        return 1
+
+    def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
+            states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
+        """Train every spec of ``todo`` in order, writing each record as its run ends."""
+        if "://" in str(storage):
+            raise ValueError(f"the inline executor keeps its checkpoints in a local folder, not {storage}; give a local --storage-path")
+        threads_before = torch.get_num_threads()
+        torch.set_num_threads(self.options.threads())
+        try:
+            for spec in todo:
+                self.run_one(spec, prepared[preparation_key(spec)], versions, earlier, states, summary, console, Path(storage))
+        finally:
+            torch.set_num_threads(threads_before)
+            console.close()
+
+    def run_one(self, spec: RunSpec, prepared: Prepared, versions: dict[str, str], earlier: dict[str, list[str]],
+                states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, storage: Path) -> None:
+        """One run: up to ``1 + retries`` attempts, then its record (ok or failed)."""
+        from benchmark.train import train
+
+        out = Path(self.options.out).resolve()
+        run_id, schedule_id = spec.run_id(prepared.data_version), spec.schedule_id(prepared.data_version)
+        folder = storage / INLINE_FOLDER / run_id / "checkpoint_latest"
+        every = self.options.checkpoint_every if self.options.checkpoint_every is not None else max(100, spec.settings.steps // 10)
+
+        def save(state: dict) -> None:
+            data = state_bytes(state)
+            if state.get("final"):
+                write_atomically(out / STATES_FOLDER / f"{state['run_id']}-{state['step']}.pt", data)
+            write_atomically(folder / "state.pt", data)
+            (folder / "step").write_text(str(state["step"]))
+            console.tick()
+
+        console.started_run(run_id)
+        record = None
+        for attempt in range(self.options.retries + 1):
+            own = [str(folder / "state.pt")] if (folder / "state.pt").exists() else []
+            resume = load_earlier(own + earlier.get(run_id, []) + states.get(schedule_id, []), schedule_id)
+            try:
+                record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=every,
+                               keep_predictions=self.options.keep_predictions)  # fmt: skip
+                break
+            except KeyboardInterrupt:
+                raise
+            except Exception as err:  # retried from the last checkpoint, then recorded as failed, as a Ray trial is
+                if attempt == self.options.retries:
+                    record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed",
+                              "reason": f"{type(err).__name__}: {err}"}  # fmt: skip
+        kept = record.pop(PREDICTIONS_KEY, None)
+        if kept is not None:
+            write_predictions(out, record["run_id"], kept)
+        summary.records.append(str(write_record(out, record)))
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        tally(summary, console, record)

@@ -1,0 +1,381 @@
+"""The Ray Tune executor: every run a trial, on this machine or an existing cluster.
+
+- Trials report their record through Ray (``tune.report``); a driver-side callback
+  writes each record atomically as soon as its trial reports, so no shared disk is
+  assumed and a killed driver loses at most the runs in flight.
+- The per-dataset preparation, made once in the driver, reaches the trials through Ray's
+  object store (``tune.with_parameters``): it is small (an edge net is ~25 kB, distance
+  maps are uint8) and no node needs to see the driver's disk. Weights files named by the
+  specs travel the same way. Synthetic sets are regenerated on a node that lacks them
+  (deterministic, seconds); real datasets must be at the same ``--data-root`` path on
+  every node.
+- Long runs checkpoint every ``checkpoint_every`` steps through Ray, so a trial retried
+  after a lost worker continues from its last checkpoint; failures are retried
+  ``retries`` times and then recorded as failed. A run that was in flight when the
+  driver itself died continues, in the next sweep, from the furthest checkpoint an
+  earlier sweep left in the storage folder (``<out>/.ray`` by default), when its node
+  can read that folder (one machine, or a storage path every node sees); else it
+  starts again from step 0.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+import methods
+from benchmark.prepare import Prepared, prepare, preparation_key
+from benchmark.records import PREDICTIONS_KEY, predictions_bytes, write_predictions_bytes, write_record
+from benchmark.spec import RunSpec
+from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
+from benchmark.sweep.options import SweepOptions
+from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
+
+
+def _bytes(path: Path) -> bytes | None:
+    return path.read_bytes() if path.exists() else None
+
+
+def _payload(prepared: Prepared) -> dict:
+    """What a trial on another node needs to rebuild ``prepared`` locally."""
+    return {"prepared": prepared, "edge_net": _bytes(prepared.edge_net_path), "distances": _bytes(prepared.distance_path)}
+
+
+def _materialise(payload: dict, spec: RunSpec) -> Prepared:
+    """The driver's preparation on this node: reuse its files when visible, else write them."""
+    prepared: Prepared = payload["prepared"]
+    needed = [(prepared.distance_path, payload["distances"]), (prepared.edge_net_path, payload["edge_net"])]
+    roots = (prepared.root, prepared.eval_source[0])
+    if all(blob is None or path.exists() for path, blob in needed) and all(root.exists() for root in roots):
+        return prepared
+    local = replace(prepared, cache=Path(tempfile.gettempdir()) / "semeda-prepared" / prepared.cache.name)
+    local.cache.mkdir(parents=True, exist_ok=True)
+    for path, blob in ((local.distance_path, payload["distances"]), (local.edge_net_path, payload["edge_net"])):
+        if blob is not None and not path.exists():
+            write_atomically(path, blob)
+    if not all(root.exists() for root in roots):
+        if prepared.data_version == "real":
+            raise FileNotFoundError(f"dataset root {prepared.root} is not on this node; mount it at the same path on every node")
+        prepare(spec, edge_net=False, check=False)  # regenerates the synthetic set at the same path
+    return local
+
+
+def _ensure_weights(spec: RunSpec, weights: dict[str, bytes]) -> None:
+    """Write the spec's weights file at its path on this node when only the driver has it."""
+    if spec.weights and not Path(spec.weights).exists() and spec.weights in weights:
+        write_atomically(Path(spec.weights), weights[spec.weights])
+
+
+def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int,
+           keep_predictions: bool = False, states: dict | None = None, imports: tuple[str, ...] = ()) -> None:
+    """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray.
+    Kept predictions travel with the result as compressed npz bytes (base64), so the driver
+    writes them beside the record without a shared disk. Each checkpoint's report carries
+    the loss terms of the last logged window (``loss/<term>``), which Tune's TensorBoard
+    logger writes under the storage folder. A run stopped early (``stop_at``) resumes from
+    the furthest state its schedule left (``states``: schedule id -> paths), or starts
+    again from step 0 where this node cannot read one (the same numbers, more time).
+    ``imports``: the modules of the driver's ``--import`` (which Ray's ``runtime_env``
+    ships), imported first, so that the spec's method is registered here too."""
+    from ray import tune
+
+    from benchmark.train import train
+
+    methods.import_modules(imports)
+    torch.set_num_threads(threads)
+    spec = RunSpec.from_dict(config["spec"])
+    spec.check_code()
+    prepared = _materialise(payloads[preparation_key(spec)], spec)
+    _ensure_weights(spec, weights)
+    resume = None
+    ckpt = tune.get_checkpoint()
+    if ckpt is not None:
+        with ckpt.as_directory() as d:
+            resume = torch.load(Path(d) / "state.pt", weights_only=False)
+    else:
+        run_id, schedule_id = spec.run_id(prepared.data_version), spec.schedule_id(prepared.data_version)
+        resume = load_earlier(earlier.get(run_id, []) + (states or {}).get(schedule_id, []), schedule_id)
+
+    def save(state: dict) -> None:
+        losses = {f"loss/{term}": values[-1] for term, values in state["curve"]["values"].items() if values}
+        with tempfile.TemporaryDirectory() as d:
+            torch.save(state, Path(d) / "state.pt")
+            (Path(d) / "step").write_text(str(state["step"]))
+            if state.get("final"):
+                (Path(d) / "final").write_text(state["run_id"])
+            tune.report({"step": state["step"], **losses}, checkpoint=tune.Checkpoint.from_directory(d))
+
+    record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
+                   keep_predictions=keep_predictions)  # fmt: skip
+    result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou")}
+    kept = record.pop(PREDICTIONS_KEY, None)
+    if kept is not None:
+        result["predictions"] = base64.b64encode(predictions_bytes(kept)).decode()
+    tune.report({**result, "record": json.dumps(record)})
+
+
+def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, str], console: SuiteConsole | None = None):
+    from ray import tune
+
+    console = console or SuiteConsole({}, 1, enabled=False)
+
+    def keep_final(checkpoint) -> None:
+        """The state a run stopped early ends with, kept under ``<out>/states`` (see ``resume.keep_final_state``)."""
+        with checkpoint.as_directory() as d:
+            marker = Path(d) / "final"
+            if marker.exists():
+                keep_final_state(out, marker.read_text().strip(), int((Path(d) / "step").read_text()), Path(d) / "state.pt")
+
+    def run_id_of(trial) -> str:
+        spec = trial.config["spec"]
+        return RunSpec.from_dict(spec).run_id(data_versions[spec["dataset"]])
+
+    class WriteRecords(tune.Callback):
+        """Runs in the driver: writes each record when its trial reports it, and tells the console."""
+
+        def __init__(self):
+            #: Checkpoints that a newer one of their trial supersedes, removed once Tune has
+            #: registered the newer one (see ``on_step_end``).
+            self._superseded: list[tuple[object, object]] = []
+            self._latest: dict[str, object] = {}
+
+        def on_trial_start(self, iteration, trials, trial, **info):
+            console.started_run(run_id_of(trial))
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if "record" in result:
+                record = json.loads(result["record"])
+                if result.get("predictions"):
+                    write_predictions_bytes(out, record["run_id"], base64.b64decode(result["predictions"]))
+                path = write_record(out, record)
+                summary.records.append(str(path))
+                tally(summary, console, record)
+
+        def on_trial_error(self, iteration, trials, trial, **info):
+            spec = RunSpec.from_dict(trial.config["spec"])
+            run_id = spec.run_id(data_versions[spec.dataset])
+            reason = "trial failed after its retries"
+            if trial.error_file and os.path.exists(trial.error_file):
+                reason = Path(trial.error_file).read_text().strip().splitlines()[-1][:500]
+            record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed", "reason": reason}
+            write_record(out, record)
+            tally(summary, console, record)
+
+        def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+            keep_final(checkpoint)
+            # Tune keeps every checkpoint (CheckpointConfig(num_to_keep=None), see run_specs);
+            # a trial's older one is removed here instead, once the newer one is its latest.
+            previous = self._latest.get(trial.trial_id)
+            if previous is not None:
+                self._superseded.append((trial, previous))
+            self._latest[trial.trial_id] = checkpoint
+
+        def _remove_superseded(self, final: bool = False) -> None:
+            keep = []
+            for trial, old in self._superseded:
+                latest = trial.checkpoint
+                if not final and (latest is None or latest.path == old.path):
+                    keep.append((trial, old))  # the newer one is not registered yet
+                    continue
+                try:
+                    old.filesystem.delete_dir(old.path)
+                except Exception:  # already gone, or storage that refuses: the next sweep copes with either
+                    pass
+            self._superseded = keep
+
+        def on_step_end(self, iteration, trials, **info):
+            self._remove_superseded()
+            console.tick()
+
+        def on_experiment_end(self, trials, **info):
+            self._remove_superseded(final=True)
+            console.close()
+
+    return WriteRecords()
+
+
+class _SaidBetterHere(logging.Filter):
+    """Drops Ray Tune's closing messages that the suite's own lines say better: the list of
+    trials that did not complete (the failed runs are repeated under the summary line with
+    their reasons), the hint to resume with ``Tuner.restore`` (a suite resumes by running
+    the same command again), and, after an interruption, the list of trials that never
+    started and so have no metrics to fetch (the suite says how many runs are left)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(("Trials did not complete", "Experiment has been interrupted", "Failed to fetch metrics"))
+
+
+@contextmanager
+def _quiet_tune(quiet: bool):
+    """Ray Tune's own console reporting off while a sweep runs (``quiet``), restored after."""
+    if not quiet:
+        yield
+        return
+    loggers, said = [logging.getLogger(name) for name in ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")], _SaidBetterHere()
+    settings = {
+        # Tune's newer output engine prints its experiment header and paths even at
+        # verbose=0; the classic one, at verbose=0, prints nothing.
+        "RAY_AIR_NEW_OUTPUT": "0",
+        # A failed trial's traceback stays in its error file, and its last line in its record
+        # and on the console; Tune would print the whole traceback of every attempt.
+        "TUNE_PRINT_ALL_TRIAL_ERRORS": "0",
+    }
+    before = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    for logger in loggers:
+        logger.addFilter(said)
+    try:
+        yield
+    finally:
+        for logger in loggers:
+            logger.removeFilter(said)
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
+    """Connect to ``address`` or start a local Ray confined to 127.0.0.1. True when started here.
+    Either way the code of ``--import`` goes with it (``plugin_runtime_env``).
+
+    ``quiet``: Ray's driver logs at WARNING and above only (its INFO lines say where it
+    started and where Tune wrote its state).
+    """
+    if "ray" not in sys.modules and "RAY_AUTH_MODE" not in os.environ:
+        # With RAY_AUTH_MODE unset, a Ray that starts its own cluster turns token
+        # authentication on, and one that joins a cluster turns it on when it finds a token;
+        # both warn that they did. The same choice is made here explicitly, which Ray takes
+        # without a warning (a local start creates ~/.ray/auth_token when missing, as Ray's
+        # default does). Ray reads the mode once, when it is imported, hence before that; a
+        # process that imported Ray earlier keeps Ray's own choice, and its warning.
+        token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
+        if not address or os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
+            os.environ["RAY_AUTH_MODE"] = "token"
+    import ray
+
+    if ray.is_initialized():
+        return False
+    level = logging.WARNING if quiet else logging.INFO
+    runtime_env = plugin_runtime_env()
+    if address:
+        ray.init(address=address, log_to_driver=False, logging_level=level, runtime_env=runtime_env)
+        return False
+    # A local Ray otherwise binds this machine's other interfaces too.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    # address="local": always a new instance, never the last cluster `ray start` left behind.
+    ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address="127.0.0.1",
+             object_store_memory=256 * 1024**2, log_to_driver=False, logging_level=level, runtime_env=runtime_env)  # fmt: skip
+    return True
+
+
+def trial_imports(specs: list[RunSpec]) -> tuple[str, ...]:
+    """The modules a trial imports at its start: the driver's ``--import`` modules, then the
+    module of every method of ``specs`` from outside the package that is not among them (one
+    a script imported itself), so that a trial that cannot find it says which module is missing."""
+    names = [p.module for p in methods.imported_plugins()]
+    for spec in specs:
+        module = dict(spec.origin or ()).get("module")
+        if module and module != "__main__":
+            names.append(module)
+    return tuple(dict.fromkeys(names))
+
+
+def plugin_runtime_env() -> dict | None:
+    """Ray's ``runtime_env`` for the code of ``--import``: each file or package folder in
+    ``py_modules``, so that every worker, on any node, imports it without the driver's disk."""
+    ship = [p.ship for p in methods.imported_plugins() if p.ship]
+    return {"py_modules": list(dict.fromkeys(ship))} if ship else None
+
+
+def _workers(todo: int, cpus_per_trial: float, gpus: float, max_concurrent: int | None) -> int:
+    """How many trials run at once: as the cluster's resources, ``max_concurrent`` and the runs allow."""
+    import ray
+
+    resources = ray.cluster_resources()
+    n = int(resources.get("CPU", 1) // cpus_per_trial) if cpus_per_trial else todo
+    if gpus:
+        n = min(n, int(resources.get("GPU", 0) // gpus))
+    if max_concurrent:
+        n = min(n, max_concurrent)
+    return max(1, min(n, todo))
+
+
+class RayExecutor:
+    """Runs a sweep's specs as Ray Tune trials. A context manager: entering starts a local
+    Ray confined to 127.0.0.1, or joins ``options.address``; leaving stops what it started."""
+
+    def __init__(self, options: SweepOptions):
+        self.options = options
+        self.started_here = False
+
+    def __enter__(self) -> "RayExecutor":
+        self.started_here = init_ray(self.options.address, None, quiet=self.options.verbose == 0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.started_here:
+            import ray
+
+            ray.shutdown()
+            self.started_here = False
+
+    def gpus(self) -> float:
+        """GPUs per trial: as given, else 1 where this machine has GPUs, else 0."""
+        return self.options.gpus_per_trial if self.options.gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
+
+    def workers(self, todo: int) -> int:
+        """How many trials run at once."""
+        return _workers(todo, self.options.cpus_per_trial, self.gpus(), self.options.max_concurrent)
+
+    def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
+            states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
+        """Run ``todo`` (in that order) as one Tune experiment, records written as trials report."""
+        from ray import tune
+
+        options, out = self.options, Path(self.options.out).resolve()
+        every = options.checkpoint_every if options.checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
+        trainable = tune.with_resources(
+            tune.with_parameters(
+                _trial, payloads={k: _payload(p) for k, p in prepared.items()},
+                weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
+                earlier=earlier, threads=options.threads(), checkpoint_every=every, keep_predictions=options.keep_predictions,
+                states=states, imports=trial_imports(todo),
+            ),  # fmt: skip
+            {"cpu": options.cpus_per_trial, "gpu": self.gpus()},
+        )
+        tuner = tune.Tuner(
+            trainable,
+            param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
+            tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent, reuse_actors=False,
+                                        trial_name_creator=lambda t: run_name(RunSpec.from_dict(t.config["spec"])),
+                                        trial_dirname_creator=lambda t: RunSpec.from_dict(t.config["spec"]).run_id(versions[t.config["spec"]["dataset"]])),
+            run_config=tune.RunConfig(
+                name=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}", storage_path=str(storage), verbose=options.verbose,
+                failure_config=tune.FailureConfig(max_failures=options.retries),
+                # num_to_keep=None: with num_to_keep=k Tune forces a snapshot of the whole
+                # experiment state after every k-th checkpoint of each trial (so that
+                # Tuner.restore never names a deleted checkpoint), which concurrent trials
+                # checkpointing together trigger seconds apart ("Experiment state
+                # snapshotting has been triggered multiple times ..."). A suite resumes from
+                # its records and its trials' last checkpoints, not through Tuner.restore,
+                # so the experiment state is left to Tune's periodic snapshot
+                # (TUNE_GLOBAL_CHECKPOINT_S, "auto": at least every 10 s) and each trial's
+                # superseded checkpoint is removed by the callback (WriteRecords.on_checkpoint).
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
+                callbacks=[_make_callback(out, summary, versions, console)],
+            ),
+        )  # fmt: skip
+        with _quiet_tune(options.verbose == 0):
+            tuner.fit()

@@ -1,0 +1,104 @@
+"""``run_specs``: a list of RunSpecs to records, whatever executes them.
+
+The stages every executor shares: the per-dataset preparation (synthetic data, edge net,
+validation distance maps) once in the driver; the runs without a record in the output
+folder, longest first (re-running the same command after an interruption runs only the
+missing ones); what earlier sweeps left to resume from; the console. The executor (Ray
+Tune, or this process) only runs the list.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import methods
+from benchmark.prepare import prepare, preparation_key
+from benchmark.records import record_path
+from benchmark.spec import RunSpec
+from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, settings_text
+from benchmark.sweep.options import SweepOptions
+from benchmark.sweep.resume import earlier_checkpoints, saved_states
+from benchmark.sweep.schedule import estimate_costs, one_per_preparation, order_longest_first, pending
+
+
+def executor_for(options: SweepOptions):
+    """The executor ``options.executor`` names (a context manager; Ray is imported only for ``ray``)."""
+    if options.executor == "inline":
+        from benchmark.sweep.inline import InlineExecutor
+
+        return InlineExecutor(options)
+    from benchmark.sweep.ray_executor import RayExecutor
+
+    return RayExecutor(options)
+
+
+@contextmanager
+def executor_session(options: SweepOptions):
+    """One executor for several ``run_specs`` calls (a staged suite's passes): Ray starts once."""
+    with executor_for(options) as executor:
+        yield executor
+
+
+def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name: str = "sweep", executor=None,
+              **changes) -> SweepSummary:  # fmt: skip
+    """Run every spec without a record in ``options.out``; returns the summary.
+
+    ``changes``: fields of ``SweepOptions`` to set on ``options`` (or on the defaults), e.g.
+    ``run_specs(specs, out="runs", max_concurrent=2)``. ``executor``: one opened by
+    ``executor_session`` and kept across calls; else one is opened for this call when
+    there is anything to run.
+    """
+    options = replace(options or SweepOptions(), **changes)
+    started = time.time()
+    say = (lambda text: print(text, flush=True)) if options.console else (lambda text: None)
+    out = Path(options.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    summary = SweepSummary(out=str(out))
+    # Preparation: once per (dataset, preparation settings), in the driver (the edge net
+    # fitted when any run of that preparation needs it).
+    prepared = {}
+    for key, spec in one_per_preparation(specs).items():
+        needs = any(preparation_key(s) == key and methods.method_class(s.method).needs_edge_net for s in specs)
+        began = time.time()
+        prepared[key] = prepare(spec, data_root=options.data_root, edge_net=needs, progress=options.progress and sys.stderr.isatty())
+        edge_net = f" (edge net F1 {prepared[key].edge_net().info.f1:.3f})" if needs else ""
+        say(f"prepared {spec.dataset}{edge_net} in {time.time() - began:.1f} s")
+    versions = {p.dataset: p.data_version for p in prepared.values()}
+    summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
+    todo, existing = pending(specs, out, versions, options.retry_failed, options.redo_outdated)
+    summary.skipped = len(existing)
+    if not todo:
+        summary.wall_s = time.time() - started
+        return summary
+    costs = dict(zip(map(id, todo), estimate_costs(todo, out)))
+    todo = order_longest_first(todo, out, [costs[id(s)] for s in todo])
+    # A bucket URI goes to Ray as it is; only a local (or mounted) folder is searched for
+    # what earlier sweeps left. Runs with a record (a failed one, re-run with
+    # --retry-failed, or a corrupt one) start again from step 0.
+    is_uri = bool(options.storage_path) and "://" in options.storage_path
+    storage = options.storage_path if is_uri else Path(options.storage_path).resolve() if options.storage_path else out / ".ray"
+    unrecorded = {run_id for run_id in (s.run_id(versions[s.dataset]) for s in todo) if not record_path(out, run_id).exists()}
+    earlier = {} if is_uri else earlier_checkpoints(storage, unrecorded)
+    with (executor_session(options) if executor is None else _already_open(executor)) as runner:
+        workers = runner.workers(len(todo))
+        several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
+        settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
+        shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
+                                                          + [settings.get(id(s), "")]).strip(), costs[id(s)])
+                 for s in todo}  # fmt: skip
+        console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
+        say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first")
+        runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=saved_states(out, todo, versions),
+                   summary=summary, console=console, name=name, storage=storage)  # fmt: skip
+    summary.wall_s = time.time() - started
+    return summary
+
+
+@contextmanager
+def _already_open(executor):
+    """An executor the caller opened and closes itself."""
+    yield executor
