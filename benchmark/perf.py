@@ -496,10 +496,10 @@ def harness(cfg: Config, device: torch.device, progress: bool) -> list[Figure]:
     prepared = prepare(spec, progress=progress)
     info = dataset_info(spec.dataset)
     # The batches the trainer draws (same dataset, order and augmentation), held in memory.
-    dataset = trainer._train_set(spec, prepared)
+    dataset = trainer.train_set(spec, prepared)
 
     def loader():
-        return (tuple(t.to(device) for t in batch) for batch in trainer._batches(dataset, s.batch_size, spec.seed, 0, 0))
+        return (tuple(t.to(device) for t in batch) for batch in trainer.train_batches(dataset, s.batch_size, spec.seed, 0, 0))
 
     source = loader()
     batches = [next(source) for _ in range(steps)]
@@ -509,7 +509,7 @@ def harness(cfg: Config, device: torch.device, progress: bool) -> list[Figure]:
         """The bare loop on the batches held in memory, or drawing them from the trainer's loader."""
         torch.manual_seed(spec.seed)
         model = build_model(spec.backbone, info.num_classes, width=s.width, frozen_bn=s.frozen_bn).to(device).train()
-        optimiser, _ = trainer._optimiser(model, spec)
+        optimiser, _ = trainer.build_optimiser(model, spec)
         amp = device.type == "cuda"
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
 
