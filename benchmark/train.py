@@ -29,7 +29,7 @@ from benchmark.records import PREDICTIONS_KEY, encode_mask, environment
 from benchmark.spec import RunSpec
 from benchmark.step import train_step
 
-__all__ = ["train", "NonFiniteLoss", "pick_device"]
+__all__ = ["train", "NonFiniteLoss", "pick_device", "train_set", "train_batches", "build_optimiser"]
 
 
 class NonFiniteLoss(RuntimeError):
@@ -113,7 +113,11 @@ class _GradNorms:
         }
 
 
-def _train_set(spec: RunSpec, prepared: Prepared) -> Augmented:
+def train_set(spec: RunSpec, prepared: Prepared) -> Augmented:
+    """The training split as the trainer draws it: sample ``i`` is (image uint8 [3, *crop],
+    target int64 [*crop]), cropped to the scale's ``crop`` (else ``resize``, else the image
+    size) after a random rescale and mirror, seeded by ``spec.seed``, so every method of a
+    seed sees the same samples. Held in memory when the prepared data is."""
     s = spec.settings
     info = dataset_info(prepared.dataset)
     base = load_split(prepared.dataset, *prepared.train_source, resize=s.resize)
@@ -134,9 +138,11 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
     return [perm[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
 
 
-def _batches(dataset: Augmented, batch_size: int, seed: int, start_step: int, workers: int):
-    """Endless training batches from step ``start_step`` on; the augmentation's epoch
-    advances with every pass."""
+def train_batches(dataset: Augmented, batch_size: int, seed: int, start_step: int, workers: int):
+    """Endless training batches from step ``start_step`` on: (images uint8 [B, 3, *crop],
+    targets int64 [B, *crop]) in the order of ``epoch_batches``, so a run resumed at a step
+    draws what it would have drawn; the augmentation's epoch advances with every pass.
+    ``workers``: DataLoader processes (0: in the caller's thread)."""
     per_epoch = len(dataset) // batch_size
     if per_epoch == 0:
         raise ValueError(f"batch size {batch_size} exceeds the {len(dataset)} training images; lower --set batch_size")
@@ -148,7 +154,11 @@ def _batches(dataset: Augmented, batch_size: int, seed: int, start_step: int, wo
         epoch, offset = epoch + 1, 0
 
 
-def _optimiser(model, spec: RunSpec):
+def build_optimiser(model, spec: RunSpec) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
+    """SGD with momentum and weight decay over the trainable parameters (frozen ones left
+    out), the heads at ``head_lr_mult`` times the backbone's rate, and DeepLab's "poly"
+    schedule over ``steps``: the trainer's optimiser, which the performance benchmark's bare
+    loop uses too so that both sides of its ratio update alike."""
     s = spec.settings
     backbone, heads = model.param_groups()
     groups = [
@@ -262,7 +272,7 @@ def train(
         spec.backbone, info.num_classes, edge_head=method.needs_edge_head, weights=spec.weights, frozen_bn=s.frozen_bn,
         width=s.width if spec.backbone == "deeplabv2_small" else None,
     ).to(device)  # fmt: skip
-    optimiser, schedule = _optimiser(model, spec)
+    optimiser, schedule = build_optimiser(model, spec)
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     curve = _Curve(every=s.log_every)
@@ -281,9 +291,9 @@ def train(
         curve.load_state(resume["curve"])
         norms.load_state(resume.get("grad_norms"))
         first_step = resume["step"] + 1
-    dataset = _train_set(spec, prepared)
+    dataset = train_set(spec, prepared)
     workers = 0 if prepared.in_memory else min(4, os.cpu_count() or 1)
-    batches = _batches(dataset, s.batch_size, spec.seed, first_step - 1, workers)
+    batches = train_batches(dataset, s.batch_size, spec.seed, first_step - 1, workers)
     record = {
         "run_id": spec.run_id(prepared.data_version),
         "spec": spec.to_dict(),

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import itertools
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,9 +20,14 @@ import torch.nn.functional as F
 import methods
 from benchmark import perf
 from benchmark.metrics import confusion_matrix, trimap_confusion
+from benchmark.perf.timing import BEST_OF
 from methods._functional import masked_mean, one_hot_target, pixel_cross_entropy
 
 V = 255
+ROOT = Path(__file__).resolve().parents[1]
+PERF = ROOT / "benchmark" / "perf"
+#: The package's shared machinery: what a section may import from the package.
+SHARED = {"figure", "timing", "load", "machine", "inputs", "steps", "section"}
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -27,7 +38,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     assert perf.main(["--quick", "--out", str(tmp_path), "--no-progress"]) == 0
     result = json.loads((tmp_path / "perf.json").read_text())
     assert result["config"] == "quick"
-    assert set(result["sections"]) == set(perf.SECTIONS)
+    assert list(result["sections"]) == list(perf.default_sections())
     assert result["torch_threads"]["used"] == 1
     assert {"cpu", "cores"} <= set(result["machine"]) and "torch" in result["versions"]
     figures = result["figures"]
@@ -52,7 +63,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path):
     # the edge net's passes add convolutions; the counted FLOPs do not depend on the precision
     assert figures["limits.semeda.gflop_per_step"]["median"] > figures["limits.ppce.gflop_per_step"]["median"]
     readme = (tmp_path / "README.md").read_text()
-    assert readme.count("\n| ") == len(figures) + len(perf.SECTIONS)  # a header and a row per figure
+    assert readme.count("\n| ") == len(figures) + len(perf.default_sections())  # a header and a row per figure
 
 
 def test_unknown_section_is_a_user_error(tmp_path, capsys):
@@ -64,11 +75,82 @@ def test_suite_wall_runs_only_when_asked():
     def sections(*argv):
         return perf.selected_sections(perf.build_parser().parse_args(list(argv)))
 
-    assert sections() == perf.SECTIONS and "suite_wall" not in perf.SECTIONS
-    assert sections("--quick") == perf.SECTIONS
-    assert sections("--suite-wall") == (*perf.SECTIONS, "suite_wall")
+    assert sections() == perf.default_sections() and "suite_wall" not in perf.default_sections()
+    assert sections("--quick") == perf.default_sections()
+    assert sections("--suite-wall") == (*perf.default_sections(), "suite_wall")
     assert sections("--only", "limits", "--suite-wall") == ("limits", "suite_wall")
     assert sections("--only", "suite_wall") == ("suite_wall",)
+
+
+def test_sections_in_the_order_of_the_output():
+    names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall")
+    assert perf.section_names() == names and perf.default_sections() == names[:-1]
+
+
+def test_every_section_is_one_file_with_its_note_and_sizes():
+    for name, section in perf.SECTIONS.items():
+        module = importlib.import_module(f"benchmark.perf.{name}")
+        assert section.measure is module.measure and section.sizes == module.SIZES
+        assert set(section.sizes) == set(perf.CONFIGS)
+        assert section.note == " ".join(module.__doc__.split()) and section.note
+    for name in ("edge_maps", "trimap"):  # the notes say how many calls a repeat takes the best of
+        assert f"best of {BEST_OF} calls" in perf.get_section(name).note
+
+
+def test_sections_import_the_shared_machinery_and_no_private_name():
+    """Imports point down: a section imports the package's shared modules, never another
+    section nor the registry, runner, README writer or command line; and no module of the
+    package takes another module's underscore names."""
+
+    def private_name(name: str) -> bool:
+        return name.startswith("_") and not name.startswith("__")  # dunders (__version__) are public
+    for path in sorted(PERF.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        modules = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+                private = [a.name for a in node.names if private_name(a.name)]
+                assert not private, f"{path.name}: from {node.module} import {private}"
+                if path.stem in perf.SECTIONS and node.module.startswith("benchmark.perf"):
+                    assert node.module.rpartition(".")[2] in SHARED, f"section {path.stem} imports {node.module}"
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+                assert not private_name(node.attr), f"{path.name}:{node.lineno}: {node.value.id}.{node.attr}"
+
+
+TOY_SECTION = '''"""A toy section: the answer, once per repeat. This docstring is its note in the README,
+on one line."""
+
+from benchmark.perf import Figure, register_section
+
+SIZES = {"full": 3, "quick": 2}  # repeats
+
+
+def measure(ctx):
+    return [Figure("toy_section", "answer", f"the answer ({ctx.config})", "x", [42.0] * ctx.sizes, ("<=", 42))]
+
+
+register_section(__name__)
+'''
+
+
+def test_a_new_section_is_one_file_and_one_registration(tmp_path):
+    """A section of one's own, given to --import, runs alone with --only at its --quick sizes,
+    and the README carries its docstring as its note."""
+    (tmp_path / "toy_section.py").write_text(TOY_SECTION)
+    out = tmp_path / "perf"
+    cmd = [sys.executable, "-m", "benchmark.perf", "--import", str(tmp_path / "toy_section.py"), "--quick",
+           "--only", "toy_section", "--out", str(out), "--no-progress"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    result = json.loads((out / "perf.json").read_text())
+    assert result["config"] == "quick" and list(result["sections"]) == ["toy_section"]
+    figure = result["figures"]["toy_section.answer"]
+    assert figure["values"] == [42.0, 42.0] and figure["label"] == "the answer (quick)" and figure["met"] is True
+    readme = (out / "README.md").read_text()
+    note = "A toy section: the answer, once per repeat. This docstring is its note in the README, on one line."
+    assert "## toy_section\n\n" + note + "\n" in readme
+    assert "| the answer (quick) | 42 x | (42, 42) | 2 | <= 42 | yes |" in readme
+    assert "toy_section.answer" in done.stdout
 
 
 def test_suite_wall_of_the_smoke_suite():

@@ -1,0 +1,37 @@
+"""The trainer's own step on a fixed batch, as the sections that time a method's step call it:
+a registered method ready to step (its edge net attached) and a closure of
+``benchmark.step.train_step`` with its optimiser, schedule and loss scaler."""
+
+from __future__ import annotations
+
+import torch
+
+import methods
+from benchmark.step import train_step
+
+__all__ = ["method_for", "trainer_step"]
+
+
+def method_for(name: str, params: dict, edge_net, device: torch.device):
+    """Registered method ``name`` with ``params``, the edge net attached where it needs one."""
+    method = methods.build_method(name, **params)
+    if method.needs_edge_net:
+        method.attach_edge_net(edge_net)
+    return method.to(device)
+
+
+def trainer_step(model, method, images, target, edges, *, grad_clip: float | None = None, precision: str = "fp32"):
+    """A call of the trainer's own step (``benchmark.step.train_step``) on a fixed batch: SGD
+    with momentum, a poly schedule, loss scaling with mixed precision on CUDA.
+
+    images float [B, 3, H, W], target int64 [B, H, W], edges bool [B, H, W] (the batch's
+    semantic edges, computed once outside the step as the trainer computes them with the batch).
+    """
+    scaler = torch.amp.GradScaler("cuda", enabled=images.device.type == "cuda")
+    optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-5, momentum=0.9)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / 1e6) ** 0.9)
+
+    def step():
+        return train_step(model, method, optimiser, schedule, scaler, images, target, edges, grad_clip=grad_clip, precision=precision)
+
+    return step
