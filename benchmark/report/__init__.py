@@ -1,7 +1,7 @@
 """Run records -> tidy table -> the paper's tables and figures, with seeds and intervals.
 
-    python -m benchmark.report [--suite table1|table2|trimap|sensitivity|multiverse|leaderboard|all] [--records runs] [--out runs/report]
-                               [--from-predictions]
+    python -m benchmark.report [--suite table1|table2|trimap|sensitivity|multiverse|leaderboard|all] [--records runs]
+                               [--out runs/report | --check results/report] [--from-predictions]
 
 Reads records only; never trains (``--from-predictions`` computes a newer evaluator's counts
 from the predictions a run kept, and stores them in its record). What it writes in ``--out``:
@@ -40,16 +40,27 @@ Student-t interval (none for a single pair) and a paired t-test for the Holm cor
 Missing, failed and diverged runs are shown as such. Tables are byte-for-byte reproducible
 from the same records: rows are sorted and floats formatted with fixed decimals.
 
-The package, one job per module: ``tidy`` (records -> tidy table), ``stats`` (seeds,
-intervals, paired differences, Holm), ``tables`` (Tables 1 and 2), ``sensitivity``,
-``multiverse`` (every protocol, the specification curve), ``claims``, ``figures`` (Figure 5,
-the boundary metrics, Figures 6/7), ``curves`` (loss curves), ``leaderboard`` (the weight
-searches and the tuned losses), ``build`` (the command).
+Every table is a list of ``render.Section``s that one renderer writes as Markdown and LaTeX
+(``render``); its cells' text is written once (``cells``). The files are written by the
+report's *parts*, registered in one place (``parts``): a part is a function
+``write(inputs, out)`` (``output``), and adding one is a new module and one
+``register_part`` line. ``python -m benchmark.report --check DIR`` rebuilds into a temporary
+folder and names the files that differ from the report in ``DIR``.
+
+The package, one job per module, lowest first: ``render`` (sections -> Markdown, LaTeX, CSV),
+``output`` (what a part reads and writes), ``tidy`` (records -> tidy table, the context's
+vocabulary), ``stats`` (seeds, intervals, paired differences, Holm), ``cells`` (a cell's
+text), ``claims`` (the claims' rules and verdicts), ``sensitivity``, ``multiverse`` (every
+protocol, the specification curve), ``tables`` (Tables 1 and 2, with the claims),
+``figures`` (Figure 5, the boundary metrics, Figures 6/7), ``curves`` (loss curves),
+``leaderboard`` (the weight searches and the tuned losses), ``parts`` (the registry),
+``build`` (the command), ``readme_tables`` (the README files' tables).
 """
 
-from benchmark.report.build import SUITE_PARTS, Report, build_parser, build_report, main
+from benchmark.report.build import Report, build_parser, build_report, check_report, main
+from benchmark.report.cells import diff_text, metric_text, ours_text
 from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
-from benchmark.report.curves import curves_figure
+from benchmark.report.curves import curves_figure, suite_records
 from benchmark.report.figures import (
     boundary_figure,
     boundary_points,
@@ -59,50 +70,70 @@ from benchmark.report.figures import (
     trimap_points,
     trimap_summary,
 )
-from benchmark.report.leaderboard import budget_figure, leaderboard_markdown, leaderboard_table, weight_figure
+from benchmark.report.leaderboard import budget_figure, leaderboard_latex, leaderboard_markdown, leaderboard_table, weight_figure
 from benchmark.report.multiverse import curve_points, dot_matrix, multiverse_figure, multiverse_latex, multiverse_markdown, multiverse_table
-from benchmark.report.sensitivity import sensitivity_markdown, sensitivity_table
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.parts import PARTS, Part, register_part, suite_names
+from benchmark.report.render import Section, frame_csv, latex, latex_text, markdown
+from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.stats import paired_differences, t_interval
-from benchmark.report.tables import table1, table2, table_csv, table_latex, table_markdown
-from benchmark.report.tidy import CONTEXT, load_tidy, tidy_records
+from benchmark.report.tables import table1, table2, table_latex, table_markdown
+from benchmark.report.tidy import CONTEXT, load_folder, load_tidy, tidy_records
 
 __all__ = [
     "CONTEXT",
+    "PARTS",
+    "Part",
+    "PartInput",
+    "PartOutput",
+    "Report",
+    "Section",
     "boundary_figure",
     "boundary_points",
+    "budget_figure",
+    "build_parser",
+    "build_report",
+    "check_report",
     "claims_markdown",
     "claims_table",
+    "class_palette",
     "curve_points",
+    "curves_figure",
+    "diff_text",
     "dot_matrix",
+    "frame_csv",
+    "latex",
+    "latex_text",
+    "leaderboard_latex",
+    "leaderboard_markdown",
+    "leaderboard_table",
+    "load_folder",
+    "load_tidy",
+    "main",
+    "markdown",
+    "metric_text",
     "multiverse_claims",
     "multiverse_figure",
     "multiverse_latex",
     "multiverse_markdown",
     "multiverse_table",
-    "curves_figure",
-    "budget_figure",
-    "leaderboard_markdown",
-    "leaderboard_table",
-    "weight_figure",
-    "sensitivity_markdown",
-    "sensitivity_table",
-    "SUITE_PARTS",
-    "Report",
-    "build_parser",
-    "build_report",
-    "class_palette",
-    "load_tidy",
-    "main",
+    "ours_text",
     "paired_differences",
     "qualitative_figures",
+    "register_part",
+    "sensitivity_latex",
+    "sensitivity_markdown",
+    "sensitivity_table",
+    "suite_names",
+    "suite_records",
     "t_interval",
     "table1",
     "table2",
-    "table_csv",
     "table_latex",
     "table_markdown",
     "tidy_records",
     "trimap_figure",
     "trimap_points",
     "trimap_summary",
+    "weight_figure",
 ]

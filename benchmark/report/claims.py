@@ -22,6 +22,7 @@ import json
 
 import pandas as pd
 
+from benchmark.report.render import Section, markdown
 from benchmark.report.stats import holm, paired_p_value, seed_cells, t_interval
 from benchmark.report.tidy import BASELINE, CONTEXT, table1_rows, width_of, reported
 from benchmark.spec import row_label
@@ -62,9 +63,6 @@ def sign_verdict(low: float, high: float, above: str, below: str) -> str:
     if high < 0:
         return below
     return "not shown"
-
-
-_sign_verdict = sign_verdict
 
 
 def _paired(a: dict[int, float], b: dict[int, float]) -> dict[int, float]:
@@ -108,7 +106,7 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
         # the band widths of this context's runs (a folder may hold several scales)
         band_cols = [c for c in all_bands if any(cells_of.values for cells_of in bands[c].get(ctx, {}).values())]
         for key in semeda:
-            add(CLAIMS["C1"], key, _paired(cells[key].values, base), lambda lo, hi: _sign_verdict(lo, hi, "above", "below"),
+            add(CLAIMS["C1"], key, _paired(cells[key].values, base), lambda lo, hi: sign_verdict(lo, hi, "above", "below"),
                 " (Holm: " + ("survives" if survived.get(key) else "does not survive") + ")")
         for key in semeda:
             params = _params(key)
@@ -117,10 +115,10 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
             twin = next((k for k in semeda if _params(k).get("relu") and _params(k)["lambdas"] == params["lambdas"]), None)
             if twin is not None:
                 add(CLAIMS["C2"], key, _paired(cells[key].values, cells[twin].values),
-                    lambda lo, hi: _sign_verdict(lo, hi, "above", "below"), " minus after ReLU")
+                    lambda lo, hi: sign_verdict(lo, hi, "above", "below"), " minus after ReLU")
         for method, claim in (("ubernet", CLAIMS["C3"]), ("ppce_edges", CLAIMS["C4"])):
             for key in (k for k in compared if k[0] == method):
-                add(claim, key, _paired(cells[key].values, base), _equal_verdict)
+                add(claim, key, _paired(cells[key].values, base), equal_verdict)
         if len(band_cols) >= 2:
             narrow = [c for c in band_cols[:-1] if width_of(c) in (1.0, 2.0)]
             widest = band_cols[-1]
@@ -134,10 +132,10 @@ def claims_table(tidy: pd.DataFrame, contexts: list[tuple] | None = None) -> pd.
                         continue
                     w, wide = f"{width_of(c):g}", f"{width_of(widest):g}"
                     add("C5 boundary gain larger", key, _paired(gains[c], gains[widest]),
-                        lambda lo, hi: _sign_verdict(lo, hi, "larger", "smaller"), f": gain at w={w} minus gain at w={wide}")
+                        lambda lo, hi: sign_verdict(lo, hi, "larger", "smaller"), f": gain at w={w} minus gain at w={wide}")
                     if inner_gain:
                         add("C5 boundary gain larger", key, _paired(gains[c], inner_gain),
-                            lambda lo, hi: _sign_verdict(lo, hi, "larger", "smaller"), f": gain at w={w} minus non-boundary gain")
+                            lambda lo, hi: sign_verdict(lo, hi, "larger", "smaller"), f": gain at w={w} minus non-boundary gain")
     return pd.DataFrame(out)
 
 
@@ -152,9 +150,6 @@ def equal_verdict(low: float, high: float) -> str:
     if low > 0 or high < 0:
         return "different"
     return "not shown"
-
-
-_equal_verdict = equal_verdict
 
 
 #: Where the multiverse has no row to judge a claim by: (claim, why).
@@ -215,29 +210,44 @@ MULTIVERSE_CLAIMS_NOTE = (
 )
 
 
-def _multiverse_lines(shares: pd.DataFrame) -> list[str]:
-    """claims.md's section on the multiverse, per place."""
-    lines = []
+#: The header of claims.md's tables: per context of Table 1, and across the multiverse.
+CLAIMS_HEADER = ["Claim", "Row", "Difference (points)", "95% CI", "n", "Verdict"]
+MULTIVERSE_HEADER = ["Claim", "Row", "Holds", "Not shown", "Contradicted", "Measured", "Missing", "Default protocol"]
+
+
+def _multiverse_sections(shares: pd.DataFrame) -> list[Section]:
+    """claims.md's sections on the multiverse, one per place with a measured protocol."""
+    sections = []
     for place, g in shares.groupby(_PLACE, sort=False):
         if not g["measured"].sum():
             continue
-        title = ", ".join(str(v) for v in place if v)
-        lines += [f"## Across the multiverse: {title}", "", MULTIVERSE_CLAIMS_NOTE, "",
-                  "| Claim | Row | Holds | Not shown | Contradicted | Measured | Missing | Default protocol |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
-        last = None
+        rows, last = [], None
         for _, r in g.iterrows():
             claim = r["claim"] if r["claim"] != last else ""
             last = r["claim"]
             if r["note"]:
-                lines.append(f"| {claim} | {r['row']} | {r['note']} | - | - | - | - | - |")
+                rows.append([claim, r["row"], r["note"], "-", "-", "-", "-", "-"])
                 continue
             holds, _, contradicted = VERDICT_WORDS[r["claim"]]
-            lines.append(f"| {claim} | {r['row']} | {r['holds']} {holds} | {r['not_shown']} not shown | "
-                         f"{r['contradicted']} {contradicted} | {r['measured']} of {r['protocols']} | {r['missing']} | "
-                         f"{r['default_verdict'] or '-'} |")  # fmt: skip
-        lines.append("")
-    return lines
+            rows.append([claim, r["row"], f"{r['holds']} {holds}", f"{r['not_shown']} not shown", f"{r['contradicted']} {contradicted}",
+                         f"{r['measured']} of {r['protocols']}", str(r["missing"]), r["default_verdict"] or "-"])  # fmt: skip
+        title = "Across the multiverse: " + ", ".join(str(v) for v in place if v)
+        sections.append(Section(title, MULTIVERSE_HEADER, rows, intro=(MULTIVERSE_CLAIMS_NOTE,)))
+    return sections
+
+
+def _claims_sections(t: pd.DataFrame) -> list[Section]:
+    """claims.md's sections of the default protocol: per context of Table 1, each claim's verdict."""
+    sections = []
+    for ctx, g in t.groupby(CONTEXT, sort=False):
+        rows, last = [], None
+        for _, r in g.iterrows():
+            claim = r["claim"] if r["claim"] != last else ""
+            last = r["claim"]
+            ci = "-" if r["ci_low"] != r["ci_low"] else f"[{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
+            rows.append([claim, r["row"], f"{r['mean']:+.1f}", ci, str(r["n"]), r["verdict"]])
+        sections.append(Section(", ".join(str(v) for v in ctx if v), CLAIMS_HEADER, rows))
+    return sections
 
 
 def claims_markdown(t: pd.DataFrame, multiverse: pd.DataFrame | None = None) -> str:
@@ -245,22 +255,11 @@ def claims_markdown(t: pd.DataFrame, multiverse: pd.DataFrame | None = None) -> 
     records hold a run only the multiverse makes, the share of its protocols per verdict
     (``multiverse``: ``multiverse_claims(...)``). Before that, every protocol measured is one
     Table 1 or the sensitivity study already shows, and the file reads as it did."""
-    lines = ["# The paper's claims against our records", ""]
     shares = multiverse if multiverse is not None and not multiverse.empty and multiverse["own_runs"].sum() else None
+    sections = _multiverse_sections(shares) if shares is not None else []
     if t.empty:
-        lines += ["No record of Table 1's runs.", ""]
-        return "\n".join(lines + (_multiverse_lines(shares) if shares is not None else []))
-    lines += [(__doc__ or "").split("\n\n", 1)[1].strip(), ""]
-    for ctx, g in t.groupby(CONTEXT, sort=False):
-        title = ", ".join(str(v) for v in ctx if v)
-        lines += [f"## {title}", "", "| Claim | Row | Difference (points) | 95% CI | n | Verdict |", "|---|---|---|---|---|---|"]
-        last = None
-        for _, r in g.iterrows():
-            claim = r["claim"] if r["claim"] != last else ""
-            last = r["claim"]
-            ci = "-" if r["ci_low"] != r["ci_low"] else f"[{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
-            lines.append(f"| {claim} | {r['row']} | {r['mean']:+.1f} | {ci} | {r['n']} | {r['verdict']} |")
-        lines.append("")
-    if shares is not None:
-        lines += _multiverse_lines(shares)
-    return "\n".join(lines)
+        intro = ["No record of Table 1's runs."]
+    else:
+        intro = [(__doc__ or "").split("\n\n", 1)[1].strip()]
+        sections = _claims_sections(t) + sections
+    return markdown("The paper's claims against our records", sections, intro=intro)

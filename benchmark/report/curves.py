@@ -10,10 +10,15 @@ from __future__ import annotations
 import math
 
 from benchmark.data import dataset_info
-from benchmark.report.tidy import overrides_text
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.tidy import is_reported, overrides_text, settings_text
 from benchmark.spec import row_key, row_label
 
-__all__ = ["curves_figure"]
+__all__ = ["CURVE_SUITES", "curves_figure", "suite_records", "write_curves"]
+
+#: The suites whose runs' loss curves the report draws, one figure each, in this order (the
+#: leaderboard's runs are drawn by its budget and weight figures).
+CURVE_SUITES = ("table1", "table2", "trimap", "sensitivity", "multiverse")
 
 _MAX_COLUMNS = 4
 
@@ -72,3 +77,29 @@ def curves_figure(records: list[dict], keys: set | None = None):
     fig.supxlabel("training step", fontsize=8)
     fig.supylabel("loss (log scale); dashed: log C", fontsize=8)
     return fig
+
+
+def suite_records(records: list[dict], suite: str) -> list[dict]:
+    """The records of ``suite``'s rows: the row's method and parameters, run under the row's
+    own settings (its overrides and no others); any run of those rows when none matches so
+    (a suite run with ``--set``)."""
+    from benchmark.suites import get_suite
+
+    rows = get_suite(suite).rows
+    records = [r for r in records if is_reported(r.get("spec") or {})]
+    exact = {(r.key(), settings_text(r.overrides_dict())) for r in rows}
+    keys = {r.key() for r in rows}
+    spec_of = [(r, r.get("spec") or {}) for r in records]
+    keyed = [(r, row_key(s.get("method", ""), s.get("params") or {}), s) for r, s in spec_of if s.get("method")]
+    chosen = [r for r, k, s in keyed if (k, overrides_text(s)) in exact]
+    return chosen or [r for r, k, _ in keyed if k in keys]
+
+
+def write_curves(inputs: PartInput, out: PartOutput) -> None:
+    """``curves_<suite>.png`` for each suite of ``CURVE_SUITES`` the build covers."""
+    for suite in inputs.suites:
+        if suite not in CURVE_SUITES:
+            continue
+        fig = curves_figure(suite_records(inputs.reported_records, suite), None)
+        if fig is not None:
+            out.figure(f"curves_{suite}", fig)

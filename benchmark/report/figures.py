@@ -1,4 +1,5 @@
-"""Figure 5 (trimap: mIoU against band width) and Figures 6/7 (stored predictions as overlays)."""
+"""Figure 5 (trimap: mIoU against band width), the boundary metrics' figure, and Figures 6/7
+(stored predictions as overlays): their points, their figures and the parts that write them."""
 
 from __future__ import annotations
 
@@ -11,17 +12,20 @@ import pandas as pd
 
 from benchmark.data import dataset_palette
 from benchmark.records import decode_mask
-from benchmark.report.tables import describe_context, display_rank
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.render import frame_csv
 from benchmark.report.tidy import (
-    is_reported,
-    reported,
-    CONTEXT,
     BASELINE,
+    CONTEXT,
     ORDER,
     SEMEDA_BEST,
+    describe_context,
+    display_rank,
+    is_reported,
     keys_of,
     load_folder,
     overrides_text,
+    reported,
     sorted_rows,
     table1_rows,
     table2_rows,
@@ -140,6 +144,24 @@ def boundary_figure(tidy: pd.DataFrame):
     return _line_panels(points, tuple(BOUNDARY_PANELS.values()), "value", "band width d / tolerance t (px)", "%")
 
 
+def write_trimap(inputs: PartInput, out: PartOutput) -> None:
+    """``trimap.{png,svg,csv}`` (Figure 5) and ``boundary.{png,csv}``; a warning for each
+    figure the records cannot draw."""
+    tidy = inputs.reported
+    fig = trimap_figure(tidy)
+    if fig is None:
+        out.warn("trimap figure skipped: no ok run with trimap metrics")
+    else:
+        out.figure("trimap", fig, formats=("png", "svg"))
+        out.text("trimap.csv", frame_csv(trimap_summary(trimap_points(tidy))))
+    fig = boundary_figure(tidy)
+    if fig is None:
+        out.warn("boundary figure skipped: no ok run with Boundary IoU and boundary F counts")
+    else:
+        out.figure("boundary", fig)
+        out.text("boundary.csv", frame_csv(trimap_summary(boundary_points(tidy), "value")))
+
+
 # --------------------------------------------------------------------------- qualitative (Figures 6/7)
 
 
@@ -241,3 +263,11 @@ def qualitative_figures(records_or_folder, max_images: int = 4) -> tuple[dict[st
             stem += f"_{re.sub(r'[^A-Za-z0-9]+', '-', backbone + ' ' + overrides).strip('-')}"
         figures[stem] = fig
     return figures, warnings
+
+
+def write_qualitative(inputs: PartInput, out: PartOutput) -> None:
+    """``qualitative_<dataset>_<scale>[_<backbone and settings>].png`` (Figures 6/7)."""
+    figures, warnings = qualitative_figures(inputs.reported_records)
+    out.warnings.extend(warnings)
+    for stem, fig in figures.items():
+        out.figure(stem, fig)

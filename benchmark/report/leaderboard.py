@@ -14,23 +14,16 @@ import math
 
 import pandas as pd
 
-from benchmark.report.tables import (
-    COMMON_NOTE,
-    SeedMetrics,
-    add_holm,
-    diff_text,
-    holm_text,
-    latex_text,
-    metric_headers,
-    metric_text,
-    ours_text,
-    describe_context,
-)
-from benchmark.report.tidy import BASELINE, CONTEXT, lambdas_text, registered, reported, sorted_rows
+from benchmark.report.cells import COMMON_NOTE, diff_text, holm_text, metric_headers, metric_text, ours_text
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.stats import SeedMetrics, add_holm
+from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, registered, reported, sorted_rows
 from benchmark.spec import RowKey, row_key, row_label
 from benchmark.tuning import EXTENSION_BOUND, SearchState, distinct, extended_search, grid_text, position_text, rung_steps, scaled_params
 
-__all__ = ["budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_table", "search_trials", "weight_figure"]
+__all__ = ["budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_sections", "leaderboard_table", "search_trials",
+           "weight_figure", "weight_table", "write_leaderboard"]  # fmt: skip
 
 
 def _context_text(ctx: tuple) -> str:
@@ -197,7 +190,13 @@ def budget_text(row) -> str:
     return f"{int(row['trials_run'])} trials, {int(row['steps_spent']):,} steps" if row["trials_run"] else "-"
 
 
-def _sections(t: pd.DataFrame):
+def leaderboard_sections(t: pd.DataFrame) -> list[Section]:
+    """The sections of ``leaderboard_table(...)``: one per context, a row per method (PPCE and
+    the selected weight of each search), best mIoU first. LaTeX's caption leaves out the note
+    common to the tables of mIoU cells (Markdown prints it)."""
+    sections = []
+    if t.empty:
+        return sections
     for ctx, g in t.groupby(CONTEXT, sort=False):
         extra = metric_headers(g)
         header = ["Method", "Registry name", "Weight (x default)", "Search", "Budget", "λ", "mIoU", "n", "Δ PPCE [95% CI]", "Holm"]
@@ -206,28 +205,38 @@ def _sections(t: pd.DataFrame):
         for _, r in g.iterrows():
             rows.append([r["label"], r["method"], r["multiplier"], r["search"], budget_text(r), r["lambdas"], ours_text(r) if r["n"] or r["n_failed"] else "missing",
                          str(r["n"]), diff_text(r), holm_text(r)] + [x for name, _ in extra for x in metric_text(r, name)])  # fmt: skip
-        yield "Leaderboard: " + _context_text(ctx), g["note"].iloc[0], header, rows
+        note = g["note"].iloc[0]
+        sections.append(Section("Leaderboard: " + _context_text(ctx), header, rows, notes=(note, COMMON_NOTE), caption=note))
+    return sections
 
 
 def leaderboard_markdown(t: pd.DataFrame) -> str:
-    lines = ["# Leaderboard: every loss at its searched weight, % mIoU on the reported split", ""]
-    if t.empty:
-        return "\n".join(lines + ["No record of a weight search.", ""])
-    for title, note, header, rows in _sections(t):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
-        lines += ["", note, "", COMMON_NOTE, ""]
-    return "\n".join(lines)
+    """Markdown of ``leaderboard_table(...)``."""
+    return markdown("Leaderboard: every loss at its searched weight, % mIoU on the reported split", leaderboard_sections(t),
+                    empty="No record of a weight search.")  # fmt: skip
 
 
 def leaderboard_latex(t: pd.DataFrame) -> str:
-    out = []
-    for title, note, header, rows in _sections(t) if not t.empty else []:
-        out += [f"% {title}", r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{'l' * len(header)}}}", r"\toprule",
-                " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
-        out += [" & ".join(latex_text(str(c)) for c in row) + r" \\" for row in rows]
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(note)}}}", r"\end{table}", ""]
-    return "\n".join(out) if out else "% no record of a weight search\n"
+    """LaTeX (booktabs) of ``leaderboard_table(...)``: one table environment per context."""
+    return latex(leaderboard_sections(t), empty="no record of a weight search")
+
+
+def write_leaderboard(inputs: PartInput, out: PartOutput) -> None:
+    """``leaderboard.{md,csv,tex}``; with a search, ``leaderboard_trials.csv`` and the figures
+    ``leaderboard_budget.png`` and ``leaderboard_weights.png``. Reads every record: the
+    searches' trials as well as the seed runs."""
+    everything = inputs.tidy
+    t = leaderboard_table(everything, out.warnings)
+    out.text("leaderboard.md", leaderboard_markdown(t))
+    out.text("leaderboard.csv", frame_csv(t.drop(columns=["note"], errors="ignore")))
+    out.text("leaderboard.tex", leaderboard_latex(t))
+    if t.empty:
+        return
+    out.text("leaderboard_trials.csv", frame_csv(weight_table(everything)))
+    for stem, make in (("leaderboard_budget", budget_figure), ("leaderboard_weights", weight_figure)):
+        fig = make(everything)
+        if fig is not None:
+            out.figure(stem, fig)
 
 
 def budget_points(tidy: pd.DataFrame) -> pd.DataFrame:

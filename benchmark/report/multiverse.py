@@ -23,16 +23,17 @@ import numpy as np
 import pandas as pd
 
 from benchmark.divergence import RULE_TEXT
+from benchmark.report.cells import diff_text, diverged_text, ours_text
 from benchmark.report.claims import CLAIMS, EQUAL_MARGIN, VERDICT_WORDS, equal_verdict, multiverse_claims, sign_verdict
-from benchmark.report.sensitivity import default_context, overrides_tokens, text_tokens
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.render import Section, frame_csv, latex, markdown
 from benchmark.report.stats import cell_stats, seed_cells
-from benchmark.report.tables import diff_text, latex_text, ours_text
-from benchmark.report.tidy import BASELINE, CONTEXT, reported
+from benchmark.report.tidy import BASELINE, CONTEXT, default_context, overrides_tokens, place_title, reported, text_tokens
 from benchmark.spec import row_label
 from benchmark.suites import MULTIVERSE_AXES, MULTIVERSE_ROWS, SUITES, Row, multiverse_grid, multiverse_protocols, protocol_row
 
-__all__ = ["AXES", "multiverse_table", "multiverse_markdown", "multiverse_latex", "curve_points", "dot_matrix",
-           "multiverse_figure", "multiverse_only_rows"]  # fmt: skip
+__all__ = ["AXES", "multiverse_table", "multiverse_sections", "multiverse_markdown", "multiverse_latex", "curve_points",
+           "dot_matrix", "multiverse_figure", "multiverse_only_rows", "write_multiverse"]  # fmt: skip
 
 #: The axes' names, in ``MULTIVERSE_AXES``'s order: the table's columns of protocol values.
 AXES: tuple[str, ...] = tuple(axis for axis, _ in MULTIVERSE_AXES)
@@ -153,42 +154,7 @@ def cell_text(r) -> str:
     ``Δ +x.x [lo, hi]``, the paired difference to PPCE, with ``; diverged k/n`` where any."""
     if r["diff_note"] == "baseline" or r["n"] == 0:
         return ours_text(r)
-    text = "Δ " + diff_text(r)
-    if r["n_diverged"]:
-        text += f"; diverged {r['n_diverged']}/{r['n'] + r['n_failed']}"
-    return text
-
-
-def place_title(place: tuple, base: str) -> str:
-    """``streets, small scale, deeplabv2_small, scratch`` (plus the settings every protocol shares)."""
-    dataset, backbone, scale, init = place
-    return f"{dataset}, {scale} scale, {backbone}, {init}" + (f", settings {base}" if base else "")
-
-
-def _sections(t: pd.DataFrame):
-    """Per place: (place, title, header, rows of text): one row per protocol, a column per method."""
-    for place, g in t.groupby(PLACE + ["base_overrides"], sort=False):
-        columns = list(dict.fromkeys(g["column"]))
-        header = ["Protocol", *AXES, *columns]
-        rows = []
-        for number, pg in g.groupby("protocol", sort=True):
-            first = pg.iloc[0]
-            by_col = {r["column"]: cell_text(r) for _, r in pg.iterrows()}
-            name = f"{number} (default)" if first["default"] else str(number)
-            rows.append([name, *(str(first[a]) for a in AXES), *(by_col.get(c, "-") for c in columns)])
-        yield place, place_title(place[:4], place[4]), header, rows
-
-
-def _share_rows(shares: pd.DataFrame, place: tuple) -> list[list[str]]:
-    """The share per verdict of each method at ``place`` (``claims.multiverse_claims``'s rows),
-    as rows of text; the claims the multiverse cannot judge are left to claims.md."""
-    mine = shares[(shares[PLACE + ["base_overrides"]] == pd.Series(place, index=PLACE + ["base_overrides"])).all(axis=1)]
-    out = []
-    for _, s in mine[mine["protocols"] > 0].iterrows():
-        holds, _, contradicted = VERDICT_WORDS[s["claim"]]
-        out.append([s["row"], s["claim"], f"{s['holds']} {holds}", f"{s['not_shown']} not shown",
-                    f"{s['contradicted']} {contradicted}", f"{s['measured']} of {s['protocols']}", str(s["missing"])])  # fmt: skip
-    return out
+    return "Δ " + diff_text(r) + diverged_text(r)
 
 
 SHARE_HEADER = ["Method", "Claim", "Holds", "Not shown", "Contradicted", "Measured", "Missing"]
@@ -218,46 +184,71 @@ SHARE_NOTE = (
 
 def unrunnable_note() -> str:
     """Which values of the grid have no runs, and why (``Choice.unrunnable``)."""
-    from benchmark.suites import MULTIVERSE_AXES
-
     parts = [f"{axis} = {c.value}: {c.unrunnable}" for axis, values in MULTIVERSE_AXES for c in values if c.unrunnable]
     return ("Values without runs (their protocols read 'missing' for the methods they apply to): " + "; ".join(parts) + ".") if parts else ""
 
 
-def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(h.replace("|", "\\|") for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    return lines + ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+def _share_rows(shares: pd.DataFrame, place: tuple) -> list[list[str]]:
+    """The share per verdict of each method at ``place`` (``claims.multiverse_claims``'s rows),
+    as rows of text; the claims the multiverse cannot judge are left to claims.md."""
+    mine = shares[(shares[PLACE + ["base_overrides"]] == pd.Series(place, index=PLACE + ["base_overrides"])).all(axis=1)]
+    out = []
+    for _, s in mine[mine["protocols"] > 0].iterrows():
+        holds, _, contradicted = VERDICT_WORDS[s["claim"]]
+        out.append([s["row"], s["claim"], f"{s['holds']} {holds}", f"{s['not_shown']} not shown",
+                    f"{s['contradicted']} {contradicted}", f"{s['measured']} of {s['protocols']}", str(s["missing"])])  # fmt: skip
+    return out
+
+
+def multiverse_sections(t: pd.DataFrame, shares: pd.DataFrame | None = None) -> list[Section]:
+    """The sections of ``multiverse_table(...)``: per place, one row per protocol (the default
+    first) and a column per method; with ``shares`` (``claims.multiverse_claims(t)``), each
+    place's share per verdict follows as a subsection (Markdown only)."""
+    if t.empty:
+        return []
+    unrunnable = unrunnable_note()
+    notes = (MULTIVERSE_NOTE, DEFAULT_NOTE) + ((unrunnable,) if unrunnable else ())
+    sections = []
+    for place, g in t.groupby(PLACE + ["base_overrides"], sort=False):
+        columns = list(dict.fromkeys(g["column"]))
+        header = ["Protocol", *AXES, *columns]
+        rows = []
+        for number, pg in g.groupby("protocol", sort=True):
+            first = pg.iloc[0]
+            by_col = {r["column"]: cell_text(r) for _, r in pg.iterrows()}
+            name = f"{number} (default)" if first["default"] else str(number)
+            rows.append([name, *(str(first[a]) for a in AXES), *(by_col.get(c, "-") for c in columns)])
+        title = place_title(place[:4], place[4])
+        caption = f"{title}. {MULTIVERSE_NOTE} {DEFAULT_NOTE} {unrunnable}".rstrip()
+        sections.append(Section(title, header, rows, notes=notes, caption=caption))
+        share_rows = _share_rows(shares, place) if shares is not None else []
+        if share_rows:
+            sections.append(Section("Share per verdict", SHARE_HEADER, share_rows, notes=(SHARE_NOTE,), level=3))
+    return sections
 
 
 def multiverse_markdown(t: pd.DataFrame) -> str:
     """Markdown of ``multiverse_table(...)``: per place, one row per protocol (the default first)
     and a column per method, then the share per verdict of each method."""
-    lines = ["# Multiverse: every combination of the protocol choices the paper leaves open", ""]
-    if t.empty:
-        return "\n".join(lines + ["No record of the multiverse's runs.", ""])
-    shares = multiverse_claims(t)
-    unrunnable = unrunnable_note()
-    for place, title, header, rows in _sections(t):
-        lines += [f"## {title}", "", *_markdown_table(header, rows), "", MULTIVERSE_NOTE, "", DEFAULT_NOTE, ""]
-        lines += [unrunnable, ""] if unrunnable else []
-        share_rows = _share_rows(shares, place)
-        if share_rows:
-            lines += ["### Share per verdict", "", *_markdown_table(SHARE_HEADER, share_rows), "", SHARE_NOTE, ""]
-    return "\n".join(lines)
+    sections = multiverse_sections(t, multiverse_claims(t)) if not t.empty else []
+    return markdown("Multiverse: every combination of the protocol choices the paper leaves open", sections,
+                    empty="No record of the multiverse's runs.")  # fmt: skip
 
 
 def multiverse_latex(t: pd.DataFrame) -> str:
     """LaTeX (booktabs) of ``multiverse_table(...)``: one table environment per place."""
-    if t.empty:
-        return "% no record of the multiverse's runs\n"
-    out = []
-    for _, title, header, rows in _sections(t):
-        out += [f"% {title}", r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{'l' * len(header)}}}",
-                r"\toprule", " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
-        out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in rows]
-        caption = f"{title}. {MULTIVERSE_NOTE} {DEFAULT_NOTE} {unrunnable_note()}".rstrip()
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(caption)}}}", r"\end{table}", ""]
-    return "\n".join(out)
+    return latex(multiverse_sections(t), empty="no record of the multiverse's runs")
+
+
+def write_multiverse(inputs: PartInput, out: PartOutput) -> None:
+    """``multiverse.{md,csv,tex}`` and ``multiverse.png``, the specification curve."""
+    t = multiverse_table(inputs.reported, out.warnings)
+    out.text("multiverse.md", multiverse_markdown(t))
+    out.text("multiverse.csv", frame_csv(t))
+    out.text("multiverse.tex", multiverse_latex(t))
+    fig = multiverse_figure(inputs.reported)
+    if fig is not None:
+        out.figure("multiverse", fig)
 
 
 # --------------------------------------------------------------------------- specification curve

@@ -12,45 +12,20 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmark.divergence import RULE_TEXT
+from benchmark.report.cells import diverged_text, interval_text, mean_std_text
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.render import Section, frame_csv, latex, markdown
 from benchmark.report.stats import cell_stats, seed_cells
-from dataclasses import asdict
+from benchmark.report.tidy import BASELINE, CONTEXT, default_context, overrides_tokens, place_title, reported, text_tokens
+from benchmark.spec import row_key, row_label
 
-from benchmark.report.tidy import BASELINE, CONTEXT, same_value, settings_text, reported
-from benchmark.spec import row_key, row_label, scale_settings
-
-__all__ = ["sensitivity_table", "sensitivity_markdown", "sensitivity_latex", "default_context", "overrides_tokens", "text_tokens"]
-
-
-def text_tokens(text: str) -> frozenset[str]:
-    """An overrides text (``"grad_clip=None lr=0.0005"``) as its set of ``k=v`` tokens."""
-    return frozenset(text.split())
-
-
-_tokens = text_tokens
-
-
-def overrides_tokens(overrides, dataset: str, scale: str) -> frozenset[str]:
-    """The (name, value) pairs ``overrides`` as a record's overrides text shows them: only what
-    differs from the scale's defaults (at a scale that does not clip, "clipping off" is the
-    default itself), as tokens."""
-    try:
-        default = asdict(scale_settings(scale, dataset))
-    except ValueError:
-        default = {}
-    diffs = {k: v for k, v in overrides if not (k in default and same_value(v, default[k]))}
-    return text_tokens(settings_text(diffs))
+__all__ = ["SENSITIVITY_NOTE", "cell_text", "sensitivity_latex", "sensitivity_markdown", "sensitivity_sections", "sensitivity_table",
+           "write_sensitivity"]  # fmt: skip
 
 
 def _choice_tokens(choice, dataset: str, scale: str) -> frozenset[str]:
     """The overrides text of ``choice`` as a record shows it (``overrides_tokens``)."""
     return overrides_tokens(choice.overrides, dataset, scale)
-
-
-def default_context(holding, every_choice: frozenset[str]) -> frozenset[str]:
-    """The default protocol's context among the contexts ``holding`` (token sets) of a study:
-    the settings they share once every choice's own overrides (``every_choice``) are taken
-    out; a user's ``--set`` stays in it. The shortest such set, then the first in order."""
-    return min((t - every_choice for t in holding), key=lambda t: (len(t), sorted(t)))
 
 
 def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
@@ -67,7 +42,7 @@ def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
     out = []
     by_place: dict[tuple, dict[frozenset, dict]] = {}
     for ctx, by_row in cells.items():
-        by_place.setdefault(ctx[:4], {})[_tokens(ctx[4])] = by_row
+        by_place.setdefault(ctx[:4], {})[text_tokens(ctx[4])] = by_row
     for place, contexts in by_place.items():
         holding = [t for t, by_row in contexts.items() if set(by_row) & study_keys]
         if not holding:
@@ -94,17 +69,18 @@ def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
     return pd.DataFrame(out)
 
 
-def _cell_text(r) -> str:
+def cell_text(r) -> str:
+    """A method's cell under one choice: mIoU mean ± std, the paired difference to PPCE under
+    the same choice (``; Δ +x.x [lo, hi]``, or without an interval for a single pair) and the
+    divergence mark; "missing" or "failed (k)" without a result."""
     if r["n"] == 0:
         return f"failed ({r['n_failed']})" if r["n_failed"] else "missing"
-    text = f"{r['ours_mean']:.1f}" + (f" ± {r['ours_std']:.1f}" if r["n"] > 1 else "")
+    text = mean_std_text(r["ours_mean"], r["ours_std"], r["n"])
     if r["diff_note"] != "baseline" and r["diff_n"] >= 2:
-        text += f"; Δ {r['diff_mean']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]"
+        text += "; Δ " + interval_text(r["diff_mean"], r["diff_ci_low"], r["diff_ci_high"])
     elif r["diff_note"] != "baseline" and r["diff_n"] == 1:
         text += f"; Δ {r['diff_mean']:+.1f}"
-    if r["n_diverged"]:
-        text += f"; diverged {r['n_diverged']}/{r['n'] + r['n_failed']}"
-    return text
+    return text + diverged_text(r)
 
 
 SENSITIVITY_NOTE = (
@@ -116,40 +92,39 @@ SENSITIVITY_NOTE = (
 )
 
 
-def _sections(t: pd.DataFrame):
+def sensitivity_sections(t: pd.DataFrame) -> list[Section]:
+    """The sections of ``sensitivity_table(...)``: per place, a row per (choice, value) and a
+    column per method."""
+    sections = []
+    if t.empty:
+        return sections
     for place, g in t.groupby(CONTEXT[:4] + ["base_overrides"], sort=False):
         columns = list(dict.fromkeys(g["column"]))
         header = ["Choice", "Value"] + columns
         rows, last = [], None
         for (choice, value), cg in g.groupby(["choice", "value"], sort=False):
-            by_col = {r["column"]: _cell_text(r) for _, r in cg.iterrows()}
+            by_col = {r["column"]: cell_text(r) for _, r in cg.iterrows()}
             rows.append([choice if choice != last else "", value] + [by_col.get(c, "-") for c in columns])
             last = choice
-        dataset, backbone, scale, init, base = place
-        title = f"{dataset}, {scale} scale, {backbone}, {init}" + (f", settings {base}" if base else "")
-        yield title, header, rows
+        title = place_title(place[:4], place[4])
+        sections.append(Section(title, header, rows, notes=(SENSITIVITY_NOTE,), caption=f"{title}. {SENSITIVITY_NOTE}"))
+    return sections
 
 
 def sensitivity_markdown(t: pd.DataFrame) -> str:
-    lines = ["# Sensitivity: the protocol choices the paper leaves open, varied alone", ""]
-    if t.empty:
-        return "\n".join(lines + ["No record of the sensitivity study's runs.", ""])
-    for title, header, rows in _sections(t):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        lines += ["", SENSITIVITY_NOTE, ""]
-    return "\n".join(lines)
+    """Markdown of ``sensitivity_table(...)``."""
+    return markdown("Sensitivity: the protocol choices the paper leaves open, varied alone",
+                    sensitivity_sections(t), empty="No record of the sensitivity study's runs.")  # fmt: skip
 
 
 def sensitivity_latex(t: pd.DataFrame) -> str:
-    from benchmark.report.tables import latex_text
+    """LaTeX (booktabs) of ``sensitivity_table(...)``: one table environment per place."""
+    return latex(sensitivity_sections(t), empty="no record of the sensitivity study's runs")
 
-    out = []
-    if t.empty:
-        return "% no record of the sensitivity study's runs\n"
-    for title, header, rows in _sections(t):
-        out += [f"% {title}", r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{'l' * len(header)}}}",
-                r"\toprule", " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule"]  # fmt: skip
-        out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in rows]
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(title)}. {latex_text(SENSITIVITY_NOTE)}}}", r"\end{table}", ""]
-    return "\n".join(out)
+
+def write_sensitivity(inputs: PartInput, out: PartOutput) -> None:
+    """``sensitivity.{md,csv,tex}``."""
+    t = sensitivity_table(inputs.reported, out.warnings)
+    out.text("sensitivity.md", sensitivity_markdown(t))
+    out.text("sensitivity.csv", frame_csv(t))
+    out.text("sensitivity.tex", sensitivity_latex(t))

@@ -1,4 +1,5 @@
-"""Statistics over seeds: means, Student-t intervals, paired differences to PPCE."""
+"""Statistics over seeds: a table cell's seeds, means, Student-t intervals, paired differences
+to PPCE and the Holm correction; which boundary metrics a table shows beside mIoU."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from benchmark.evaluators import definition_of
-from benchmark.report.tidy import CONTEXT, definition_column
+from benchmark.report.tidy import BASELINE, CONTEXT, definition_column, width_of
 from benchmark.spec import row_label
 
 
@@ -70,7 +71,7 @@ def _is_true(value) -> bool:
 
 
 @dataclass
-class _Cell:
+class SeedCell:
     """The runs of one table row in one context: a metric in % by seed, failed, missing and
     diverged seeds."""
 
@@ -84,7 +85,7 @@ class _Cell:
     outdated: bool = False
 
 
-def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> dict[tuple, dict[tuple, _Cell]]:
+def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> dict[tuple, dict[tuple, SeedCell]]:
     """{context: {row key: cell}} of ``metric`` (a tidy column, a fraction, shown in %); a
     context's expected seeds are every seed run in it. A run without the metric (a record
     of an earlier version) counts as missing for it, not as failed.
@@ -92,7 +93,7 @@ def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> d
     A metric whose definition was amended (``evaluators.definition_of``) never mixes
     definitions in a cell: the cell takes the seeds made under the newest definition among
     its runs, the others count as missing, and the cell says which definition it holds."""
-    out: dict[tuple, dict[tuple, _Cell]] = {}
+    out: dict[tuple, dict[tuple, SeedCell]] = {}
     if metric not in df.columns:
         df = df.assign(**{metric: float("nan")})
     amended = definition_of(metric)
@@ -101,9 +102,9 @@ def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> d
         df = df.assign(**{def_col: float("nan")})
     for ctx, group in df.groupby(CONTEXT, sort=False):
         expected = set(group["seed"])
-        cells: dict[tuple, _Cell] = {}
+        cells: dict[tuple, SeedCell] = {}
         for key, runs in group.groupby(["method", "params"], sort=False):
-            cell = cells.setdefault(tuple(key), _Cell())
+            cell = cells.setdefault(tuple(key), SeedCell())
             if def_col is not None:  # (a hand-made record with metrics but no counts: definition unknown, NaN)
                 made = runs.loc[(runs["status"] == "ok") & runs[metric].notna(), def_col].dropna()
                 if len(made):
@@ -132,8 +133,12 @@ def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> d
     return out
 
 
-def cell_stats(cell: _Cell | None, baseline: _Cell | None, is_baseline: bool) -> dict:
-    cell = cell or _Cell()
+def cell_stats(cell: SeedCell | None, baseline: SeedCell | None, is_baseline: bool) -> dict:
+    """A cell's statistics in %: ``ours_mean``, ``ours_std`` (ddof 1), ``n``, failed, missing
+    and diverged seeds, and, unless ``is_baseline``, the paired difference to ``baseline``
+    (PPCE's cell in the same context): per seed (``diff_seeds``), ``diff_mean`` with its 95%
+    t-interval, ``diff_p``, or ``diff_note`` saying why there is none."""
+    cell = cell or SeedCell()
     vals = [cell.values[s] for s in sorted(cell.values)]
     n = len(vals)
     row = {
@@ -183,3 +188,73 @@ def cell_stats(cell: _Cell | None, baseline: _Cell | None, is_baseline: bool) ->
     if len(diffs) == 1:
         row["diff_note"] = "n=1, no interval"
     return row
+
+
+#: The boundary metrics every table shows beside mIoU: (short name, tidy column prefix,
+#: which entry of the run's list is shown, header text). The trimap band is shown at its
+#: narrowest width, Boundary IoU and boundary F at the last entry of their lists.
+BOUNDARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("band", "boundary_miou_w", "first", "Band w={}"),
+    ("biou", "biou_d", "last", "BIoU d={}"),
+    ("bf", "bf_t", "last", "BF t={}"),
+)
+#: Per boundary metric, the statistics kept in the table frames (prefixed by its name).
+_EXTRA_STATS = ("ours_mean", "ours_std", "n", "diff_mean", "diff_ci_low", "diff_ci_high", "diff_n", "definition", "outdated")
+
+
+def boundary_columns(tidy: pd.DataFrame, ctx: tuple | None = None) -> dict[str, tuple[str, str]]:
+    """{short name: (tidy column, header)} of the boundary metrics present (with a value) in
+    ``tidy`` (restricted to the context ``ctx`` when given)."""
+    frame = tidy
+    if ctx is not None:
+        frame = tidy[(tidy[CONTEXT] == pd.Series(ctx, index=CONTEXT)).all(axis=1)]
+    out = {}
+    for name, prefix, which, header in BOUNDARY_COLUMNS:
+        cols = sorted((c for c in frame.columns if c.startswith(prefix) and frame[c].notna().any()), key=width_of)
+        if cols:
+            col = cols[0] if which == "first" else cols[-1]
+            out[name] = (col, header.format(f"{width_of(col):g}"))
+    return out
+
+
+class SeedMetrics:
+    """The seed cells of mIoU and of every boundary metric, per context and row key."""
+
+    def __init__(self, tidy: pd.DataFrame, warnings: list[str]):
+        self.tidy = tidy
+        self.miou = seed_cells(tidy, warnings)
+        self.columns = {name: col for name, (col, _) in boundary_columns(tidy).items()}
+        self.extra = {name: seed_cells(tidy, [], col) for name, col in self._all_columns().items()}
+
+    def _all_columns(self) -> dict[str, str]:
+        cols = {}
+        for ctx in self.miou:
+            for name, (col, _) in boundary_columns(self.tidy, ctx).items():
+                cols[(name, col)] = col
+        return {f"{name}|{col}": col for (name, col) in cols}
+
+    def stats(self, ctx: tuple, key: tuple) -> dict:
+        """The row of ``key`` in ``ctx``: mIoU's ``cell_stats``, and per boundary metric of the
+        context its statistics prefixed by the metric's short name, with its ``_header``."""
+        cells = self.miou.get(ctx, {})
+        row = cell_stats(cells.get(key), cells.get(BASELINE), key == BASELINE)
+        for name, (col, header) in boundary_columns(self.tidy, ctx).items():
+            extra = self.extra.get(f"{name}|{col}", {}).get(ctx, {})
+            st = cell_stats(extra.get(key), extra.get(BASELINE), key == BASELINE)
+            row.update({f"{name}_{k}": st[k] for k in _EXTRA_STATS})
+            row[f"{name}_header"] = header
+        return row
+
+
+def add_holm(rows: list[dict], group_cols: list[str], family=None) -> None:
+    """Mark, per group of rows (one context), which mIoU differences to PPCE survive a Holm
+    correction at 5% over the group's compared rows. ``family(row)`` splits a group further:
+    the paper's rows are corrected among themselves, whatever other methods a records
+    folder holds in the same context (the leaderboard's tuned losses, a new loss)."""
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(tuple(r.get(c) for c in group_cols) + ((family(r),) if family else ()), []).append(i)
+    for members in groups.values():
+        survived = holm({i: rows[i]["diff_p"] for i in members if rows[i]["diff_note"] != "baseline"})
+        for i in members:
+            rows[i]["holm"] = survived.get(i, False) if rows[i]["diff_note"] != "baseline" else None

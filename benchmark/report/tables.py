@@ -1,4 +1,4 @@
-"""Table 1 and Table 2: the paper's rows and numbers beside ours, as markdown, CSV and LaTeX.
+"""Table 1 and Table 2: the paper's rows and numbers beside ours, as data and as sections.
 
 Every table shows, beside mIoU, the boundary metrics: the trimap band (w = 1), Boundary
 IoU and boundary F at the last width / tolerance of the run's settings, each as mean +-
@@ -8,112 +8,49 @@ seeds diverged (``benchmark.divergence``) says "diverged k/n" beside its mean.
 
 from __future__ import annotations
 
-import io
+import json
 from collections.abc import Iterable
 
 import pandas as pd
 
 from benchmark import paper
-from benchmark.divergence import RULE_TEXT
-from benchmark.report.stats import cell_stats, holm, seed_cells
+from benchmark.report.cells import (
+    COMMON_NOTE,
+    diff_seeds_text,
+    diff_text,
+    holm_text,
+    metric_headers,
+    metric_text,
+    ours_text,
+    paper_text,
+)
+from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
+from benchmark.report.multiverse import multiverse_table
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.stats import SeedMetrics, add_holm
 from benchmark.report.tidy import (
-    reported,
-    BASELINE,
     CONTEXT,
-    INIT_TEXT,
-    ORDER,
     TABLE2_INIT,
     dataset_text,
+    describe_context,
+    display_rank,
     is_synthetic,
     lambdas_text,
+    reported,
     stands_for,
     table1_rows,
     table2_rows,
-    width_of,
 )
 from benchmark.spec import row_label
 
-#: The boundary metrics every table shows beside mIoU: (short name, tidy column prefix,
-#: which entry of the run's list is shown, header text). The trimap band is shown at its
-#: narrowest width, Boundary IoU and boundary F at the last entry of their lists.
-BOUNDARY_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
-    ("band", "boundary_miou_w", "first", "Band w={}"),
-    ("biou", "biou_d", "last", "BIoU d={}"),
-    ("bf", "bf_t", "last", "BF t={}"),
-)
-#: Per boundary metric, the statistics kept in the table frames (prefixed by its name).
-_EXTRA_STATS = ("ours_mean", "ours_std", "n", "diff_mean", "diff_ci_low", "diff_ci_high", "diff_n", "definition", "outdated")
-
-
-def describe_context(dataset: str, scale: str, backbone: str, init: str | None, overrides: str) -> str:
-    parts = [dataset_text(dataset), f"{scale} scale", backbone]
-    if init is not None:
-        parts.append(INIT_TEXT.get(init, init))
-    if overrides:
-        parts.append(f"settings {overrides}")
-    return ", ".join(parts)
+__all__ = ["table1", "table2", "table_sections", "table_markdown", "table_latex", "write_table1", "write_table2"]
 
 
 def _extra_rows(keys: Iterable[tuple]) -> list[tuple]:
     """Rows of methods beyond the paper's two tables, in label order."""
     known = set(table1_rows()) | set(table2_rows())
     return sorted({k for k in keys if k not in known}, key=row_label)
-
-
-def boundary_columns(tidy: pd.DataFrame, ctx: tuple | None = None) -> dict[str, tuple[str, str]]:
-    """{short name: (tidy column, header)} of the boundary metrics present (with a value) in
-    ``tidy`` (restricted to the context ``ctx`` when given)."""
-    frame = tidy
-    if ctx is not None:
-        frame = tidy[(tidy[CONTEXT] == pd.Series(ctx, index=CONTEXT)).all(axis=1)]
-    out = {}
-    for name, prefix, which, header in BOUNDARY_COLUMNS:
-        cols = sorted((c for c in frame.columns if c.startswith(prefix) and frame[c].notna().any()), key=width_of)
-        if cols:
-            col = cols[0] if which == "first" else cols[-1]
-            out[name] = (col, header.format(f"{width_of(col):g}"))
-    return out
-
-
-class SeedMetrics:
-    """The seed cells of mIoU and of every boundary metric, per context and row key."""
-
-    def __init__(self, tidy: pd.DataFrame, warnings: list[str]):
-        self.tidy = tidy
-        self.miou = seed_cells(tidy, warnings)
-        self.columns = {name: col for name, (col, _) in boundary_columns(tidy).items()}
-        self.extra = {name: seed_cells(tidy, [], col) for name, col in self._all_columns().items()}
-
-    def _all_columns(self) -> dict[str, str]:
-        cols = {}
-        for ctx in self.miou:
-            for name, (col, _) in boundary_columns(self.tidy, ctx).items():
-                cols[(name, col)] = col
-        return {f"{name}|{col}": col for (name, col) in cols}
-
-    def stats(self, ctx: tuple, key: tuple) -> dict:
-        cells = self.miou.get(ctx, {})
-        row = cell_stats(cells.get(key), cells.get(BASELINE), key == BASELINE)
-        for name, (col, header) in boundary_columns(self.tidy, ctx).items():
-            extra = self.extra.get(f"{name}|{col}", {}).get(ctx, {})
-            st = cell_stats(extra.get(key), extra.get(BASELINE), key == BASELINE)
-            row.update({f"{name}_{k}": st[k] for k in _EXTRA_STATS})
-            row[f"{name}_header"] = header
-        return row
-
-
-def add_holm(rows: list[dict], group_cols: list[str], family=None) -> None:
-    """Mark, per group of rows (one context), which mIoU differences to PPCE survive a Holm
-    correction at 5% over the group's compared rows. ``family(row)`` splits a group further:
-    the paper's rows are corrected among themselves, whatever other methods a records
-    folder holds in the same context (the leaderboard's tuned losses, a new loss)."""
-    groups: dict[tuple, list[int]] = {}
-    for i, r in enumerate(rows):
-        groups.setdefault(tuple(r.get(c) for c in group_cols) + ((family(r),) if family else ()), []).append(i)
-    for members in groups.values():
-        survived = holm({i: rows[i]["diff_p"] for i in members if rows[i]["diff_note"] != "baseline"})
-        for i in members:
-            rows[i]["holm"] = survived.get(i, False) if rows[i]["diff_note"] != "baseline" else None
 
 
 def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
@@ -174,8 +111,6 @@ def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
 
 
 def _params(key: tuple) -> dict:
-    import json
-
     return json.loads(key[1])
 
 
@@ -242,193 +177,93 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
     return pd.DataFrame(out)
 
 
-def display_rank(column: str, value) -> tuple:
-    order = ORDER[column]
-    return (order.index(value) if value in order else len(order), value)
-
-
-def ours_text(r) -> str:
-    """A cell's own value: mean ± std over seeds, or missing / failed, with missing seeds and
-    the divergence mark ("diverged k/n")."""
-    if r["n"] == 0:
-        text = f"failed ({r['n_failed']})" if r["n_failed"] else "missing"
-    else:
-        text = f"{r['ours_mean']:.1f}" + (f" ± {r['ours_std']:.1f}" if r["n"] > 1 else "")
-        if r["n_failed"]:
-            text += f"; failed ({r['n_failed']})"
-    if r["missing_seeds"] and (r["n"] or r["n_failed"]):
-        seeds = r["missing_seeds"].split()
-        text += f"; seed{'s' if len(seeds) > 1 else ''} {', '.join(seeds)} missing"
-    if r.get("n_diverged"):
-        text += f"; diverged {r['n_diverged']}/{r['n'] + r['n_failed']}"
-    return text
-
-
-
-
-def holm_text(r) -> str:
-    value = r.get("holm")
-    if value is None or value != value or r["diff_n"] < 2:
-        return "-"
-    return "yes" if value else "no"
-
-
-def metric_text(r, name: str) -> tuple[str, str]:
-    """(mean ± std, Δ PPCE [95% CI]) of boundary metric ``name``; "n/a" for runs without it."""
-    n = r.get(f"{name}_n")
-    if n is None or n != n or n == 0:
-        return "n/a", "n/a"
-    mean, std = r[f"{name}_ours_mean"], r[f"{name}_ours_std"]
-    ours = f"{mean:.1f}" + (f" ± {std:.1f}" if n > 1 else "")
-    if r.get(f"{name}_outdated") in (True,):  # a bool, or NaN where the metric has one definition
-        ours += f" (def. {int(r[f'{name}_definition'])})"
-    dn = r[f"{name}_diff_n"]
-    if r["diff_note"] == "baseline":
-        return ours, "baseline"
-    if not dn:
-        return ours, "-"
-    if dn == 1:
-        return ours, f"{r[f'{name}_diff_mean']:+.1f}"
-    return ours, f"{r[f'{name}_diff_mean']:+.1f} [{r[f'{name}_diff_ci_low']:+.1f}, {r[f'{name}_diff_ci_high']:+.1f}]"
-
-
-def metric_headers(g: pd.DataFrame) -> list[tuple[str, str]]:
-    """(name, header) of the boundary metrics a section's rows carry, in the table's order."""
-    out = []
-    for name, _, _, _ in BOUNDARY_COLUMNS:
-        col = f"{name}_header"
-        if col in g.columns and g[col].notna().any():
-            out.append((name, str(g[col].dropna().iloc[0])))
-    return out
-
-
-def _diff_seeds_text(r) -> str:
-    if not r["diff_seeds"]:
-        return "-"
-    return ", ".join(f"{s} {float(d):+.1f}" for s, d in (item.split(":") for item in r["diff_seeds"].split()))
-
-
-def diff_text(r) -> str:
-    """The paired difference to PPCE: ``+x.x [lo, hi]`` (95% t-interval), ``+x.x (n=1, no interval)``,
-    or why there is none."""
-    if r["diff_note"] and r["diff_n"] == 0:
-        return r["diff_note"]
-    if r["diff_n"] == 0:
-        return "-"
-    if r["diff_n"] == 1:
-        return f"{r['diff_mean']:+.1f} (n=1, no interval)"
-    return f"{r['diff_mean']:+.1f} [{r['diff_ci_low']:+.1f}, {r['diff_ci_high']:+.1f}]"
-
-
-
-
-def _paper_text(value: float) -> str:
-    return "-" if value != value else f"{value:.1f}"
-
-
-COMMON_NOTE = (
-    "% mIoU. Ours: mean ± sample std over seeds (no std for n=1), n = seeds with a result. "
-    "Δ PPCE: mIoU minus PPCE's on the same seed and context, in points; per seed, then mean with a 95% t-interval. "
-    "Holm: whether the mIoU difference survives a Holm correction at 5% over the rows compared with PPCE in the section "
-    "(paired t-tests; the paper's rows form one family, any further method another). Band: trimap boundary-band mIoU; BIoU: mean Boundary IoU at width d; BF: mean boundary F-score "
-    "at tolerance t (px), each with its paired Δ PPCE and 95% interval; n/a: records without that metric; "
-    "'(def. k)': made under the metric's earlier definition k (see its docstring), compared only with PPCE under the same one. "
-    f"'diverged k/n': k of the cell's n runs diverged by the suite's rule ({RULE_TEXT}); their values stay in the mean."
-)
-
-
-def _display(kind: str, t: pd.DataFrame) -> list[tuple[str, str, list[str], list[list[str]]]]:
-    """Sections of a table as (title, note, header, rows of text)."""
+def _table1_sections(t: pd.DataFrame) -> list[Section]:
+    """Table 1's sections: one per context, a row per loss (its name once per group)."""
     sections = []
-    if t.empty:
-        return sections
-    if kind == "table1":
-        for ctx, g in t.groupby(CONTEXT, sort=False):
-            ctx = dict(zip(CONTEXT, ctx))
-            extra = metric_headers(g)
-            header = ["Loss", "λ1", "λ2", "λ3", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
-            header += [h for _, text in extra for h in (text, "Δ")]
-            title = "Table 1: " + describe_context(ctx["dataset"], ctx["scale"], ctx["backbone"], ctx["init"], ctx["overrides"])
-            rows, last = [], None
-            for _, r in g.iterrows():
-                loss = r["loss"] if r["loss"] != last else ""
-                last = r["loss"]
-                rows.append(
-                    [loss, r["lambda_1"], r["lambda_2"], r["lambda_3"], _paper_text(r["paper"]), ours_text(r),
-                     str(r["n"]), _diff_seeds_text(r), diff_text(r), holm_text(r)]
-                    + [x for name, _ in extra for x in metric_text(r, name)]
-                )  # fmt: skip
-            sections.append((title, g["note"].iloc[0], header, rows))
-    else:
-        for (scale, backbone, overrides, _kind), g in t.groupby(["scale", "backbone", "overrides", "kind"], sort=False):
-            extra = metric_headers(g)
-            header = ["Pre-training", "Dataset", "Method", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
-            header += [h for _, text in extra for h in (text, "Δ")]
-            title = f"Table 2: {scale} scale, {backbone}" + (f", settings {overrides}" if overrides else "")
-            rows, last = [], (None, None)
-            for _, r in g.iterrows():
-                pre = f"{r['pretraining']} (ours: {r['init']})" if r["pretraining"].lower() != r["init"] else r["pretraining"]
-                data = f"{r['column']} (ours: {r['dataset']})" if r["column"].lower() != r["dataset"] else r["column"]
-                shown_pre = pre if last[0] != pre else ""
-                shown_data = data if last != (pre, data) else ""
-                last = (pre, data)
-                rows.append(
-                    [shown_pre, shown_data, r["method_name"], _paper_text(r["paper"]), ours_text(r), str(r["n"]),
-                     _diff_seeds_text(r), diff_text(r), holm_text(r)]
-                    + [x for name, _ in extra for x in metric_text(r, name)]
-                )  # fmt: skip
-            sections.append((title, g["note"].iloc[0], header, rows))
+    for ctx, g in t.groupby(CONTEXT, sort=False):
+        ctx = dict(zip(CONTEXT, ctx))
+        extra = metric_headers(g)
+        header = ["Loss", "λ1", "λ2", "λ3", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
+        header += [h for _, text in extra for h in (text, "Δ")]
+        title = "Table 1: " + describe_context(ctx["dataset"], ctx["scale"], ctx["backbone"], ctx["init"], ctx["overrides"])
+        rows, last = [], None
+        for _, r in g.iterrows():
+            loss = r["loss"] if r["loss"] != last else ""
+            last = r["loss"]
+            rows.append(
+                [loss, r["lambda_1"], r["lambda_2"], r["lambda_3"], paper_text(r["paper"]), ours_text(r),
+                 str(r["n"]), diff_seeds_text(r), diff_text(r), holm_text(r)]
+                + [x for name, _ in extra for x in metric_text(r, name)]
+            )  # fmt: skip
+        align = "llll" + "rlr" + "lll" + "l" * (len(header) - 10)
+        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE), align=align))
     return sections
+
+
+def _table2_sections(t: pd.DataFrame) -> list[Section]:
+    """Table 2's sections: one per (scale, backbone, settings, kind of data), a row per
+    (pre-training, dataset, method), the groups' names once."""
+    sections = []
+    for (scale, backbone, overrides, _kind), g in t.groupby(["scale", "backbone", "overrides", "kind"], sort=False):
+        extra = metric_headers(g)
+        header = ["Pre-training", "Dataset", "Method", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
+        header += [h for _, text in extra for h in (text, "Δ")]
+        title = f"Table 2: {scale} scale, {backbone}" + (f", settings {overrides}" if overrides else "")
+        rows, last = [], (None, None)
+        for _, r in g.iterrows():
+            pre = f"{r['pretraining']} (ours: {r['init']})" if r["pretraining"].lower() != r["init"] else r["pretraining"]
+            data = f"{r['column']} (ours: {r['dataset']})" if r["column"].lower() != r["dataset"] else r["column"]
+            shown_pre = pre if last[0] != pre else ""
+            shown_data = data if last != (pre, data) else ""
+            last = (pre, data)
+            rows.append(
+                [shown_pre, shown_data, r["method_name"], paper_text(r["paper"]), ours_text(r), str(r["n"]),
+                 diff_seeds_text(r), diff_text(r), holm_text(r)]
+                + [x for name, _ in extra for x in metric_text(r, name)]
+            )  # fmt: skip
+        align = "lll" + "rlr" + "lll" + "l" * (len(header) - 9)
+        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE), align=align))
+    return sections
+
+
+def table_sections(kind: str, table: pd.DataFrame) -> list[Section]:
+    """The sections of ``table1(...)`` or ``table2(...)`` (``kind`` "table1" | "table2")."""
+    if table.empty:
+        return []
+    return _table1_sections(table) if kind == "table1" else _table2_sections(table)
+
+
+_HEADINGS = {"table1": "Table 1: % mIoU per loss (paper: Cityscapes)", "table2": "Table 2: % mIoU per dataset and pre-training"}
 
 
 def table_markdown(kind: str, table: pd.DataFrame) -> str:
     """Markdown of ``table1(...)`` or ``table2(...)`` (``kind`` "table1" | "table2")."""
-    heading = "# Table 1: % mIoU per loss (paper: Cityscapes)" if kind == "table1" else "# Table 2: % mIoU per dataset and pre-training"
-    lines = [heading, ""]
-    sections = _display(kind, table)
-    if not sections:
-        lines += ["No record of this table's runs.", ""]
-    for title, note, header, rows in sections:
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-        lines += ["", note, "", COMMON_NOTE, ""]
-    return "\n".join(lines)
-
-
-_LATEX_ESCAPE = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
-    "~": r"\~{}", "^": r"\^{}",
-}  # fmt: skip
-
-
-def latex_text(text: str) -> str:
-    """``text`` escaped for LaTeX, with ±, Δ and λ as maths."""
-    text = "".join(_LATEX_ESCAPE.get(c, c) for c in text)
-    for plain, tex in (("±", r"$\pm$"), ("Δ", r"$\Delta$"), ("λ1", r"$\lambda_1$"), ("λ2", r"$\lambda_2$"), ("λ3", r"$\lambda_3$")):
-        text = text.replace(plain, tex)
-    return text
-
-
+    return markdown(_HEADINGS[kind], table_sections(kind, table), empty="No record of this table's runs.")
 
 
 def table_latex(kind: str, table: pd.DataFrame) -> str:
     """LaTeX (booktabs) of ``table1(...)`` or ``table2(...)``: one table environment per section."""
-    # Written by hand: pandas' Styler.to_latex needs jinja2 and cannot merge the notes in.
-    out = []
-    for title, note, header, rows in _display(kind, table):
-        align = "l" * (4 if kind == "table1" else 3) + "r" + "l" + "r" + "lll" + "l" * (len(header) - (10 if kind == "table1" else 9))
-        out += [
-            f"% {title}",
-            r"\begin{table}[t]", r"\centering", r"\small", rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-            " & ".join(latex_text(h) for h in header) + r" \\", r"\midrule",
-        ]  # fmt: skip
-        out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in rows]
-        out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(note)} {latex_text(COMMON_NOTE)}}}", r"\end{table}", ""]
-    return "\n".join(out) if out else "% no record of this table's runs\n"
+    return latex(table_sections(kind, table), empty="no record of this table's runs")
 
 
-def table_csv(table: pd.DataFrame) -> str:
-    """CSV text of a table frame: numbers with 3 decimals, NaN as empty."""
-    buf = io.StringIO()
-    table.to_csv(buf, index=False, float_format="%.3f", lineterminator="\n")
-    return buf.getvalue()
+def _write(kind: str, t: pd.DataFrame, out: PartOutput) -> None:
+    out.text(f"{kind}.md", table_markdown(kind, t))
+    out.text(f"{kind}.csv", frame_csv(t))
+    out.text(f"{kind}.tex", table_latex(kind, t))
+
+
+def write_table1(inputs: PartInput, out: PartOutput) -> None:
+    """``table1.{md,csv,tex}``, and ``claims.{md,csv}``: the paper's claims judged in every
+    context Table 1 shows (with the multiverse's share per verdict once it has runs of its own)."""
+    tidy = inputs.reported
+    t = table1(tidy, out.warnings)
+    _write("table1", t, out)
+    contexts = [tuple(c) for c in t[CONTEXT].drop_duplicates().itertuples(index=False)] if not t.empty else []
+    verdicts = claims_table(tidy, contexts)
+    out.text("claims.md", claims_markdown(verdicts, multiverse_claims(multiverse_table(tidy))))
+    out.text("claims.csv", frame_csv(verdicts))
+
+
+def write_table2(inputs: PartInput, out: PartOutput) -> None:
+    """``table2.{md,csv,tex}``."""
+    _write("table2", table2(inputs.reported, out.warnings), out)

@@ -1,4 +1,8 @@
-"""Run records -> the tidy table: one row per run, spec columns, metrics, status."""
+"""Run records -> the tidy table: one row per run, spec columns, metrics, status.
+
+Also the vocabulary of its columns that every part shares: a run's context (``CONTEXT``), the
+paper's order of its values, how a table names it, its settings as text.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
 from benchmark.evaluators import EVALUATORS, record_definitions, summarize_record
 from benchmark.records import load_records
+from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.render import frame_csv
 from benchmark.spec import RowKey, row_key, row_label
 from benchmark.tuning import multiplier_of
 
@@ -132,6 +138,58 @@ def settings_text(settings: dict) -> str:
             value = ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
         diffs.append(f"{key}={value}")
     return " ".join(diffs)
+
+
+def text_tokens(text: str) -> frozenset[str]:
+    """An overrides text (``"grad_clip=None lr=0.0005"``) as its set of ``k=v`` tokens."""
+    return frozenset(text.split())
+
+
+def overrides_tokens(overrides, dataset: str, scale: str) -> frozenset[str]:
+    """The (name, value) pairs ``overrides`` as a record's overrides text shows them: only what
+    differs from the scale's defaults (at a scale that does not clip, "clipping off" is the
+    default itself), as tokens."""
+    from benchmark.spec import scale_settings
+
+    try:
+        default = asdict(scale_settings(scale, dataset))
+    except ValueError:
+        default = {}
+    diffs = {k: v for k, v in overrides if not (k in default and same_value(v, default[k]))}
+    return text_tokens(settings_text(diffs))
+
+
+def default_context(holding, every_choice: frozenset[str]) -> frozenset[str]:
+    """The default protocol's context among the contexts ``holding`` (token sets) of a study:
+    the settings they share once every choice's own overrides (``every_choice``) are taken
+    out; a user's ``--set`` stays in it. The shortest such set, then the first in order."""
+    return min((t - every_choice for t in holding), key=lambda t: (len(t), sorted(t)))
+
+
+def describe_context(dataset: str, scale: str, backbone: str, init: str | None, overrides: str) -> str:
+    """How a table's title names a context: ``streets (synthetic, Cityscapes-like), small scale,
+    deeplabv2_small, trained from scratch, settings lr=0.001`` (without the initialisation when
+    ``init`` is None)."""
+    parts = [dataset_text(dataset), f"{scale} scale", backbone]
+    if init is not None:
+        parts.append(INIT_TEXT.get(init, init))
+    if overrides:
+        parts.append(f"settings {overrides}")
+    return ", ".join(parts)
+
+
+def place_title(place: tuple, base: str) -> str:
+    """How a protocol study's section names its place (a context without its overrides, which
+    the study varies): ``streets, small scale, deeplabv2_small, scratch`` (plus the settings
+    ``base`` every protocol shares)."""
+    dataset, backbone, scale, init = place
+    return f"{dataset}, {scale} scale, {backbone}, {init}" + (f", settings {base}" if base else "")
+
+
+def display_rank(column: str, value) -> tuple:
+    """Sort key of a value of a context column of ``ORDER``: the paper's order, then the alphabet."""
+    order = ORDER[column]
+    return (order.index(value) if value in order else len(order), value)
 
 
 def _number(value) -> float:
@@ -333,6 +391,12 @@ def reported(tidy: pd.DataFrame) -> pd.DataFrame:
     return tidy[keep].reset_index(drop=True)
 
 
+def write_tidy(inputs: PartInput, out: PartOutput) -> None:
+    """``tidy.parquet`` and ``tidy.csv``: every record as a row (full float precision)."""
+    out.parquet("tidy.parquet", inputs.tidy)
+    out.text("tidy.csv", frame_csv(inputs.tidy, decimals=None))
+
+
 def load_tidy(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:
     """The tidy table of the records in ``folder`` and one warning line per corrupt record.
 
@@ -344,6 +408,8 @@ def load_tidy(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:
 
 
 def load_folder(folder) -> tuple[list[dict], list[str]]:
+    """The records in ``folder`` and one warning line per corrupt record or method not
+    registered here. Raises as ``load_tidy`` does."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(
