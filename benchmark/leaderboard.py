@@ -22,7 +22,7 @@ from pathlib import Path
 
 import methods
 from benchmark.records import load_records
-from benchmark.search_definition import SearchDefinition, replay, write_definition
+from benchmark.search_definition import SearchDefinition, replay, trial_score, write_definition
 from benchmark.spec import RunSpec, scale_settings
 from benchmark.sweep.options import SweepOptions
 from benchmark.tuning import (
@@ -103,8 +103,7 @@ class Leaderboard:
                     if record is not None and retry_failed and record.get("status") != "ok" and record.get("failure") != "non-finite":
                         continue
                     if record is not None:
-                        ok = record.get("status") == "ok"
-                        trials[(m, step)] = (record.get("metrics") or {}).get("miou") if ok else None
+                        trials[(m, step)] = trial_score(record.get("status"), (record.get("metrics") or {}).get("miou"))
             states[(method, dataset)] = replay(self.definition(dataset), trials)
         return states
 

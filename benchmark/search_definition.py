@@ -96,6 +96,18 @@ def load_definitions(out: str | os.PathLike) -> list[SearchDefinition]:
     return [d for d in found if d is not None]
 
 
+def trial_score(status: str | None, miou: float | None) -> float | None:
+    """A trial's score for the rule: its tuning mIoU when it finished with a finite one, else
+    None (below every other). The runner and the report read trials through this alone."""
+    return float(miou) if status == "ok" and miou is not None and miou == miou else None
+
+
+def definition_context(definition: SearchDefinition, overrides) -> tuple:
+    """The report's context tuple (dataset, backbone, scale, init, overrides) of a definition;
+    ``overrides``: the function that names a spec's settings apart from its scale's defaults."""
+    return (definition.dataset, definition.backbone, definition.scale, definition.init, overrides(definition.spec_like()))
+
+
 def replay(definition: SearchDefinition, scores: dict[tuple[float, int], float | None]) -> SearchState:
     """Where a search stands: the rule and its extension (``tuning.extended_search``) on the
     definition's grid, rungs and bound, over ``scores``: (multiplier, step) -> the trial's

@@ -306,7 +306,11 @@ def test_the_report_keeps_a_method_it_cannot_import_and_says_which_import_is_mis
     assert sorted(trials["multiplier"].round(6)) == [0.333333, 0.333333, 0.333333, 1.0, 3.0]  # from the stored default lambdas
     assert set(tidy.loc[tidy["method"] == "ghost", "label"]) == {"ghost(0.5) as its class wrote it", "ghost(0.166667) as its class wrote it",
                                                                  "ghost(1.5) as its class wrote it"}  # fmt: skip
-    board = leaderboard_table(tidy).set_index("method")
+    from benchmark.search_definition import SearchDefinition
+
+    searched = SearchDefinition(dataset="streets", backbone="deeplabv2_small", scale="smoke", init="scratch",
+                                settings=records[0]["spec"]["settings"], grid=(1 / 3, 1.0, 3.0), rungs=(3, 6, 12), methods=("ghost",))  # fmt: skip
+    board = leaderboard_table(tidy, [searched]).set_index("method")
     assert board.loc["ghost", "multiplier"] == "1/3 (grid edge)" and board.loc["ghost", "label"] == "ghost(0.166667) as its class wrote it"
     assert board.loc["ghost", "ours_mean"] == pytest.approx(28.0) and board.loc["ghost", "diff_mean"] == pytest.approx(3.0)
     (line,) = missing_methods(records)

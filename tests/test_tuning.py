@@ -15,6 +15,7 @@ from benchmark.leaderboard import Leaderboard, print_plan
 from benchmark.records import write_record
 from benchmark.report.leaderboard import budget_points, leaderboard_markdown, leaderboard_table
 from benchmark.report.tidy import reported, tidy_records
+from benchmark.search_definition import load_definitions, write_definition
 from benchmark.spec import RunSpec, scale_settings
 from benchmark.tuning import (
     DEFAULT_GRID,
@@ -145,7 +146,8 @@ def test_leaderboard_selects_the_weight_of_the_best_tuning_miou():
         records.append(_record("dice", scaled_params("dice", 1.0), seed, other))
     tidy = tidy_records(records)
     assert len(reported(tidy)) == 6  # the search's trials are not whole reported runs
-    t = leaderboard_table(tidy)
+    definitions = [Leaderboard(methods=("ppce", "dice"), datasets=("streets",), grid=grid, scale="smoke").definition("streets")]
+    t = leaderboard_table(tidy, definitions)
     assert list(t["method"]) == ["dice", "ppce"]  # sorted by mIoU
     dice = t.iloc[0]
     assert dice["multiplier"] == "1/3 (grid edge)"  # the smallest of the grid: the best may lie below it
@@ -158,9 +160,9 @@ def test_leaderboard_selects_the_weight_of_the_best_tuning_miou():
     inside = tidy_records([r for r in records if r["spec"].get("split") != "tune"] + [
         _record("dice", scaled_params("dice", m), 0, score, split="tune", step=3) for m, score in zip(grid, (0.20, 0.30, 0.25))
     ] + [_record("dice", scaled_params("dice", 1.0), 0, 0.40, split="tune", step=6), _record("dice", scaled_params("dice", 1.0), 0, 0.50, split="tune", step=12)])  # fmt: skip
-    assert leaderboard_table(inside).set_index("method").loc["dice", ["multiplier", "search"]].tolist() == ["1", "interior"]
+    assert leaderboard_table(inside, definitions).set_index("method").loc["dice", ["multiplier", "search"]].tolist() == ["1", "interior"]
     # 7 trial-steps at rung 1, then 1 more trial to 6 and to 12: 9 + 3 + 6 steps
-    points = budget_points(tidy)
+    points = budget_points(tidy, definitions)
     assert list(points["steps_spent"]) == [9, 12, 18]
     assert list(points["best_miou"]) == pytest.approx([30.0, 40.0, 50.0])
 
@@ -300,7 +302,8 @@ def test_the_report_replays_the_drivers_choice_with_its_position_and_budget(tmp_
 
     from benchmark.records import load_records
 
-    t = leaderboard_table(tidy_records(load_records(tmp_path)[0])).set_index("method")
+    write_definition(tmp_path, lb.definition("streets"))
+    t = leaderboard_table(tidy_records(load_records(tmp_path)[0]), load_definitions(tmp_path)).set_index("method")
     assert t.loc["boundary", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == ["1", "interior", 7, 36]
     assert t.loc["dice", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == ["81", "extended to 243", 9, 54]
     assert t.loc["hausdorff_dt", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == [
@@ -321,10 +324,31 @@ def test_an_extension_under_way_reads_the_same_in_the_driver_and_the_report(tmp_
     assert (state.selected, state.provisional, state.rung, state.todo) == (None, 3.0, 1, (9.0,))
     from benchmark.records import load_records
 
-    t = leaderboard_table(tidy_records(load_records(tmp_path)[0])).set_index("method")
+    write_definition(tmp_path, lb.definition("streets"))
+    t = leaderboard_table(tidy_records(load_records(tmp_path)[0]), load_definitions(tmp_path)).set_index("method")
     assert t.loc["dice", ["multiplier", "search", "trials_run", "steps_spent"]].tolist() == ["3 (grid edge)", "extending to 9: rung 2 of 3", 4, 21]
     assert t.loc["focal", ["multiplier", "search"]].tolist() == ["1", "interior"]
     assert "1/3, 1, 3 (seed 0" in t.loc["dice", "note"]  # the grid given, without dice's extension
+
+
+def test_trials_without_their_search_definition_are_left_out_with_a_warning(tmp_path):
+    lb = Leaderboard(methods=("ppce", "dice", "focal"), datasets=("streets",), grid=(1 / 3, 1.0, 3.0), scale="smoke")
+    for method in ("dice", "focal"):
+        for m, value in ((1 / 3, 0.3), (1.0, 0.4), (3.0, 0.35)):
+            write_record(tmp_path, _trial_record(lb, method, m, 3, value))
+    from benchmark.records import load_records
+
+    tidy = tidy_records(load_records(tmp_path)[0])
+    warnings = []
+    assert leaderboard_table(tidy, [], warnings).empty
+    assert len(warnings) == 2 and "no search definition" in warnings[0] and "dice" in warnings[0]
+    # a definition naming dice alone: focal's trials stay out, with their warning
+    only_dice = Leaderboard(methods=("ppce", "dice"), datasets=("streets",), grid=(1 / 3, 1.0, 3.0), scale="smoke")
+    write_definition(tmp_path, only_dice.definition("streets"))
+    warnings = []
+    t = leaderboard_table(tidy, load_definitions(tmp_path), warnings)
+    assert sorted(t["method"]) == ["dice", "ppce"] and len(warnings) == 1 and "focal" in warnings[0]
+    assert t.set_index("method").loc["dice", "multiplier"] == "rung 2 of 3"
 
 
 def test_the_dry_run_lists_the_extension_trials_to_do(tmp_path, capsys):

@@ -79,6 +79,7 @@ from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown
 from benchmark.report.stats import paired_differences, t_interval
 from benchmark.report.tables import table1, table2, table_latex, table_markdown
 from benchmark.report.tidy import CONTEXT, load_folder, load_tidy, tidy_records
+from benchmark.search_definition import load_definitions
 
 __all__ = [
     "CONTEXT",
@@ -107,6 +108,7 @@ __all__ = [
     "leaderboard_latex",
     "leaderboard_markdown",
     "leaderboard_table",
+    "load_definitions",
     "load_folder",
     "load_tidy",
     "main",

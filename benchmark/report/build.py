@@ -20,6 +20,7 @@ from benchmark.cli import ArgumentParser, UserError, add_import_option, import_f
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.parts import ALL, PARTS, parts_for, suite_names
 from benchmark.report.tidy import load_folder, reported, tidy_records
+from benchmark.search_definition import load_definitions
 
 
 @dataclass
@@ -76,7 +77,7 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
     read = set(tidy["run_id"]) if not tidy.empty else set()
     known = suite_names()[:-1]
     inputs = PartInput(records=recs, tidy=everything, reported=tidy, reported_records=[r for r in recs if r["run_id"] in read],
-                       suites=(suite,) if suite in known else tuple(known))  # fmt: skip
+                       suites=(suite,) if suite in known else tuple(known), definitions=tuple(load_definitions(records)))  # fmt: skip
     output = PartOutput(out, warnings=warnings)
     for part in parts_for(suite):
         part.write(inputs, output)

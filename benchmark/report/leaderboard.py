@@ -1,8 +1,9 @@
 """The leaderboard: every loss at the weight its search selected, against PPCE on paired seeds.
 
 Everything is re-derived from the records: the search's trials (scored on the tuning split,
-``split == "tune"``) replay the rung rule of ``benchmark.tuning`` and its extension beyond an
-edge selection to the selected multiplier, and the seed runs at that weight (reported split)
+``split == "tune"``) and the search's definition written beside them replay the rung rule of
+``benchmark.tuning`` and its extension beyond an edge selection to the selected multiplier
+(``search_definition.replay``, the runner's own replay), and the seed runs at that weight (reported split)
 give the row, with the search's grid position and budget. One section per context (dataset,
 backbone, scale, initialisation, settings) that holds search trials.
 """
@@ -18,9 +19,10 @@ from benchmark.report.cells import COMMON_NOTE, diff_text, holm_text, metric_hea
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import Section, frame_csv, latex, markdown
 from benchmark.report.stats import SeedMetrics, add_holm
-from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, registered, reported, sorted_rows
+from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, overrides_text, registered, reported, sorted_rows
 from benchmark.spec import RowKey, row_key, row_label
-from benchmark.tuning import EXTENSION_BOUND, SearchState, distinct, extended_search, grid_text, position_text, rung_steps, scaled_params
+from benchmark.search_definition import SEARCHES_FOLDER, SearchDefinition, definition_context, replay, trial_score
+from benchmark.tuning import EXTENSION_BOUND, SearchState, grid_text, position_text, scaled_params
 
 __all__ = ["budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_sections", "leaderboard_table", "search_trials",
            "weight_figure", "weight_table", "write_leaderboard"]  # fmt: skip
@@ -40,45 +42,23 @@ def search_trials(tidy: pd.DataFrame) -> pd.DataFrame:
     return sorted_rows(t, CONTEXT + ["method", "multiplier", "step"]) if len(t) else pd.DataFrame()
 
 
-def _searches(trials: pd.DataFrame):
-    """Per (context, method): the search state the rule and its extension reach on its
-    trials, the context's base grid and the rungs.
-
-    A method's search is replayed from the multipliers it ran at the first rung, together with
-    those any method of the context ran there inside the span of its own (so that a search
-    interrupted in its first rung shows as such): by the extension rule, the outcome is the
-    rule's on that grid whatever order it grew in, so no record of the grid given is needed
-    for the choice. The base grid (the ``--grid`` of the command, for the note and for
-    "extended to") is the first-rung multipliers of the context inside the span every search
-    of the context covers; in a section of one search it is that search's whole grid."""
+def _searches(trials: pd.DataFrame, definitions: list[SearchDefinition], warnings: list[str] | None = None):
+    """Per (context, method): the search state its definition's rule reaches on its trials
+    (``search_definition.replay``, as the runner replays it), the grid the search was given and
+    the rungs. Trials with no definition beside them are left out, with a warning."""
     if trials.empty:
         return
-    firsts, methods_of = {}, {}
+    by_context = {definition_context(d, overrides_text): d for d in definitions}
     for keys, g in trials.groupby(CONTEXT + ["method"], sort=False):
         ctx, method = tuple(keys[:-1]), keys[-1]
-        first = rung_steps(int(g["schedule_steps"].iloc[0]))[0]
-        firsts[(ctx, method)] = distinct(g.loc[g["step"] == first, "multiplier"])
-        methods_of.setdefault(ctx, []).append(method)
-    bases, unions = {}, {}
-    for ctx, names in methods_of.items():
-        unions[ctx] = distinct(m for name in names for m in firsts[(ctx, name)])
-        spans = [firsts[(ctx, name)] for name in names if firsts[(ctx, name)]]
-        low = max((f[0] for f in spans), default=0.0)
-        high = min((f[-1] for f in spans), default=math.inf)
-        bases[ctx] = tuple(m for m in unions[ctx] if _within(m, low, high)) or unions[ctx]
-    for keys, g in trials.groupby(CONTEXT + ["method"], sort=False):
-        ctx, method = tuple(keys[:-1]), keys[-1]
-        rungs = rung_steps(int(g["schedule_steps"].iloc[0]))
-        scores = {(float(r.multiplier), int(r.step)): (float(r.miou) if r.status == "ok" and r.miou == r.miou else None)
-                  for r in g.itertuples()}  # fmt: skip
-        # its own first-rung weights (extensions included), and the context's inside their span
-        own = firsts[(ctx, method)] or bases[ctx]
-        grid = distinct(own + tuple(m for m in unions[ctx] if _within(m, own[0], own[-1])))
-        yield ctx, method, extended_search(scores, grid, rungs, base=bases[ctx]), bases[ctx], rungs
-
-
-def _within(m: float, low: float, high: float) -> bool:
-    return (m > low or math.isclose(m, low, rel_tol=1e-9)) and (m < high or math.isclose(m, high, rel_tol=1e-9))
+        definition = by_context.get(ctx)
+        if definition is None or method not in definition.methods:
+            if warnings is not None:
+                warnings.append(f"the weight-search trials of {method} ({_context_text(ctx)}) have no search definition beside them "
+                                f"({SEARCHES_FOLDER}/); run the leaderboard command on these records again to write it")  # fmt: skip
+            continue
+        scores = {(float(r.multiplier), int(r.step)): trial_score(r.status, r.miou) for r in g.itertuples()}
+        yield ctx, method, replay(definition, scores), definition.grid, definition.rungs
 
 
 def _selected(trials: pd.DataFrame, ctx: tuple, method: str, multiplier: float) -> tuple[RowKey, dict, str]:
@@ -113,7 +93,7 @@ def _diverged_selection(trials: pd.DataFrame, ctx: tuple, method: str, state: Se
     return bool(hit["diverged"].fillna(False).astype(bool).any()) if len(hit) else False
 
 
-def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
+def leaderboard_table(tidy: pd.DataFrame, definitions: list[SearchDefinition], warnings: list[str] | None = None) -> pd.DataFrame:
     """One row per method and search context: the selected multiplier, where it lies in the
     grid searched (``search``: interior, extended to a multiplier, bound reached, or how far
     an unfinished search is), the search's budget (``trials_run``, ``steps_spent``), the seed
@@ -129,7 +109,7 @@ def leaderboard_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
     seeds = reported(tidy)
     out = []
     sections: dict[tuple, list[tuple]] = {}
-    for ctx, method, state, base, rungs in _searches(trials):
+    for ctx, method, state, base, rungs in _searches(trials, definitions, warnings):
         sections.setdefault(ctx, []).append((method, state, base, rungs))
     low, high = (grid_text(float(b)) for b in EXTENSION_BOUND)
     for ctx, searches in sections.items():
@@ -226,20 +206,20 @@ def write_leaderboard(inputs: PartInput, out: PartOutput) -> None:
     ``leaderboard_budget.png`` and ``leaderboard_weights.png``. Reads every record: the
     searches' trials as well as the seed runs."""
     everything = inputs.tidy
-    t = leaderboard_table(everything, out.warnings)
+    t = leaderboard_table(everything, inputs.definitions, out.warnings)
     out.text("leaderboard.md", leaderboard_markdown(t))
     out.text("leaderboard.csv", frame_csv(t.drop(columns=["note"], errors="ignore")))
     out.text("leaderboard.tex", leaderboard_latex(t))
     if t.empty:
         return
     out.text("leaderboard_trials.csv", frame_csv(weight_table(everything)))
-    for stem, make in (("leaderboard_budget", budget_figure), ("leaderboard_weights", weight_figure)):
+    for stem, make in (("leaderboard_budget", lambda t: budget_figure(t, inputs.definitions)), ("leaderboard_weights", weight_figure)):
         fig = make(everything)
         if fig is not None:
             out.figure(stem, fig)
 
 
-def budget_points(tidy: pd.DataFrame) -> pd.DataFrame:
+def budget_points(tidy: pd.DataFrame, definitions: list[SearchDefinition]) -> pd.DataFrame:
     """Per search, at each rung's step: the training steps its trials had spent to get there
     (every trial counted up to that step or the furthest it reached, whichever is less) and
     the best tuning-split mIoU any of its trials scored at that step (the incumbent the search
@@ -247,7 +227,7 @@ def budget_points(tidy: pd.DataFrame) -> pd.DataFrame:
     right and, where it helped, up."""
     rows = []
     trials = search_trials(tidy)
-    for ctx, method, state, _, rungs in _searches(trials):
+    for ctx, method, state, _, rungs in _searches(trials, definitions):
         reached: dict[float, int] = {}
         scores: dict[int, list[float]] = {}
         for (m, step), score in _scores_of(trials, ctx, method, state.grid).items():
@@ -282,12 +262,12 @@ def _figure_panels(frame: pd.DataFrame):
     return fig, dict(zip(datasets, axes[0]))
 
 
-def budget_figure(tidy: pd.DataFrame):
+def budget_figure(tidy: pd.DataFrame, definitions: list[SearchDefinition]):
     """Best tuning-split mIoU against the training steps spent, one line per method and a panel
     per dataset; None without search trials."""
     import seaborn as sns
 
-    points = budget_points(tidy)
+    points = budget_points(tidy, definitions)
     if points.empty:
         return None
     fig, panels = _figure_panels(points)

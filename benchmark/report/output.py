@@ -23,13 +23,15 @@ class PartInput:
     superseded records included); ``reported``: its whole runs on the reported split, each by
     its newest record (``tidy.reported``: what every table but the leaderboard's search
     reads); ``reported_records``: the records of those rows; ``suites``: the suites this build
-    covers (``--suite``, or every suite of the registered parts)."""
+    covers (``--suite``, or every suite of the registered parts); ``definitions``: the weight
+    searches' definitions written beside the records (``benchmark.search_definition``)."""
 
     records: list[dict]
     tidy: pd.DataFrame
     reported: pd.DataFrame
     reported_records: list[dict]
     suites: tuple[str, ...]
+    definitions: tuple = ()
 
 
 def save_figure(fig, path_stem: Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
