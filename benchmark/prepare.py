@@ -41,12 +41,12 @@ TUNING_DATA_SEED = 2
 
 #: Masks (and random patches of them) used to fit the edge net: its receptive field is
 #: 7x7, so patches carry all it learns from, at a fraction of the cost of whole images.
-_FIT_MASKS = 512
-_FIT_PATCH = 64
+FIT_MASKS = 512
+FIT_PATCH = 64
 #: Held-out masks scored whole when fitting patches are drawn where edges lie
 #: (``Settings.edge_net_sampling == "edges"``): at most this many (32 Cityscapes masks at
 #: 1024x512 are 17M pixels, about 170k of them edges).
-_FIT_HELD_OUT = 32
+FIT_HELD_OUT = 32
 
 
 def default_data_dir() -> Path:
@@ -151,11 +151,11 @@ def _distances(prepared: Prepared, resize) -> None:
 
 
 def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
-    """Fit the edge net on up to ``_FIT_MASKS`` training masks as the settings say, and save it.
+    """Fit the edge net on up to ``FIT_MASKS`` training masks as the settings say, and save it.
 
     ``edge_net_sampling`` "uniform": one uniform patch per mask, the last fifth of the
-    patches held out. "edges": the masks' last fifth (at most ``_FIT_HELD_OUT``) held out
-    whole, ``_FIT_MASKS`` patches of the others, half centred on edges
+    patches held out. "edges": the masks' last fifth (at most ``FIT_HELD_OUT``) held out
+    whole, ``FIT_MASKS`` patches of the others, half centred on edges
     (``methods.edge_net_inputs``). ``edge_net_balance`` weighs the loss by class.
     """
     keep_freed_memory()
@@ -163,21 +163,21 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     info = dataset_info(prepared.dataset)
     train = load_split(prepared.dataset, *prepared.train_source, resize=s.resize)
     g = torch.Generator().manual_seed(0)
-    order = torch.randperm(len(train), generator=g)[:_FIT_MASKS].tolist()
+    order = torch.randperm(len(train), generator=g)[:FIT_MASKS].tolist()
     fit = dict(steps=s.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress, balance=s.edge_net_balance)
     if s.edge_net_sampling == "uniform":
         patches = []
         for i in order:
             mask = train[i][1]
             h, w = mask.shape
-            ph, pw = min(h, _FIT_PATCH), min(w, _FIT_PATCH)
+            ph, pw = min(h, FIT_PATCH), min(w, FIT_PATCH)
             y = int(torch.randint(h - ph + 1, (1,), generator=g))
             x = int(torch.randint(w - pw + 1, (1,), generator=g))
             patches.append(mask[y : y + ph, x : x + pw])
         inputs = torch.stack(patches)
     else:  # label maps kept as uint8 (a quarter of a gigabyte for 512 masks at 1024x512)
         masks = [train[i][1].to(torch.uint8) for i in order]
-        inputs, fit["val_masks"] = methods.edge_net_inputs(masks, patches=_FIT_MASKS, size=_FIT_PATCH, max_held_out=_FIT_HELD_OUT,
+        inputs, fit["val_masks"] = methods.edge_net_inputs(masks, patches=FIT_MASKS, size=FIT_PATCH, max_held_out=FIT_HELD_OUT,
                                                            ignore_index=info.ignore_index, generator=g)  # fmt: skip
     if s.edge_net_peak == methods.LITERAL:
         net = methods.fit_literal_edge_net(inputs, info.num_classes, **fit)
