@@ -38,8 +38,7 @@ import torch
 from scipy.ndimage import binary_dilation, distance_transform_edt
 
 import methods
-from benchmark.data import dataset_info, normalize, render
-from benchmark.data.datasets import cityscapes_lut
+from benchmark.data import cityscapes_lut, dataset_info, normalize, render
 from benchmark.models import build_model
 from benchmark.spec import scale_settings
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from benchmark.data.datasets import voc_palette
+from benchmark.data import voc_palette
 
 #: VOC validation image sizes (H, W) of the real val set, portrait among them.
 VOC_VAL_SIZES = ((375, 500), (500, 375), (333, 500), (500, 486))

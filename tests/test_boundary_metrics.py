@@ -9,8 +9,8 @@ import pytest
 import torch
 from scipy import ndimage
 
-from benchmark import metrics
 from benchmark.metrics import (
+    boundary,
     boundary_f_counts,
     boundary_f_from_counts,
     boundary_iou_counts,
@@ -396,9 +396,9 @@ def _reference(pred, target, c, widths, tolerances):
 def test_one_distance_map_per_label_map_matches_the_per_class_definition(seed, strategy, monkeypatch):
     # The counts use one distance map per label map, and shifted contour maps or a row
     # search for boundary F; the reference applies the definitions class by class.
-    monkeypatch.setattr(metrics, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
+    monkeypatch.setattr(boundary, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
     if strategy == "search_in_blocks":
-        monkeypatch.setattr(metrics, "_SEARCH_BLOCK", 5)
+        monkeypatch.setattr(boundary, "_SEARCH_BLOCK", 5)
     pred, target = blocky(seed, size=(8 + seed % 3, 10 - seed % 2), void=0.1)
     widths, tolerances = (1, 1.5, 2, 3, 30), (0, 1, 1.5, 2, 3.2, 30)
     expected_iou, expected_f = _reference(pred, target, 4, widths, tolerances)
@@ -408,7 +408,7 @@ def test_one_distance_map_per_label_map_matches_the_per_class_definition(seed, s
 
 @pytest.mark.parametrize("strategy", ["shifts", "search"])
 def test_boundary_f_hand_counts_by_either_strategy(strategy, monkeypatch):
-    monkeypatch.setattr(metrics, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
+    monkeypatch.setattr(boundary, "_MAX_SHIFTS", 10**6 if strategy == "shifts" else 0)
     expected = bf([[2, 12, 2, 12], [11, 12, 11, 12], [12, 12, 12, 12]], [[1, 4, 1, 4], [3, 4, 3, 4], [4, 4, 4, 4]])
     assert torch.equal(boundary_f_counts(DIAG_PRED, DIAG_GT, 2, (0, 1, 1.5)), expected)
     expected = bf([[6, 6, 6, 6], [6, 6, 6, 6]], [[6, 6, 6, 6], [6, 6, 6, 6]])

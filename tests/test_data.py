@@ -30,8 +30,8 @@ from benchmark.data import (
     list_datasets,
     load_split,
     render,
+    voc_palette,
 )
-from benchmark.data.datasets import voc_palette
 from benchmark.data.transforms import (
     MEAN_PIXEL,
     Augmented,

@@ -12,7 +12,7 @@ from torch import nn
 
 import methods
 from benchmark import report
-from benchmark.data import datasets as data_registry
+from benchmark.data import registry as data_registry
 from benchmark.data import DatasetInfo, CITYSCAPES_CLASSES
 from benchmark.divergence import diverged, record_diverged
 from benchmark.records import write_record

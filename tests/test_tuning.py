@@ -383,18 +383,18 @@ def test_a_run_stopped_and_resumed_equals_the_whole_run(tmp_path):
 
 
 def test_tuning_never_reads_the_reported_split(monkeypatch):
-    import benchmark.data.datasets as datasets
+    from benchmark.data import layouts
     from benchmark.prepare import prepare
     from benchmark.train import train
 
     read = []
-    real_files = datasets._files
+    real_files = layouts.split_files
 
     def spy(name, root, split):
         read.append((str(root), split))
         return real_files(name, root, split)
 
-    monkeypatch.setattr(datasets, "_files", spy)
+    monkeypatch.setattr(layouts, "split_files", spy)
     spec = RunSpec(**{**RunSpec.create("semeda", scale="smoke").__dict__, "split": "tune", "stop_at": 4})
     prepared = prepare(spec)
     train(spec, prepared=prepared, progress=False)
@@ -417,7 +417,8 @@ def test_real_sets_hold_the_tuning_split_out_of_training(tmp_path):
 
 
 def test_voc_holds_out_a_fixed_share_of_its_training_list():
-    from benchmark.data.datasets import dataset_info, tuning_indices
+    from benchmark.data import dataset_info
+    from benchmark.data.layouts import tuning_indices
 
     info = dataset_info("voc")
     ids = [f"2008_{i:06d}" for i in range(10_582)]

@@ -34,7 +34,8 @@ from cityscapesscripts.helpers.labels import name2label
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-from benchmark.data.datasets import IGNORE_INDEX, VOC_CLASSES, DatasetError, dataset_info, voc_palette
+from benchmark.data.labels import VOC_CLASSES, voc_palette
+from benchmark.data.registry import IGNORE_INDEX, DatasetError, dataset_info
 
 __all__ = [
     "GENERATOR_VERSION",

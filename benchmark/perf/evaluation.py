@@ -15,7 +15,7 @@ import torch
 
 from benchmark import metrics
 from benchmark.data import render
-from benchmark.data.datasets import cityscapes_lut
+from benchmark.data.labels import cityscapes_lut
 from benchmark.data.transforms import normalize
 from benchmark.models import build_model
 from benchmark.perf.figure import Figure, ratios

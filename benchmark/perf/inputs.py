@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from benchmark.data import render
-from benchmark.data.datasets import cityscapes_lut
+from benchmark.data.labels import cityscapes_lut
 
 __all__ = ["NUM_CLASSES", "IGNORE", "street_labels", "perturbed"]
 
