@@ -77,7 +77,7 @@ class _Curve:
         self._sums, self._n = dict(state["sums"]), state["n"]
 
 
-class _GradNorms:
+class GradNorms:
     """Pre-clip global gradient norms of every step: the record keeps their median, maximum
     and the share of clipped steps (clipping at PPCE's norm rescales a term whose gradient is
     40x larger, and a reader must see by how much)."""
@@ -276,7 +276,7 @@ def train(
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
     curve = _Curve(every=s.log_every)
-    norms = _GradNorms(clip=s.grad_clip)
+    norms = GradNorms(clip=s.grad_clip)
     first_step = 1
     if resume is not None:
         whole = spec.schedule_id(prepared.data_version)

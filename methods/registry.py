@@ -24,7 +24,7 @@ from pathlib import Path
 from methods.base import StructureLoss
 from methods.plugins import ENTRY_POINT_GROUPS, distribution_of, load_entry_points
 
-__all__ = ["register_method", "list_methods", "build_method", "method_class", "method_origin"]
+__all__ = ["register_method", "unregister_method", "list_methods", "build_method", "method_class", "method_origin"]
 
 _METHODS: dict[str, type[StructureLoss]] = {}
 _ORIGINS: dict[type, dict | None] = {}
@@ -49,6 +49,12 @@ def _accept(value) -> None:
     """An entry point naming a method class registers it (unless it registered itself)."""
     if isinstance(value, type) and issubclass(value, StructureLoss) and _METHODS.get(getattr(value, "name", None)) is not value:
         register_method(value)
+
+
+def unregister_method(name: str) -> None:
+    """Remove the method ``name`` from the registry (a method a test or a session registered
+    for a while); an unknown name is left alone."""
+    _ORIGINS.pop(_METHODS.pop(name, None), None)
 
 
 def list_methods() -> list[str]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from test_data import CS_LABEL_IDS, _write_cityscapes
+from test_data import CS_LABEL_IDS, write_cityscapes
 
 from benchmark.run import main
 
@@ -65,7 +65,7 @@ def test_weights_that_do_not_fit_the_model(capsys, tmp_path):
 def cityscapes_root(tmp_path):
     root = tmp_path / "cityscapes"
     for split in ("train", "val"):
-        _write_cityscapes(root, split, {"bonn_000000_000019": CS_LABEL_IDS, "bonn_000001_000019": CS_LABEL_IDS})
+        write_cityscapes(root, split, {"bonn_000000_000019": CS_LABEL_IDS, "bonn_000001_000019": CS_LABEL_IDS})
     return root
 
 

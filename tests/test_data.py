@@ -209,7 +209,7 @@ CS_LABEL_IDS = np.array([[7, 26, 0, 4], [8, 11, 24, 33], [23, 21, 1, 17]], dtype
 CS_TRAIN_IDS = np.array([[0, 13, 255, 255], [1, 2, 11, 18], [10, 8, 255, 5]])
 
 
-def _write_cityscapes(root: Path, split: str, stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def write_cityscapes(root: Path, split: str, stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One image per stem with the given labelIds; returns the RGB arrays written."""
     written = {}
     for k, (stem, label_ids) in enumerate(stems.items()):
@@ -226,7 +226,7 @@ def _write_cityscapes(root: Path, split: str, stems: dict[str, np.ndarray]) -> d
 
 
 def test_cityscapes_layout_maps_label_ids_to_train_ids(tmp_path):
-    written = _write_cityscapes(
+    written = write_cityscapes(
         tmp_path, "val",
         {"zurich_000001_000019": CS_LABEL_IDS, "aachen_000000_000019": CS_LABEL_IDS[::-1].copy()},
     )  # fmt: skip
@@ -242,7 +242,7 @@ def test_cityscapes_layout_maps_label_ids_to_train_ids(tmp_path):
 def test_cityscapes_resize_uses_nearest_at_pixel_centres(tmp_path):
     label_ids = np.array([[7, 8, 11, 17], [21, 23, 24, 26]], dtype=np.uint8).repeat(2, axis=0).repeat(2, axis=1)
     label_ids[1::2, 1::2] = [[26, 24, 23, 21], [17, 11, 8, 7]]  # the pixels NEAREST_EXACT keeps at scale 1/2
-    _write_cityscapes(tmp_path, "train", {"bonn_000000_000019": label_ids})
+    write_cityscapes(tmp_path, "train", {"bonn_000000_000019": label_ids})
     image, target = load_split("cityscapes", tmp_path, "train", resize=(2, 4))[0]
     assert image.shape == (3, 2, 4)
     assert target.tolist() == [[13, 11, 10, 8], [5, 2, 1, 0]]
@@ -356,7 +356,7 @@ def test_check_dataset_cityscapes_cases(tmp_path):
     )
     bad = CS_LABEL_IDS.copy()
     bad[0, 0] = 34  # one past the last labelId (33 bicycle)
-    _write_cityscapes(tmp_path, "train", {"bonn_000000_000019": CS_LABEL_IDS, "bonn_000001_000019": bad})
+    write_cityscapes(tmp_path, "train", {"bonn_000000_000019": CS_LABEL_IDS, "bonn_000001_000019": bad})
     mask = tmp_path / "gtFine/train/bonn/bonn_000001_000019_gtFine_labelIds.png"
     assert _one_line_error("cityscapes", tmp_path, "train") == (
         f"mask {mask} has values [34] outside Cityscapes labelIds 0..33 of cityscapesscripts' label table"

@@ -20,7 +20,7 @@ from benchmark.spec import RunSpec, row_key, row_label
 from benchmark.step import train_step
 from benchmark.suites import SENSITIVITY_CHOICES, SUITES, expand
 from methods._functional import pixel_cross_entropy
-from methods.registry import _METHODS
+from methods.registry import unregister_method
 from methods.semeda import difference_l1
 
 
@@ -196,7 +196,7 @@ def toy_loss():
             return {"ppce": ppce, "total": ppce + self.lambdas[0] * self.tau * ppce}
 
     yield ScaledCE
-    _METHODS.pop("toy_scaled", None)
+    unregister_method("toy_scaled")
 
 
 @pytest.fixture
@@ -207,7 +207,7 @@ def toy_dataset():
     )  # fmt: skip
     data_registry.register_dataset(info)
     yield info
-    data_registry._DATASETS.pop("toy_streets", None)
+    data_registry.unregister_dataset("toy_streets")
 
 
 def test_a_loss_with_its_own_parameter_gets_two_rows(toy_loss, tmp_path):
@@ -319,9 +319,9 @@ def test_holm_and_paired_p_by_hand():
 
 
 def test_gradient_norm_statistics():
-    from benchmark.train import _GradNorms
+    from benchmark.train import GradNorms
 
-    norms = _GradNorms(clip=30.0)
+    norms = GradNorms(clip=30.0)
     for value, clipped in ((5.0, False), (1.0, False), (40.0, True), (float("inf"), True)):
         norms.add(value, clipped)  # the inf of a step the loss scaler skipped is left out
     assert norms.summary() == {"clip": 30.0, "median": 5.0, "max": 40.0, "first_100_max": 40.0, "clipped_share": 1 / 3}

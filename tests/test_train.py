@@ -10,7 +10,7 @@ from benchmark.records import decode_mask
 from benchmark.spec import RunSpec
 from benchmark.train import train
 from methods._functional import pixel_cross_entropy
-from methods.registry import _METHODS
+from methods.registry import unregister_method
 
 #: Results gate (as detectron2's verify_results): a fixed smoke spec and its expected mIoU
 #: on CPU. The tolerance absorbs floating-point differences across CPUs and library
@@ -87,7 +87,7 @@ def test_non_finite_loss_fails_the_run_with_its_step():
     try:
         record = train(RunSpec.create("test_nan_after_two", scale="smoke"), progress=False)
     finally:
-        _METHODS.pop("test_nan_after_two")
+        unregister_method("test_nan_after_two")
     assert record["status"] == "failed" and record["failed_step"] == 3
     assert "non-finite loss at step 3" in record["reason"]
 

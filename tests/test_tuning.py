@@ -405,10 +405,10 @@ def test_tuning_never_reads_the_reported_split(monkeypatch):
 
 
 def test_real_sets_hold_the_tuning_split_out_of_training(tmp_path):
-    from test_data import CS_LABEL_IDS, _write_cityscapes
+    from test_data import CS_LABEL_IDS, write_cityscapes
 
     stems = {f"{city}_000000_{i:06d}": CS_LABEL_IDS for city in ("aachen", "jena", "zurich") for i in range(2)}
-    _write_cityscapes(tmp_path, "train", stems)
+    write_cityscapes(tmp_path, "train", stems)
     tune = load_split("cityscapes", tmp_path, "tune")
     rest = load_split("cityscapes", tmp_path, "train-tune")
     assert sorted(tune.ids) == [s for s in sorted(stems) if not s.startswith("aachen")]

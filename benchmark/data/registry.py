@@ -10,7 +10,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-__all__ = ["IGNORE_INDEX", "DatasetError", "DatasetInfo", "dataset_info", "list_datasets", "register_dataset"]
+__all__ = ["IGNORE_INDEX", "DatasetError", "DatasetInfo", "dataset_info", "list_datasets", "register_dataset", "unregister_dataset"]
 
 #: The void label of every built-in dataset (the default ``DatasetInfo.ignore_index``).
 IGNORE_INDEX = 255
@@ -85,6 +85,12 @@ def _load_plugins() -> None:
 def _accept(value) -> None:
     if isinstance(value, DatasetInfo) and _DATASETS.get(value.name) != value:
         register_dataset(value)
+
+
+def unregister_dataset(name: str) -> None:
+    """Remove the dataset ``name`` from the registry (one a test registered for a while); an
+    unknown name is left alone."""
+    _DATASETS.pop(name, None)
 
 
 def list_datasets() -> list[str]:

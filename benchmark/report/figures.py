@@ -178,7 +178,7 @@ def class_palette(dataset: str, num_classes: int) -> np.ndarray:
         return pal
 
 
-def _overlay(image: np.ndarray, labels: np.ndarray, pal: np.ndarray, alpha: float = 0.6) -> np.ndarray:
+def overlay(image: np.ndarray, labels: np.ndarray, pal: np.ndarray, alpha: float = 0.6) -> np.ndarray:
     """uint8 [H, W, 3]: the label colours blended over the image; void pixels black."""
     colour = pal[labels].astype(np.float32)
     out = (1 - alpha) * image.astype(np.float32) + alpha * colour
@@ -243,9 +243,9 @@ def qualitative_figures(records_or_folder, max_images: int = 4) -> tuple[dict[st
             image = _decode_rgb(p["image"])
             panels = (
                 image,
-                _overlay(image, decode_mask(p["target"]), pal),
-                _overlay(image, decode_mask(p["pred"]), pal),
-                _overlay(image, decode_mask(ours["predictions"][idx]["pred"]), pal),
+                overlay(image, decode_mask(p["target"]), pal),
+                overlay(image, decode_mask(p["pred"]), pal),
+                overlay(image, decode_mask(ours["predictions"][idx]["pred"]), pal),
             )
             for j, panel in enumerate(panels):
                 ax = axes[i, j]
