@@ -207,9 +207,7 @@ def write_leaderboard(inputs: PartInput, out: PartOutput) -> None:
     searches' trials as well as the seed runs."""
     everything = inputs.tidy
     t = leaderboard_table(everything, inputs.definitions, out.warnings)
-    out.text("leaderboard.md", leaderboard_markdown(t))
-    out.text("leaderboard.csv", frame_csv(t.drop(columns=["note"], errors="ignore")))
-    out.text("leaderboard.tex", leaderboard_latex(t))
+    out.table("leaderboard", leaderboard_markdown(t), frame_csv(t.drop(columns=["note"], errors="ignore")), leaderboard_latex(t))
     if t.empty:
         return
     out.text("leaderboard_trials.csv", frame_csv(weight_table(everything)))

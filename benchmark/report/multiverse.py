@@ -243,9 +243,7 @@ def multiverse_latex(t: pd.DataFrame) -> str:
 def write_multiverse(inputs: PartInput, out: PartOutput) -> None:
     """``multiverse.{md,csv,tex}`` and ``multiverse.png``, the specification curve."""
     t = multiverse_table(inputs.reported, out.warnings)
-    out.text("multiverse.md", multiverse_markdown(t))
-    out.text("multiverse.csv", frame_csv(t))
-    out.text("multiverse.tex", multiverse_latex(t))
+    out.table("multiverse", multiverse_markdown(t), frame_csv(t), multiverse_latex(t))
     fig = multiverse_figure(inputs.reported)
     if fig is not None:
         out.figure("multiverse", fig)

@@ -65,6 +65,10 @@ class PartOutput:
         self.files.append(path)
         return path
 
+    def table(self, stem: str, markdown: str, csv: str, latex: str) -> list[Path]:
+        """A table's three renderings: ``<stem>.md``, ``<stem>.csv`` and ``<stem>.tex``."""
+        return [self.text(f"{stem}.{ext}", text) for ext, text in (("md", markdown), ("csv", csv), ("tex", latex))]
+
     def parquet(self, name: str, frame: pd.DataFrame) -> Path:
         """Write ``frame`` as the Parquet file ``name`` (no index)."""
         path = self.folder / name

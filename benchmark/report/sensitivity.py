@@ -125,6 +125,4 @@ def sensitivity_latex(t: pd.DataFrame) -> str:
 def write_sensitivity(inputs: PartInput, out: PartOutput) -> None:
     """``sensitivity.{md,csv,tex}``."""
     t = sensitivity_table(inputs.reported, out.warnings)
-    out.text("sensitivity.md", sensitivity_markdown(t))
-    out.text("sensitivity.csv", frame_csv(t))
-    out.text("sensitivity.tex", sensitivity_latex(t))
+    out.table("sensitivity", sensitivity_markdown(t), frame_csv(t), sensitivity_latex(t))

@@ -247,9 +247,7 @@ def table_latex(kind: str, table: pd.DataFrame) -> str:
 
 
 def _write(kind: str, t: pd.DataFrame, out: PartOutput) -> None:
-    out.text(f"{kind}.md", table_markdown(kind, t))
-    out.text(f"{kind}.csv", frame_csv(t))
-    out.text(f"{kind}.tex", table_latex(kind, t))
+    out.table(kind, table_markdown(kind, t), frame_csv(t), table_latex(kind, t))
 
 
 def write_table1(inputs: PartInput, out: PartOutput) -> None:
