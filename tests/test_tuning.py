@@ -448,3 +448,14 @@ def test_the_tuning_seed_is_not_a_data_seed():
     spec = RunSpec(**{**RunSpec.create("ppce", scale="smoke", overrides={"data_seed": TUNING_DATA_SEED}).__dict__, "split": "tune"})
     with pytest.raises(ValueError, match="draws the tuning split"):
         prepare(spec)
+
+
+def test_the_trials_table_keeps_small_multipliers_apart(tmp_path):
+    from benchmark.records import load_records
+    from benchmark.report.leaderboard import weight_table
+
+    lb = Leaderboard(methods=("ppce", "semeda"), datasets=("streets",), grid=(1 / 2187, 1 / 729), scale="smoke")
+    for m, value in ((1 / 2187, 0.3), (1 / 729, 0.4)):
+        write_record(tmp_path, _trial_record(lb, "semeda", m, 3, value))
+    table = weight_table(tidy_records(load_records(tmp_path)[0]))
+    assert sorted(table["multiplier"]) == ["1/2187", "1/729"]  # 0.000457 and 0.00137: both 0.000/0.001 at 3 decimals

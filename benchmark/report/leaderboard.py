@@ -311,8 +311,11 @@ def weight_figure(tidy: pd.DataFrame):
 
 
 def weight_table(tidy: pd.DataFrame) -> pd.DataFrame:
-    """The search trials as a table: context, method, multiplier, step reached, tuning mIoU (%)."""
+    """The search trials as a table: context, method, multiplier (as text, ``1/2187``), step
+    reached, tuning mIoU (%)."""
     trials = search_trials(tidy)
     if trials.empty:
         return trials
-    return trials[CONTEXT + ["method", "multiplier", "step", "status", "miou", "run_id"]].assign(miou=lambda d: 100 * d["miou"])
+    # the multiplier as the grid writes it (1/2187), exact where a float column keeps 3 decimals
+    return trials[CONTEXT + ["method", "multiplier", "step", "status", "miou", "run_id"]].assign(
+        miou=lambda d: 100 * d["miou"], multiplier=lambda d: d["multiplier"].map(grid_text))
