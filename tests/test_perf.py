@@ -379,21 +379,24 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     from benchmark.spec import RunSpec
     from benchmark.suites import FAST_SETTINGS
 
-    def record(method, seed, miou, fast, status="ok", **params):
+    def record(method, seed, miou, fast, status="ok", f1=0.99, **params):
         spec = RunSpec.create(method, params=params, scale="smoke", seed=seed, overrides=dict(FAST_SETTINGS) if fast else None)
+        edge_net = {"edge_net": {"alpha": 5.0, "sigma": 1.0, "f1": f1, "peak": 0.9}} if method == "semeda" else {}
         write_record(tmp_path, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": status,
-                                "metrics": {"miou": miou} if status == "ok" else {}})  # fmt: skip
+                                "metrics": {"miou": miou} if status == "ok" else {}, **edge_net})  # fmt: skip
 
     # PPCE: fast - default = +0.2, -0.1, +0.5 points (the first case above): agrees
     for seed, (default, fast) in enumerate([(0.500, 0.502), (0.520, 0.519), (0.480, 0.485)]):
         record("ppce", seed, default, False)
         record("ppce", seed, fast, True)
-    # SEMEDA: seed 1's fast run failed, seed 2 has no default run: unpaired
+    # SEMEDA: seed 1's fast run failed, seed 2 has no default run, seed 3's runs read two edge nets: unpaired
     record("semeda", 0, 0.60, False, lambdas=(0, 1, 0))
     record("semeda", 0, 0.61, True, lambdas=(0, 1, 0))
     record("semeda", 1, 0.60, False, lambdas=(0, 1, 0))
     record("semeda", 1, None, True, status="failed", lambdas=(0, 1, 0))
     record("semeda", 2, 0.60, True, lambdas=(0, 1, 0))
+    record("semeda", 3, 0.60, False, lambdas=(0, 1, 0))
+    record("semeda", 3, 0.60, True, f1=0.98, lambdas=(0, 1, 0))
     record("ppce", 5, 0.5, False)  # a default run alone: nothing to check
     out = tmp_path / "perf"
     assert perf.main(["--only", "agreement", "--records", str(tmp_path), "--out", str(out), "--no-progress"]) == 0
@@ -405,6 +408,7 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     assert figures[f"{ppce}.interval"]["met"] and figures[f"{ppce}.unpaired"]["met"] and figures[f"{ppce}.mean"]["agree"]
     assert figures[f"{ppce}.mean"]["differences"] == pytest.approx({"0": 0.2, "1": -0.1, "2": 0.5})
     semeda = f"agreement.streets_deeplabv2_small_smoke_scratch.semeda(0,1,0)_before_ReLU.{fast}"
-    assert figures[f"{semeda}.unpaired"]["median"] == 2 and not figures[f"{semeda}.unpaired"]["met"]
-    assert figures[f"{semeda}.mean"]["unpaired"] == ["s1 failed", "s2 no default run"] and not figures[f"{semeda}.mean"]["agree"]
+    assert figures[f"{semeda}.unpaired"]["median"] == 3 and not figures[f"{semeda}.unpaired"]["met"]
+    assert figures[f"{semeda}.mean"]["unpaired"] == ["s1 failed", "s2 no default run", "s3 another edge net (F1 0.98 against 0.99)"]
+    assert figures[f"{semeda}.mean"]["differences"] == pytest.approx({"0": 1.0}) and not figures[f"{semeda}.mean"]["agree"]
     assert len([k for k in figures if k.startswith("agreement.")]) == 6

@@ -5,8 +5,9 @@ suite's fast rows) is paired with the record of the same spec at the levers' def
 the same seed, so the same initialisation and batches. Per row, dataset and fast settings: the
 mIoU difference fast - default in points, seed by seed, its mean and 95% Student-t interval. They
 agree when |mean| <= 0.5 point and the interval lies within +-1.5 points: both targets met. A
-failed run on either side, or a partner not in the records, is counted as unpaired (target 0),
-never averaged away; seeds the divergence rule marks are named in the label.
+failed run on either side, a partner not in the records, or a pair whose runs read different edge
+nets (the preparation fitted anew elsewhere) is counted as unpaired (target 0), never averaged
+away; seeds the divergence rule marks are named in the label.
 """
 
 from __future__ import annotations
@@ -130,6 +131,10 @@ def measure(ctx: Context) -> list[Figure]:
             a, b = _miou(fast), _miou(default)
             if a is None or b is None:
                 unpaired.append(f"s{seed} " + ("no default run" if default is None else "failed"))
+                continue
+            if fast.get("edge_net") != default.get("edge_net"):  # a difference of edge nets, not of the levers
+                f1 = [(r.get("edge_net") or {}).get("f1") for r in (fast, default)]
+                unpaired.append(f"s{seed} another edge net (F1 {f1[0]} against {f1[1]})")
                 continue
             differences[seed] = a - b
             classes = dataset_info(fast["spec"]["dataset"]).num_classes
