@@ -63,8 +63,8 @@ def apply_levers(model, method, *, memory_format: str = "contiguous", compile: b
     place); PPCE, SEMEDA and PPCE on edges are one graph each, and a method that reads tensors
     back in Python (focal's and Lovasz's ``.any()`` and gathers of a data-dependent size)
     compiles in pieces. The network stays eager, and so does the evaluation: compiling the
-    network as well made the small scale's step 3-9% slower, not faster, on the reference CPU
-    (``benchmark.perf.levers``, variant ``compile+network``): its time is oneDNN's
+    network as well made the small scale's step 4-11% slower than compiling the loss alone on
+    the reference CPU (``benchmark.perf.levers``, variant ``compile+network``): its time is oneDNN's
     convolutions, the same compiled or not, and inductor decomposes the bilinear up-sampling
     into gathers and an accumulating index_put, slower than eager's kernel. So the network's
     state dict, checkpoints and saved weights are those of an uncompiled run, and evaluation
