@@ -90,6 +90,15 @@ class Settings:
     #: Weigh the edge net's loss by class (HED: an edge pixel by the share of non-edge
     #: pixels; ``methods.balanced_edge_cross_entropy``) rather than the plain mean.
     edge_net_balance: bool = False
+    #: Speed lever: the memory layout of the network's weights and of its input batches, in
+    #: training and evaluation: "contiguous" (NCHW, PyTorch's default) or "channels_last"
+    #: (NHWC, ``torch.channels_last``). Not bit-identical to the default (oneDNN sums a
+    #: convolution in another order); ``benchmark.step.apply_levers``.
+    memory_format: str = "contiguous"
+    #: Speed lever: ``torch.compile`` (inductor) of the method's loss terms in the training
+    #: step; the network stays eager. The compilation is part of the run's wall time. Not
+    #: bit-identical to eager (fused kernels sum in another order); ``benchmark.step.apply_levers``.
+    compile: bool = False
 
 
 SCALES: dict[str, Settings] = {
@@ -209,6 +218,8 @@ def check_setting_values(overrides: dict) -> dict:
 PRECISIONS = ("fp32", "bf16")
 #: What the edge net is fitted on (``Settings.edge_net_sampling``).
 EDGE_NET_SAMPLINGS = ("uniform", "edges")
+#: Memory layouts of the network and its batches (``Settings.memory_format``), the default first.
+MEMORY_FORMATS = ("contiguous", "channels_last")
 #: Values a setting's type admits but a run cannot use: (test, what is expected).
 _VALUE_RULES = {
     "grad_clip": (lambda v: v is None or (v > 0 and math.isfinite(v)), "a number > 0, or none for no clipping"),
@@ -219,6 +230,7 @@ _VALUE_RULES = {
     "edge_net_peak": (lambda v: not isinstance(v, str) or v == methods.LITERAL,
                       f"a number in (0, 1), a range low,high or {methods.LITERAL}"),
     "edge_net_sampling": (lambda v: v in EDGE_NET_SAMPLINGS, " or ".join(EDGE_NET_SAMPLINGS)),
+    "memory_format": (lambda v: v in MEMORY_FORMATS, " or ".join(MEMORY_FORMATS)),
 }
 
 
@@ -298,7 +310,7 @@ ORIGIN_IDENTITY = ("sha256", "distribution", "version")
 #: Settings added after records began: left out of a spec's settings (and so of its run id)
 #: while they hold their field default, which must be the behaviour before they existed, so
 #: every earlier run keeps its id. A new setting adds its name here.
-UNSTATED_SETTINGS: tuple[str, ...] = ("edge_net_sampling", "edge_net_balance")
+UNSTATED_SETTINGS: tuple[str, ...] = ("edge_net_sampling", "edge_net_balance", "memory_format", "compile")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,15 @@ import torch
 
 from benchmark.data.transforms import normalize
 
-__all__ = ["StepResult", "train_step", "global_grad_norm", "autocast_for"]
+__all__ = ["StepResult", "train_step", "global_grad_norm", "autocast_for", "apply_levers", "in_memory_format", "COMPILE_OPTIONS"]
+
+#: ``Settings.memory_format`` -> the torch memory format of the network's weights and batches.
+_MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+#: How ``apply_levers`` calls ``torch.compile``: inductor; shapes static until one changes, then
+#: dynamic (a loss whose pixel count varies with the batch, as focal's and Lovasz's gathers of the
+#: non-void pixels do, recompiles once, not at every batch; torch's limit of 8 recompilations
+#: per function then falls back to eager).
+COMPILE_OPTIONS = {"backend": "inductor"}
 
 
 @dataclass
@@ -40,6 +48,43 @@ def autocast_for(device: torch.device, precision: str = "fp32"):
     return nullcontext()
 
 
+def apply_levers(model, method, *, memory_format: str = "contiguous", compile: bool = False) -> None:
+    """The step's speed levers (``Settings.memory_format``, ``Settings.compile``) applied in
+    place to the network and the method, once, before the optimiser is built; at their
+    defaults nothing changes. The one place the trainer and the performance benchmark set them.
+
+    ``memory_format="channels_last"``: the network's weights in NHWC layout (its batches follow
+    in ``train_step`` and in the evaluation, ``in_memory_format``); the network hands its class
+    scores back in NCHW before up-sampling them (``SegmentationModel.forward``), so the losses
+    see the layout they always saw.
+
+    ``compile=True``: the method's loss terms, from the logits to the total, forward and
+    backward, compiled by ``torch.compile`` (``COMPILE_OPTIONS``; ``nn.Module.compile``, in
+    place); PPCE, SEMEDA and PPCE on edges are one graph each, and a method that reads tensors
+    back in Python (focal's and Lovasz's ``.any()`` and gathers of a data-dependent size)
+    compiles in pieces. The network stays eager, and so does the evaluation: compiling the
+    network as well made the small scale's step 4-11% slower than compiling the loss alone on
+    the reference CPU (``benchmark.perf.levers``, variant ``compile+network``): its time is oneDNN's
+    convolutions, the same compiled or not, and inductor decomposes the bilinear up-sampling
+    into gathers and an accumulating index_put, slower than eager's kernel. So the network's
+    state dict, checkpoints and saved weights are those of an uncompiled run, and evaluation
+    at any image size runs no compiled code.
+    """
+    if memory_format not in _MEMORY_FORMATS:
+        raise ValueError(f"memory_format must be one of {', '.join(_MEMORY_FORMATS)}, got {memory_format!r}")
+    if memory_format != "contiguous":
+        model.to(memory_format=_MEMORY_FORMATS[memory_format])
+    if compile:
+        method.compile(**COMPILE_OPTIONS)
+
+
+def in_memory_format(batch: torch.Tensor, memory_format: str = "contiguous") -> torch.Tensor:
+    """``batch`` [N, C, H, W] in the layout of ``memory_format`` (itself when it already is)."""
+    if memory_format == "contiguous":
+        return batch
+    return batch.contiguous(memory_format=_MEMORY_FORMATS[memory_format])
+
+
 def global_grad_norm(parameters) -> torch.Tensor:
     """Global L2 norm of the gradients of ``parameters`` (those with a gradient), a 0-dim tensor."""
     grads = [p.grad for p in parameters if p.grad is not None]
@@ -61,6 +106,7 @@ def train_step(
     grad_clip: float | None = None,
     precision: str = "fp32",
     normalise: bool = True,
+    memory_format: str = "contiguous",
 ) -> StepResult:
     """One SGD step of ``model`` on the batch with ``method``'s total loss.
 
@@ -73,10 +119,11 @@ def train_step(
     ``grad_clip / norm`` when the norm exceeds it); None leaves the gradient as it is.
     Under AMP the gradient is unscaled first, so the threshold means the same with and
     without loss scaling. A non-finite total raises before any parameter changes.
+    ``memory_format``: the batch's layout, that of the network (``apply_levers``).
     """
     device = images.device
     with autocast_for(device, precision):
-        out = model(normalize(images) if normalise else images)
+        out = model(in_memory_format(normalize(images) if normalise else images, memory_format))
     edge_logits = out.get("edge_logits")
     terms = method(out["logits"].float(), target, edges=edges, edge_logits=None if edge_logits is None else edge_logits.float())
     values = {k: v.item() for k, v in terms.items()}

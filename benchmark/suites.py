@@ -22,7 +22,7 @@ from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_se
 __all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "load_suite_file", "register_suite",
            "suite_from_dict", "TABLE1_ROWS", "TABLE2_ROWS",
            "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "MULTIVERSE_AXES", "Protocol", "multiverse_grid", "multiverse_protocols",
-           "protocol_row"]  # fmt: skip
+           "protocol_row", "FAST_SETTINGS", "AGREEMENT_ROWS"]  # fmt: skip
 
 
 def _frozen(value):
@@ -194,6 +194,19 @@ def _multiverse_rows() -> tuple[Row, ...]:
     return tuple(row for row in multiverse_grid() if row in runnable)
 
 
+#: The fastest settings of the training step that train (``benchmark.perf.levers``: about 0.8x
+#: the default step's time at the small scale), none of them bit-identical to the default.
+FAST_SETTINGS: tuple[tuple[str, object], ...] = (("compile", True), ("memory_format", "channels_last"), ("precision", "bf16"))
+#: The paired agreement check of ``FAST_SETTINGS`` (``benchmark.perf.agreement``): PPCE and SEMEDA
+#: (0,1,0) before ReLU on them, each beside its run at the default settings with the same seed
+#: (the default rows are Table 1's, whose runs exist).
+AGREEMENT_ROWS: tuple[Row, ...] = tuple(
+    Row.of(method, overrides, **params)
+    for method, params in (("ppce", {}), ("semeda", {"lambdas": (0, 1, 0)}))
+    for overrides in (None, dict(FAST_SETTINGS))
+)
+
+
 @dataclass(frozen=True)
 class Suite:
     """A named list of rows, run on its datasets and initialisations with ``seeds`` seeds,
@@ -246,6 +259,11 @@ SUITES: dict[str, Suite] = {
         {"embedded": ("streets", "shapes"), "paper": ("cityscapes", "voc")}, {"embedded": ("scratch",), "paper": ("imagenet",)},
         description="every registered loss at the weight an equal search budget selected on the tuning split, then seeds",
         tuned=True, every_method=True,
+    ),
+    "agreement": Suite(
+        "agreement", AGREEMENT_ROWS, {"embedded": ("streets",), "paper": ("cityscapes",)},
+        {"embedded": ("scratch",), "paper": ("imagenet",)},
+        description="PPCE and SEMEDA (0,1,0) on the fastest step settings beside the default ones, 3 seeds, paired",
     ),
     "smoke": Suite(
         "smoke", (Row.of("ppce"), Row.of("ubernet", lambdas=(1,)), Row.of("ppce_edges", lambdas=(1,)), Row.of("semeda", lambdas=(0, 1, 0))),

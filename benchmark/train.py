@@ -27,7 +27,7 @@ from benchmark.models import build_model
 from benchmark.prepare import Prepared, prepare
 from benchmark.records import PREDICTIONS_KEY, encode_mask, environment
 from benchmark.spec import RunSpec
-from benchmark.step import train_step
+from benchmark.step import apply_levers, in_memory_format, train_step
 
 __all__ = ["train", "NonFiniteLoss", "pick_device", "train_set", "train_batches", "build_optimiser"]
 
@@ -198,7 +198,7 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
     with torch.inference_mode():
         for batch, (images, target) in zip(batches, loader):
             images, target = images.to(device), target.to(device)
-            logits = model(normalize(images))["logits"]
+            logits = model(in_memory_format(normalize(images), s.memory_format))["logits"]
             pred = logits.argmax(1)
             dist = take(distances, batch).to(device)  # the cached uint8 map: exact for integer widths
             if dist.shape != target.shape:
@@ -272,6 +272,7 @@ def train(
         spec.backbone, info.num_classes, edge_head=method.needs_edge_head, weights=spec.weights, frozen_bn=s.frozen_bn,
         width=s.width if spec.backbone == "deeplabv2_small" else None,
     ).to(device)  # fmt: skip
+    apply_levers(model, method, memory_format=s.memory_format, compile=s.compile)
     optimiser, schedule = build_optimiser(model, spec)
     amp = device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=amp)
@@ -327,7 +328,7 @@ def train(
             edges = methods.semantic_edges(target, info.ignore_index) if method.needs_edge_head or method.needs_edge_net else None
             try:
                 result = train_step(model, method, optimiser, schedule, scaler, images, target, edges,
-                                    grad_clip=s.grad_clip, precision=s.precision)  # fmt: skip
+                                    grad_clip=s.grad_clip, precision=s.precision, memory_format=s.memory_format)  # fmt: skip
             except FloatingPointError as err:
                 raise NonFiniteLoss(step, err.args[0]) from None
             curve.add(step, result.values)

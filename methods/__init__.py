@@ -40,6 +40,8 @@ from methods.edge_net import (
     save_edge_net,
 )
 from methods.edges import semantic_edges
+from methods.focal import focal_term
+from methods.lovasz import lovasz_softmax_term
 from methods.progress import LineProgress, progress_bar
 from methods.plugins import ENTRY_POINT_GROUPS, Plugin, PluginError, import_modules, import_plugin, imported_plugins, load_entry_points
 from methods.registry import build_method, list_methods, method_class, method_origin, register_method
@@ -60,6 +62,8 @@ __all__ = [
     "imported_plugins",
     "load_entry_points",
     "semantic_edges",
+    "focal_term",
+    "lovasz_softmax_term",
     "EdgeNet",
     "EdgeNetInfo",
     "alpha_for_peak",

@@ -169,3 +169,86 @@ def test_dice():
     expected = ((1 - 1.6 / 2.9) + (1 - 1.8 / 3.1)) / 2
     assert out["dice"].item() == pytest.approx(expected, rel=1e-6)
     assert out["total"].item() == pytest.approx(LOVASZ_PPCE + expected, rel=1e-6)
+
+
+# ------------------------------------------------------------- focal and Lovasz against smp's
+# The focal and Lovasz terms are smp's losses computed with fewer gathers and scatters
+# (methods.focal_term, methods.lovasz_softmax_term); their numbers must be smp's, bit for bit.
+
+
+def _random_batch(seed: int, n: int, c: int, h: int, w: int, void: float, absent: tuple[int, ...] = ()):
+    """Logits ~ 3 N(0, 1) [n, c, h, w] float32 and a target with a share ``void`` of void
+    pixels, classes ``absent`` never drawn."""
+    g = torch.Generator().manual_seed(seed)
+    logits = 3 * torch.randn(n, c, h, w, generator=g)
+    present = torch.tensor([k for k in range(c) if k not in absent])
+    target = present[torch.randint(len(present), (n, h, w), generator=g)]
+    target[torch.rand(n, h, w, generator=g) < void] = VOID
+    return logits, target
+
+
+# (seed, N, C, H, W, void share, absent classes, torch threads): pixel counts that are and are
+# not multiples of a vector's width, several threads (a reduction split across them), one class.
+SMP_CASES = [
+    (0, 4, 19, 32, 64, 0.06, (), 1),
+    (1, 2, 19, 33, 37, 0.3, (3, 7, 18), 1),
+    (2, 3, 5, 17, 129, 0.0, (0,), 2),
+    (3, 4, 19, 64, 128, 0.1, (), 2),
+    (4, 1, 3, 5, 7, 0.5, (1, 2), 1),
+]
+
+
+@pytest.mark.parametrize("case", SMP_CASES)
+@pytest.mark.parametrize("gamma", [2.0, 0.5, 0.0])
+def test_focal_term_is_smps_focal_loss_bit_for_bit(case, gamma):
+    from segmentation_models_pytorch.losses import FocalLoss
+
+    from methods.focal import focal_term
+
+    seed, n, c, h, w, void, absent, threads = case
+    logits, target = _random_batch(seed, n, c, h, w, void, absent)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+        a = focal_term(ours, target, gamma, VOID)
+        b = FocalLoss(mode="multiclass", gamma=gamma, ignore_index=VOID)(theirs, target)
+        (a * 1.7).backward()
+        (b * 1.7).backward()
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(a, b), (a.item(), b.item())
+    assert torch.equal(ours.grad, theirs.grad), (ours.grad - theirs.grad).abs().max().item()
+
+
+@pytest.mark.parametrize("case", SMP_CASES)
+def test_lovasz_term_is_smps_lovasz_loss_bit_for_bit(case):
+    from segmentation_models_pytorch.losses import LovaszLoss
+
+    from methods.lovasz import lovasz_softmax_term
+
+    seed, n, c, h, w, void, absent, threads = case
+    logits, target = _random_batch(seed, n, c, h, w, void, absent)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+        a = lovasz_softmax_term(ours, target, VOID)
+        b = LovaszLoss(mode="multiclass", ignore_index=VOID, per_image=False)(theirs, target)
+        (a * 1.7).backward()
+        (b * 1.7).backward()
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(a, b), (a.item(), b.item())
+    assert torch.equal(ours.grad, theirs.grad), (ours.grad - theirs.grad).abs().max().item()
+
+
+def test_focal_and_lovasz_methods_on_an_all_void_batch_give_zero_and_a_zero_gradient():
+    logits = torch.randn(2, 4, 3, 5, requires_grad=True)
+    target = torch.full((2, 3, 5), VOID)
+    for name in ("focal", "lovasz"):
+        out = build_method(name)(logits, target)
+        assert out[name].item() == 0.0
+        out["total"].backward()
+        assert torch.count_nonzero(logits.grad) == 0
+        logits.grad = None

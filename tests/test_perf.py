@@ -8,6 +8,7 @@ import itertools
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -83,8 +84,9 @@ def test_suite_wall_runs_only_when_asked():
 
 
 def test_sections_in_the_order_of_the_output():
-    names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall", "paper_scale")
-    assert perf.section_names() == names and perf.default_sections() == names[:-2]  # the last two: only when asked for
+    names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall", "paper_scale", "levers",
+             "agreement")
+    assert perf.section_names() == names and perf.default_sections() == names[:-4]  # the last four: only when asked for
 
 
 def test_every_section_is_one_file_with_its_note_and_sizes():
@@ -324,3 +326,89 @@ def test_update_replaces_only_the_sections_run_again():
     out = perf.merged(old, new)
     assert list(out["sections"]) == ["trimap", "sweep"] and out["sections"]["sweep"] == {"seconds": 3}
     assert out["figures"] == {"trimap.a": fig("trimap", 1.0), "sweep.c": fig("sweep", 1.7)}
+
+
+# --------------------------------------------------------------------------- levers, agreement
+
+
+def test_levers_section_times_each_lever_against_the_default_step(monkeypatch):
+    """The section on PPCE with three of its variants: a ratio per lever, a compilation time."""
+    from benchmark.perf import levers
+
+    monkeypatch.setattr(levers, "VARIANTS", levers.VARIANTS[:3])  # default, channels_last, compile
+    torch._dynamo.reset()  # nothing compiled by an earlier test: the compilation is timed
+    context = perf.Context("quick", (("ppce",), 2, 1), torch.device("cpu"), progress=False)
+    figures = {f.key: f for f in levers.measure(context)}
+    assert set(figures) == {"ppce.channels_last", "ppce.compile", "compile_s.ppce.compile", "focal_term.vs_smp", "lovasz_term.vs_smp"}
+    for key in ("ppce.channels_last", "ppce.compile"):
+        f = figures[key]
+        assert f.unit == "x" and len(f.values) == 2 and all(v > 0 for v in f.values)
+        assert f.median == pytest.approx(statistics.median(f.values)) and f.extra["default_ms_per_step"] > 0
+    assert figures["ppce.compile"].extra["settings"] == {"compile": True}
+    compiled = figures["compile_s.ppce.compile"]
+    assert compiled.unit == "s" and compiled.median >= 0 and compiled.extra["graphs"] == 1  # PPCE's loss: one graph
+    assert figures["focal_term.vs_smp"].extra["bit_identical"] and figures["lovasz_term.vs_smp"].extra["bit_identical"]
+
+
+def test_agreement_rule_on_hand_computed_t_intervals():
+    from benchmark.perf.agreement import agreement
+
+    t2, t4 = 4.302653, 2.776445  # t_{0.975, 2}, t_{0.975, 4} from a table
+    # mean 0.2, deviations 0, -0.3, 0.3: s = 0.3; half-width 4.302653 * 0.3 / sqrt(3) = 0.7452
+    check = agreement([0.2, -0.1, 0.5])
+    half = t2 * 0.3 / math.sqrt(3)
+    assert check.mean == pytest.approx(0.2) and (check.low, check.high) == pytest.approx((0.2 - half, 0.2 + half), abs=1e-5)
+    assert check.agree and check.extent == pytest.approx(0.9452, abs=1e-4)
+    # mean 1.0 > 0.5, although the interval (0.503, 1.497) lies within 1.5
+    check = agreement([1.0, 1.2, 0.8])
+    assert (check.low, check.high) == pytest.approx((1 - t2 * 0.2 / math.sqrt(3), 1 + t2 * 0.2 / math.sqrt(3)), abs=1e-5)
+    assert check.high < 1.5 and not check.agree
+    # mean 0.4 <= 0.5, but s = 1: the interval (-2.08, 2.88) reaches past 1.5
+    check = agreement([0.4, -0.6, 1.4])
+    assert check.low == pytest.approx(0.4 - t2 / math.sqrt(3), abs=1e-5) and not check.agree
+    # five seeds: mean 0.3, s = sqrt(0.025); half-width 2.776445 * 0.158114 / sqrt(5) = 0.1963
+    check = agreement([0.1, 0.2, 0.3, 0.4, 0.5])
+    assert check.high == pytest.approx(0.3 + t4 * math.sqrt(0.025) / math.sqrt(5), abs=1e-5) and check.agree
+    # one pair: no interval, no agreement
+    check = agreement([0.1])
+    assert math.isnan(check.low) and math.isnan(check.extent) and not check.agree
+
+
+def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, capsys):
+    from benchmark.records import write_record
+    from benchmark.spec import RunSpec
+    from benchmark.suites import FAST_SETTINGS
+
+    def record(method, seed, miou, fast, status="ok", f1=0.99, **params):
+        spec = RunSpec.create(method, params=params, scale="smoke", seed=seed, overrides=dict(FAST_SETTINGS) if fast else None)
+        edge_net = {"edge_net": {"alpha": 5.0, "sigma": 1.0, "f1": f1, "peak": 0.9}} if method == "semeda" else {}
+        write_record(tmp_path, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": status,
+                                "metrics": {"miou": miou} if status == "ok" else {}, **edge_net})  # fmt: skip
+
+    # PPCE: fast - default = +0.2, -0.1, +0.5 points (the first case above): agrees
+    for seed, (default, fast) in enumerate([(0.500, 0.502), (0.520, 0.519), (0.480, 0.485)]):
+        record("ppce", seed, default, False)
+        record("ppce", seed, fast, True)
+    # SEMEDA: seed 1's fast run failed, seed 2 has no default run, seed 3's runs read two edge nets: unpaired
+    record("semeda", 0, 0.60, False, lambdas=(0, 1, 0))
+    record("semeda", 0, 0.61, True, lambdas=(0, 1, 0))
+    record("semeda", 1, 0.60, False, lambdas=(0, 1, 0))
+    record("semeda", 1, None, True, status="failed", lambdas=(0, 1, 0))
+    record("semeda", 2, 0.60, True, lambdas=(0, 1, 0))
+    record("semeda", 3, 0.60, False, lambdas=(0, 1, 0))
+    record("semeda", 3, 0.60, True, f1=0.98, lambdas=(0, 1, 0))
+    record("ppce", 5, 0.5, False)  # a default run alone: nothing to check
+    out = tmp_path / "perf"
+    assert perf.main(["--only", "agreement", "--records", str(tmp_path), "--out", str(out), "--no-progress"]) == 0
+    figures = json.loads((out / "perf.json").read_text())["figures"]
+    fast = "compile=true,memory_format=channels_last,precision=bf16"
+    ppce = f"agreement.streets_deeplabv2_small_smoke_scratch.ppce.{fast}"
+    assert figures[f"{ppce}.mean"]["median"] == pytest.approx(0.2) and figures[f"{ppce}.mean"]["met"]
+    assert figures[f"{ppce}.interval"]["median"] == pytest.approx(0.2 + 4.302653 * 0.3 / math.sqrt(3), abs=1e-4)
+    assert figures[f"{ppce}.interval"]["met"] and figures[f"{ppce}.unpaired"]["met"] and figures[f"{ppce}.mean"]["agree"]
+    assert figures[f"{ppce}.mean"]["differences"] == pytest.approx({"0": 0.2, "1": -0.1, "2": 0.5})
+    semeda = f"agreement.streets_deeplabv2_small_smoke_scratch.semeda(0,1,0)_before_ReLU.{fast}"
+    assert figures[f"{semeda}.unpaired"]["median"] == 3 and not figures[f"{semeda}.unpaired"]["met"]
+    assert figures[f"{semeda}.mean"]["unpaired"] == ["s1 failed", "s2 no default run", "s3 another edge net (F1 0.98 against 0.99)"]
+    assert figures[f"{semeda}.mean"]["differences"] == pytest.approx({"0": 1.0}) and not figures[f"{semeda}.mean"]["agree"]
+    assert len([k for k in figures if k.startswith("agreement.")]) == 6

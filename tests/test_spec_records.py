@@ -1,6 +1,7 @@
 """RunSpec (validation, run id) and run records (atomic writes, corrupt files)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,3 +108,49 @@ def test_a_setting_added_later_is_unstated_at_its_default(monkeypatch):
     assert "precision" not in plain.to_dict()["settings"]
     assert RunSpec.from_dict(plain.to_dict()) == plain
     assert RunSpec.create("ppce", scale="smoke", overrides={"precision": "bf16"}).to_dict()["settings"]["precision"] == "bf16"
+
+
+# --------------------------------------------------------------------------- speed levers
+
+#: Committed records of the default protocol (table1's PPCE and SEMEDA (0,1,0) before ReLU,
+#: seed 0): a setting added later must leave their specs and run ids as they are.
+PINNED_RECORDS = ("ppce-streets-s0-e47c1960be5a", "semeda-streets-s0-398aba04068d")
+RECORDS = Path(__file__).resolve().parents[1] / "results" / "runs"
+
+
+@pytest.mark.parametrize("run_id", PINNED_RECORDS)
+def test_committed_default_runs_keep_their_spec_and_run_id(run_id):
+    record = json.loads((RECORDS / f"{run_id}.json").read_text())
+    spec = RunSpec.from_dict(record["spec"])
+    assert spec.settings.memory_format == "contiguous" and spec.settings.compile is False
+    assert spec.to_dict() == record["spec"]
+    assert spec.run_id(record["data_version"]) == record["run_id"] == run_id
+
+
+def test_speed_levers_are_unstated_at_their_defaults_and_stated_otherwise():
+    plain = RunSpec.create("ppce", scale="smoke")
+    assert not {"memory_format", "compile"} & set(plain.to_dict()["settings"])
+    explicit = RunSpec.create("ppce", scale="smoke", overrides={"memory_format": "contiguous", "compile": False})
+    assert explicit == plain and explicit.run_id() == plain.run_id()
+    ids = {plain.run_id()}
+    for overrides in ({"memory_format": "channels_last"}, {"compile": True}, {"memory_format": "channels_last", "compile": True}):
+        spec = RunSpec.create("ppce", scale="smoke", overrides=overrides)
+        assert spec.to_dict()["settings"].items() >= overrides.items()
+        assert RunSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+        ids.add(spec.run_id())
+    assert len(ids) == 4
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"memory_format": "nhwc"}, "setting memory_format must be contiguous or channels_last, got 'nhwc'"),
+        ({"memory_format": 1}, "setting memory_format must be a string, got 1"),
+        ({"compile": "yes"}, "setting compile must be true or false, got 'yes'"),
+        ({"compile": 1}, "setting compile must be true or false, got 1"),
+    ],
+)
+def test_bad_lever_values_are_one_line_errors(overrides, message):
+    with pytest.raises(ValueError) as err:
+        RunSpec.create("ppce", scale="smoke", overrides=overrides)
+    assert str(err.value) == message

@@ -106,3 +106,53 @@ def test_resumed_run_equals_an_uninterrupted_one(ppce_record):
     other = RunSpec.create(**{**GATE_SPEC, "seed": GATE_SPEC.get("seed", 0) + 1})
     with pytest.raises(ValueError, match="cannot resume run"):
         train(other, progress=False, resume=saved[0])
+
+
+# --------------------------------------------------------------------------- speed levers
+
+#: The fast step settings of the agreement suite, and channels-last alone (no compilation).
+LEVERS = [{"memory_format": "channels_last"}, {"memory_format": "channels_last", "compile": True, "precision": "bf16"}]
+
+
+@pytest.mark.timeout(600)  # compiling the loss takes tens of seconds on a busy 2-core CPU
+@pytest.mark.parametrize("levers", LEVERS, ids=lambda levers: "+".join(f"{k}={v}" for k, v in levers.items()))
+def test_a_run_on_the_speed_levers_trains_and_resumes(levers):
+    import copy
+
+    from benchmark.models import build_model
+
+    spec = RunSpec.create("semeda", scale="smoke", overrides=levers)
+    saved = []
+    record = train(spec, progress=False, checkpoint=lambda state: saved.append(copy.deepcopy(state)), checkpoint_every=5)
+    assert record["status"] == "ok" and all(math.isfinite(v) for v in record["loss_curve"]["total"])
+    assert math.isfinite(record["metrics"]["miou"]) and record["spec"]["settings"].items() >= levers.items()
+    # the network's state dict is an uncompiled network's, so checkpoints and weights load anywhere
+    plain = build_model("deeplabv2_small", 19, width=spec.settings.width).state_dict()
+    assert {k: v.shape for k, v in saved[0]["model"].items()} == {k: v.shape for k, v in plain.items()}
+    resumed = train(spec, progress=False, resume=saved[0])
+    assert resumed["counts"] == record["counts"] and resumed["loss_curve"] == record["loss_curve"]
+
+
+def test_levers_leave_the_evaluation_uncompiled_at_every_image_size():
+    """Evaluation runs the network, never the compiled loss: images of several sizes (VOC's
+    have many) compile nothing, and channels-last scores match the default layout's."""
+    from torch._dynamo.utils import counters
+
+    from benchmark.models import build_model
+    from benchmark.step import apply_levers, in_memory_format
+
+    torch.manual_seed(0)
+    model = build_model("deeplabv2_small", 19, width=8).eval()
+    fast = build_model("deeplabv2_small", 19, width=8).eval()
+    fast.load_state_dict(model.state_dict())
+    apply_levers(fast, methods.build_method("ppce"), memory_format="channels_last", compile=True)
+    graphs = counters["stats"]["unique_graphs"]
+    with torch.inference_mode():
+        for h, w in ((32, 64), (37, 50), (50, 37), (64, 64)):
+            images = torch.rand(2, 3, h, w)
+            ours = fast(in_memory_format(images, "channels_last"))["logits"]
+            assert ours.shape == (2, 19, h, w) and ours.is_contiguous()
+            torch.testing.assert_close(ours, model(images)["logits"], rtol=1e-4, atol=1e-5)
+    assert counters["stats"]["unique_graphs"] == graphs
+    with pytest.raises(ValueError, match="memory_format must be one of contiguous, channels_last"):
+        apply_levers(fast, methods.build_method("ppce"), memory_format="nhwc")

@@ -148,6 +148,9 @@ class SegmentationModel(nn.Module):
         features = self.backbone(x)
 
         def to_input_size(scores: torch.Tensor) -> torch.Tensor:
+            # NCHW whatever the network's layout (a no-op unless it runs channels-last): the
+            # losses' softmax over the classes runs 2-3x faster on it, and the scores are small.
+            scores = scores.contiguous()
             if scores.shape[-2:] != size:
                 scores = F.interpolate(scores, size=size, mode="bilinear", align_corners=False)
             return scores[..., :height, :width]

@@ -5,10 +5,12 @@ in one run, interleaved across repeats, so that the drift of a shared machine hi
 sides alike; each is reported as the median over repeats with its spread (min, max).
 
 Sections, one file each, are registered in ``registry``, in the order of the output; each
-can be run alone with ``--only``, and an optional one (``--suite-wall``) runs only when
-asked for. A section's file holds its README note (its docstring), its sizes in the full
-and the ``--quick`` configuration (``SIZES``) and ``measure(context) -> list[Figure]``; a
-new section is one such file and one line in ``registry``.
+can be run alone with ``--only``, and an optional one runs only when asked for: ``suite_wall``
+(``--suite-wall``; tens of minutes), ``paper_scale``, ``levers`` (it compiles: minutes) and
+``agreement`` (it reads the run records of ``--records`` instead of timing anything). A section's file holds
+its README note (its docstring), its sizes in the full and the ``--quick`` configuration
+(``SIZES``) and ``measure(context) -> list[Figure]``; a new section is one such file and one
+line in ``registry``.
 
 Shared machinery, one job per module: ``figure`` (a reported figure, per-repeat ratios),
 ``timing`` (timed and interleaved calls), ``load`` (the CPU other processes used meanwhile),

@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run suite_wall: the whole table1 suite from nothing, timed (tens of minutes)")
     p.add_argument("--suite-wall-records", metavar="DIR",
                    help="with --suite-wall: copy the timed suite's records into DIR (e.g. results/runs)")
+    p.add_argument("--records", default="results/runs", metavar="DIR",
+                   help="run records the agreement section reads (default: results/runs)")
     p.add_argument("--update", action="store_true",
                    help="keep the other sections of an existing perf.json in --out (e.g. to re-run one measured on a busy machine)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the comparisons (default: 1)")
@@ -70,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         if previous.get("config") != config:
             raise ValueError(f"{out / 'perf.json'} holds a {previous.get('config')} run; --update needs the same configuration")
     result = run(config, sections=sections, progress=not args.no_progress, threads=args.threads,
-                 suite_wall_records=args.suite_wall_records)
+                 suite_wall_records=args.suite_wall_records, records=args.records)
     if previous is not None:
         result = merged(previous, result)
     tmp = out / f".perf.json.{os.getpid()}.tmp"

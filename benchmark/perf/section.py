@@ -30,6 +30,8 @@ class Context:
     progress: bool = True
     #: Where the ``suite_wall`` section keeps its suite's records (None: nowhere).
     suite_wall_records: str | os.PathLike | None = None
+    #: The run records the sections that read records read (``agreement``).
+    records: str | os.PathLike = "results/runs"
 
 
 @dataclass(frozen=True)
