@@ -198,6 +198,24 @@ SMP_CASES = [
 ]
 
 
+def assert_bit_for_bit(case, ours_fn, theirs_fn) -> None:
+    """``ours_fn`` and ``theirs_fn`` (logits, target -> loss) give the same float and the same
+    gradient, to the last bit, on the random batch of ``case`` at its thread count."""
+    seed, n, c, h, w, void, absent, threads = case
+    logits, target = _random_batch(seed, n, c, h, w, void, absent)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
+        a, b = ours_fn(ours, target), theirs_fn(theirs, target)
+        (a * 1.7).backward()
+        (b * 1.7).backward()
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(a, b), (a.item(), b.item())
+    assert torch.equal(ours.grad, theirs.grad), (ours.grad - theirs.grad).abs().max().item()
+
+
 @pytest.mark.parametrize("case", SMP_CASES)
 @pytest.mark.parametrize("gamma", [2.0, 0.5, 0.0])
 def test_focal_term_is_smps_focal_loss_bit_for_bit(case, gamma):
@@ -205,20 +223,8 @@ def test_focal_term_is_smps_focal_loss_bit_for_bit(case, gamma):
 
     from methods.focal import focal_term
 
-    seed, n, c, h, w, void, absent, threads = case
-    logits, target = _random_batch(seed, n, c, h, w, void, absent)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
-        a = focal_term(ours, target, gamma, VOID)
-        b = FocalLoss(mode="multiclass", gamma=gamma, ignore_index=VOID)(theirs, target)
-        (a * 1.7).backward()
-        (b * 1.7).backward()
-    finally:
-        torch.set_num_threads(before)
-    assert torch.equal(a, b), (a.item(), b.item())
-    assert torch.equal(ours.grad, theirs.grad), (ours.grad - theirs.grad).abs().max().item()
+    smp = FocalLoss(mode="multiclass", gamma=gamma, ignore_index=VOID)
+    assert_bit_for_bit(case, lambda logits, target: focal_term(logits, target, gamma, VOID), smp)
 
 
 @pytest.mark.parametrize("case", SMP_CASES)
@@ -227,20 +233,8 @@ def test_lovasz_term_is_smps_lovasz_loss_bit_for_bit(case):
 
     from methods.lovasz import lovasz_softmax_term
 
-    seed, n, c, h, w, void, absent, threads = case
-    logits, target = _random_batch(seed, n, c, h, w, void, absent)
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        ours, theirs = logits.clone().requires_grad_(), logits.clone().requires_grad_()
-        a = lovasz_softmax_term(ours, target, VOID)
-        b = LovaszLoss(mode="multiclass", ignore_index=VOID, per_image=False)(theirs, target)
-        (a * 1.7).backward()
-        (b * 1.7).backward()
-    finally:
-        torch.set_num_threads(before)
-    assert torch.equal(a, b), (a.item(), b.item())
-    assert torch.equal(ours.grad, theirs.grad), (ours.grad - theirs.grad).abs().max().item()
+    smp = LovaszLoss(mode="multiclass", ignore_index=VOID, per_image=False)
+    assert_bit_for_bit(case, lambda logits, target: lovasz_softmax_term(logits, target, VOID), smp)
 
 
 def test_focal_and_lovasz_methods_on_an_all_void_batch_give_zero_and_a_zero_gradient():
