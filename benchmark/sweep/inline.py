@@ -43,10 +43,11 @@ class InlineExecutor:
         self.options = options
 
     def __enter__(self) -> "InlineExecutor":
+        """Nothing to start: the runs happen in this process."""
         return self
 
     def __exit__(self, *exc) -> None:
-        pass
+        """Nothing to stop (a Ray executor shuts down the Ray it started here)."""
 
     def workers(self, todo: int) -> int:
         """One run at a time."""
