@@ -224,3 +224,21 @@ def test_smoke_suite_console(tmp_path):
     assert len(summary) == 1 and summary[0].startswith("4 done")
     # Trial folders keep the run id (a later sweep finds a dead driver's checkpoints by it).
     assert {r["run_id"] for r in records} <= {p.name for p in (out / ".ray").glob("*/*") if p.is_dir()}
+
+
+def test_fixed_costs_are_read_back_from_the_console_lines():
+    """Every preparation line adds to the preparation, the executor's line is its start; run
+    lines and the summary count for neither."""
+    from benchmark.sweep.console import fixed_costs, prepared_line, ready_line
+
+    lines = [
+        prepared_line("streets", " (edge net F1 0.997)", 41.24) + "\n",
+        prepared_line("shapes", "", 12.5),
+        ready_line("ray", 6.31),
+        "42 runs to do (0 recorded already), 2 at a time, longest first",
+        "[  1/42] ppce s0 streets  done in 61 s  mIoU 62.8",
+        "42 done, 0 skipped (record exists), 0 failed in 36:01; records in /tmp/x",
+    ]
+    assert lines[0] == "prepared streets (edge net F1 0.997) in 41.2 s\n" and lines[2] == "ray executor ready in 6.3 s"
+    assert fixed_costs(lines) == {"preparation": pytest.approx(41.2 + 12.5), "executor": pytest.approx(6.3)}
+    assert fixed_costs([]) == {"preparation": 0.0, "executor": 0.0}

@@ -28,7 +28,7 @@ V = 255
 ROOT = Path(__file__).resolve().parents[1]
 PERF = ROOT / "benchmark" / "perf"
 #: The package's shared machinery: what a section may import from the package.
-SHARED = {"figure", "timing", "load", "machine", "inputs", "steps", "section"}
+SHARED = {"figure", "timing", "load", "machine", "inputs", "steps", "section", "floor"}
 
 
 # --------------------------------------------------------------------------- the benchmark
@@ -157,17 +157,60 @@ def test_a_new_section_is_one_file_and_one_registration(tmp_path):
 
 def test_suite_wall_of_the_smoke_suite():
     """The section on the smoke suite (the CLI flag times table1): a fresh data and run folder,
-    the wall time and its ratio to the runs' own time per worker."""
+    the wall time, its ratio to the runs' own time per worker, its fixed costs read from the
+    suite's console, and its compute floor."""
     figures = {f.key: f for f in perf.suite_wall(suite="smoke", scale="smoke", workers=2, progress=False)}
-    assert set(figures) == {"smoke", "smoke_ratio"}
+    assert set(figures) == {"smoke", "smoke_ratio", "smoke_preparation", "smoke_executor_start", "smoke_floor", "smoke_floor_ratio",
+                            "smoke_training_floor_ratio"}  # fmt: skip
     wall, ratio = figures["smoke"], figures["smoke_ratio"]
     assert wall.unit == "s" and ratio.unit == "x" and wall.section == ratio.section == "suite_wall"
     extra = wall.extra
-    assert extra["runs"] == 4 and extra["failed"] == 0 and extra["workers"] == 2
+    assert extra["runs"] == 4 and extra["failed"] == 0 and extra["workers"] == 2 and extra["settings"] == []
     assert len(extra["load_before"]) == len(extra["load_after"]) == 3
     assert 0 < extra["sum_run_wall_s"] and ratio.median == pytest.approx(wall.median / (extra["sum_run_wall_s"] / 2))
     # preparation, Ray's start and the trials' start-up are outside the runs' own time
     assert ratio.median > 1
+    assert 0 < figures["smoke_preparation"].median and 0 < figures["smoke_executor_start"].median
+    assert figures["smoke_preparation"].median + figures["smoke_executor_start"].median < wall.median
+    floor = figures["smoke_floor"].median
+    assert floor == pytest.approx(extra["floor_s"]) and 0 < floor < extra["sum_run_train_s"] / 2
+    assert figures["smoke_floor_ratio"].median == pytest.approx(wall.median / floor)
+    assert figures["smoke_training_floor_ratio"].median == pytest.approx(extra["sum_run_train_s"] / 2 / floor)
+
+
+def test_floor_is_the_runs_training_flops_over_the_cores_peak(monkeypatch):
+    """Steps times one step's FLOPs, summed over runs, over (cores x peak); one count per
+    distinct step (a second seed, or the same method at another clipping threshold, counts
+    no step again)."""
+    from benchmark import perf as package
+    from benchmark.perf import floor
+    from benchmark.spec import RunSpec, scale_settings
+
+    def spec(method, seed=0, steps=100, **settings):
+        return RunSpec(method=method, params=(), dataset="streets", backbone="deeplabv2_small", scale="small", seed=seed,
+                       settings=scale_settings("small", "streets", steps=steps, **settings))  # fmt: skip
+
+    per_step = {"ppce": 2e9, "ubernet": 3e9}
+    counted = []
+
+    def fake_count(fn):
+        counted.append(fn)
+        return per_step[current[0]]
+
+    current = [None]
+    real_step_flops_of = floor.step_flops_of
+
+    def step_flops_of(s, cache=None):
+        current[0] = s.method
+        return real_step_flops_of(s, cache)
+
+    monkeypatch.setattr(floor, "step_flops", fake_count)
+    monkeypatch.setattr(floor, "step_flops_of", step_flops_of)
+    specs = [spec("ppce"), spec("ppce", seed=1), spec("ppce", seed=2, grad_clip=None), spec("ubernet", steps=50)]
+    # 3 x 100 x 2e9 + 50 x 3e9 = 7.5e11 FLOPs; on 2 cores of 1e9 FLOP/s: 375 s
+    assert package.training_flops(specs) == 7.5e11
+    assert len(counted) == 2
+    assert package.floor_seconds(specs, 1e9, 2) == pytest.approx(375.0)
 
 
 def test_loss_overhead_covers_every_registered_method_once():

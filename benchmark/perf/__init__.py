@@ -30,7 +30,8 @@ the GPU (the trainer's mixed precision included).
 from benchmark.perf.cli import build_parser, main, selected_sections
 from benchmark.perf.edge_maps import edges_numpy_shift, edges_scipy
 from benchmark.perf.figure import Figure
-from benchmark.perf.limits import native_bf16, step_flops
+from benchmark.perf.floor import floor_seconds, step_flops, training_flops
+from benchmark.perf.limits import native_bf16
 from benchmark.perf.loss_overhead import LOSS_METHODS, loss_methods
 from benchmark.perf.readme import readme_text, write_readme
 from benchmark.perf.registry import SECTIONS, default_sections, get_section, register_section, section_names
@@ -51,6 +52,7 @@ __all__ = [
     "disk",
     "edges_numpy_shift",
     "edges_scipy",
+    "floor_seconds",
     "get_section",
     "loss_methods",
     "main",
@@ -63,6 +65,7 @@ __all__ = [
     "selected_sections",
     "step_flops",
     "suite_wall",
+    "training_flops",
     "trimap_by_dilation",
     "write_readme",
 ]

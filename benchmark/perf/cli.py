@@ -9,10 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard
+from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard, parse_overrides
 from benchmark.perf.readme import fmt, write_readme
 from benchmark.perf.registry import SECTIONS, default_sections, get_section
 from benchmark.perf.runner import merged, run
+from benchmark.spec import check_setting_values
 
 __all__ = ["build_parser", "selected_sections", "main"]
 
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run suite_wall: the whole table1 suite from nothing, timed (tens of minutes)")
     p.add_argument("--suite-wall-records", metavar="DIR",
                    help="with --suite-wall: copy the timed suite's records into DIR (e.g. results/runs)")
+    p.add_argument("--suite-wall-fast", action="append", default=[], metavar="KEY=VALUE",
+                   help="with --suite-wall: time the suite again with this setting (repeatable), e.g. the settings that "
+                        "passed the agreement check; its figures end in _fast")
     p.add_argument("--records", default="results/runs", metavar="DIR",
                    help="run records the agreement section reads (default: results/runs)")
     p.add_argument("--update", action="store_true",
@@ -61,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import_plugins(args.imports)
     sections = selected_sections(args)
+    if args.suite_wall_fast:
+        check_setting_values(parse_overrides(args.suite_wall_fast))  # a typo fails now, not after the first timing
     if args.threads < 1:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")
     out = Path(args.out)
@@ -72,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         if previous.get("config") != config:
             raise ValueError(f"{out / 'perf.json'} holds a {previous.get('config')} run; --update needs the same configuration")
     result = run(config, sections=sections, progress=not args.no_progress, threads=args.threads,
-                 suite_wall_records=args.suite_wall_records, records=args.records)
+                 suite_wall_records=args.suite_wall_records, records=args.records, suite_wall_fast=args.suite_wall_fast)
     if previous is not None:
         result = merged(previous, result)
     tmp = out / f".perf.json.{os.getpid()}.tmp"

@@ -21,12 +21,13 @@ import torch
 import methods
 from benchmark.models import build_model
 from benchmark.perf.figure import Figure
+from benchmark.perf.floor import step_flops
 from benchmark.perf.inputs import IGNORE, NUM_CLASSES, street_labels
 from benchmark.perf.section import Context
 from benchmark.perf.steps import method_for, trainer_step
 from benchmark.perf.timing import interleaved
 
-__all__ = ["SIZES", "native_bf16", "step_precisions", "step_flops", "measure"]
+__all__ = ["SIZES", "native_bf16", "step_precisions", "measure"]
 
 #: Configuration -> ((backbone, (H, W), batch, width) of the timed step, the size n of the
 #: n x n matmul of the peak on a CPU, repeats, steps per repeat: the best one counts).
@@ -63,17 +64,6 @@ def step_precisions(device: torch.device) -> dict[str, tuple[torch.dtype, str]]:
     if native_bf16():
         out["bf16"] = (torch.bfloat16, "bf16")
     return out
-
-
-def step_flops(fn: Callable[[], object]) -> int:
-    """FLOPs of one call of ``fn`` as ``torch.utils.flop_counter.FlopCounterMode`` counts them:
-    convolutions and matrix products (forward and backward), nothing else: no elementwise
-    work, reductions, softmax, distance transforms or optimiser update."""
-    from torch.utils.flop_counter import FlopCounterMode
-
-    with FlopCounterMode(display=False) as counter:
-        fn()
-    return int(counter.get_total_flops())
 
 
 def measure(ctx: Context) -> list[Figure]:

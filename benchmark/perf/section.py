@@ -32,6 +32,8 @@ class Context:
     suite_wall_records: str | os.PathLike | None = None
     #: The run records the sections that read records read (``agreement``).
     records: str | os.PathLike = "results/runs"
+    #: Settings (``KEY=VALUE``) of a second ``suite_wall`` timing, its ``_fast`` figures (none: no second).
+    suite_wall_fast: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 
 from benchmark.data import dataset_info
+from benchmark.overrides import overrides_text, settings_text
 from benchmark.report.output import PartInput, PartOutput
-from benchmark.report.tidy import is_reported, overrides_text, settings_text
+from benchmark.report.tidy import is_reported
 from benchmark.spec import row_key, row_label
 
 __all__ = ["CURVE_SUITES", "curves_figure", "suite_records", "write_curves"]

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from benchmark.data import dataset_palette
+from benchmark.overrides import overrides_text
 from benchmark.records import decode_mask
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import frame_csv
@@ -24,7 +25,6 @@ from benchmark.report.tidy import (
     is_reported,
     keys_of,
     load_folder,
-    overrides_text,
     reported,
     sorted_rows,
     table1_rows,

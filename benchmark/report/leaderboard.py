@@ -15,11 +15,12 @@ import math
 
 import pandas as pd
 
+from benchmark.overrides import overrides_text
 from benchmark.report.cells import COMMON_NOTE, diff_text, holm_text, metric_headers, metric_text, ours_text
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import Section, frame_csv, latex, markdown
 from benchmark.report.stats import SeedMetrics, add_holm
-from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, overrides_text, registered, reported, sorted_rows
+from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, registered, reported, sorted_rows
 from benchmark.spec import RowKey, row_key, row_label
 from benchmark.search_definition import SEARCHES_FOLDER, SearchDefinition, definition_context, replay, trial_score
 from benchmark.tuning import EXTENSION_BOUND, SearchState, grid_text, position_text, scaled_params

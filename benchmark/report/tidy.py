@@ -18,6 +18,7 @@ import methods
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
 from benchmark.evaluators import EVALUATORS, record_definitions, summarize_record
+from benchmark.overrides import overrides_text, same_value, settings_text
 from benchmark.records import load_records
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import frame_csv
@@ -94,50 +95,6 @@ def key_of(row) -> RowKey:
 
 def keys_of(df: pd.DataFrame) -> list[RowKey]:
     return list(zip(df["method"], df["params"]))
-
-
-def overrides_text(spec: dict) -> str:
-    """Settings of ``spec`` that differ from its scale's defaults, as ``k=v`` text ("" if none)."""
-    settings = spec.get("settings") or {}
-    try:
-        from benchmark.spec import scale_settings
-
-        default = asdict(scale_settings(spec["scale"], spec.get("dataset")))
-    except (KeyError, ValueError, TypeError):
-        default = {}
-
-    # A record stores every setting of its version; one of an earlier version lacks those added
-    # since, and ran with what they name as their field default (no clipping, say), which may
-    # differ from the scale's. (A record with no settings at all is taken at the defaults.)
-    if settings:
-        settings = {**_field_defaults(), **settings}
-    return settings_text({key: value for key, value in settings.items() if not (key in default and same_value(value, default[key]))})
-
-
-def _field_defaults() -> dict:
-    from dataclasses import MISSING, fields
-
-    from benchmark.spec import Settings
-
-    return {f.name: f.default for f in fields(Settings) if f.default is not MISSING}
-
-
-def same_value(a, b) -> bool:
-    """Equality of setting values with lists and tuples alike (a JSON round trip makes lists)."""
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b))
-    return a == b
-
-
-def settings_text(settings: dict) -> str:
-    """``{"grad_clip": None, "lr": 5e-4}`` -> ``"grad_clip=None lr=0.0005"`` (keys sorted)."""
-    diffs = []
-    for key in sorted(settings):
-        value = settings[key]
-        if isinstance(value, (list, tuple)):
-            value = ",".join(f"{v:g}" if isinstance(v, (int, float)) else str(v) for v in value)
-        diffs.append(f"{key}={value}")
-    return " ".join(diffs)
 
 
 def text_tokens(text: str) -> frozenset[str]:

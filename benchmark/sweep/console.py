@@ -4,12 +4,14 @@ ETA, and the summary at the end. Shared by every executor."""
 from __future__ import annotations
 
 import math
+import re
 import sys
 import time
 from dataclasses import dataclass, field
 
 from benchmark.data import dataset_info
 from benchmark.divergence import record_diverged
+from benchmark.overrides import overrides_text
 from benchmark.spec import RunSpec
 
 @dataclass
@@ -33,6 +35,32 @@ class SweepSummary:
                 f"in {clock_text(self.wall_s)}; records in {self.out}")  # fmt: skip
 
 
+#: A fixed-cost line of the console (a dataset's preparation, the executor's start), as
+#: ``fixed_costs`` reads it back from a suite's output.
+FIXED_COST_LINE = re.compile(r"^(?:prepared (?P<dataset>\S+)|(?P<executor>\S+) executor ready)\b.* in (?P<seconds>[0-9.]+) s$")
+
+
+def prepared_line(dataset: str, detail: str, seconds: float) -> str:
+    """``prepared streets (edge net F1 0.997) in 41.2 s``: data, edge net and distance maps of one preparation."""
+    return f"prepared {dataset}{detail} in {seconds:.1f} s"
+
+
+def ready_line(executor: str, seconds: float) -> str:
+    """``ray executor ready in 6.3 s``: the executor's start (a local Ray's, say) before the first run."""
+    return f"{executor} executor ready in {seconds:.1f} s"
+
+
+def fixed_costs(lines) -> dict[str, float]:
+    """Seconds of preparation (every ``prepared_line``) and of the executor's start (every
+    ``ready_line``) in a suite's console output, e.g. ``{"preparation": 83.0, "executor": 6.3}``."""
+    costs = {"preparation": 0.0, "executor": 0.0}
+    for line in lines:
+        match = FIXED_COST_LINE.match(line.strip())
+        if match:
+            costs["preparation" if match["dataset"] else "executor"] += float(match["seconds"])
+    return costs
+
+
 def run_name(spec: RunSpec) -> str:
     """A run's name on the console and in Ray Tune: its label and seed, e.g. ``semeda(0,1,0) before ReLU s0``;
     a weight search's trial adds its split and the step it stops at (``dice(3) s0 tune@500``)."""
@@ -45,8 +73,6 @@ def run_name(spec: RunSpec) -> str:
 def settings_text(specs: list[RunSpec]) -> dict[int, str]:
     """{id(spec): the settings in which it differs from the scale's defaults, e.g.
     ``grad_clip=10``}, to tell apart runs of one method under several protocols."""
-    from benchmark.report.tidy import overrides_text
-
     return {id(s): overrides_text(s.to_dict()) for s in specs}
 
 

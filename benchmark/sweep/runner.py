@@ -19,7 +19,7 @@ import methods
 from benchmark.prepare import prepare, preparation_key
 from benchmark.records import record_path
 from benchmark.spec import RunSpec
-from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, settings_text
+from benchmark.sweep.console import SuiteConsole, SweepSummary, prepared_line, ready_line, run_name, settings_text
 from benchmark.sweep.options import SweepOptions
 from benchmark.sweep.resume import earlier_checkpoints, saved_states
 from benchmark.sweep.schedule import estimate_costs, one_per_preparation, order_longest_first, pending
@@ -66,7 +66,7 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
         began = time.time()
         prepared[key] = prepare(spec, data_root=options.data_root, edge_net=needs, progress=options.progress and sys.stderr.isatty())
         edge_net = f" (edge net F1 {prepared[key].edge_net().info.f1:.3f})" if needs else ""
-        say(f"prepared {spec.dataset}{edge_net} in {time.time() - began:.1f} s")
+        say(prepared_line(spec.dataset, edge_net, time.time() - began))
     versions = {p.dataset: p.data_version for p in prepared.values()}
     summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
     todo, existing = pending(specs, out, versions, options.retry_failed, options.redo_outdated)
@@ -83,7 +83,10 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     storage = options.storage_path if is_uri else Path(options.storage_path).resolve() if options.storage_path else out / ".ray"
     unrecorded = {run_id for run_id in (s.run_id(versions[s.dataset]) for s in todo) if not record_path(out, run_id).exists()}
     earlier = {} if is_uri else earlier_checkpoints(storage, unrecorded)
+    began = time.time()
     with (executor_session(options) if executor is None else _already_open(executor)) as runner:
+        if executor is None:
+            say(ready_line(options.executor, time.time() - began))
         workers = runner.workers(len(todo))
         several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
         settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
