@@ -5,7 +5,7 @@ again with those settings, right after (figures ending in `_fast`). The ratio di
 time by the sum of the runs' `timing.wall_s` (from the records written) over the number of
 concurrent trials; 1 would mean no time outside `train(spec)` and no idle worker. The fixed
 costs are read from the suite's own console: each preparation (synthetic data, edge-net fit,
-distance maps) and the executor's start (Ray's). The floor is the runs' training FLOPs
+distance maps) and the executor's start (Ray's). The floor, for runs on the CPU, is the runs' training FLOPs
 (`FlopCounterMode` on one step of each run's spec: convolutions and matrix products, forward
 and backward) over the peak of a 2048x2048 fp32 matmul on one thread, measured before the
 suite, times the concurrent trials: the floor ratio is the wall time over it, and the training
@@ -110,7 +110,9 @@ def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | N
             raise RuntimeError(f"suite_wall: no readable records in {out}: {problems}")
     work = sum(rec["timing"]["wall_s"] for rec in records)
     training = sum(rec["timing"]["train_s"] for rec in records)
-    floor = floor_seconds([RunSpec.from_dict(rec["spec"]) for rec in records], peak, workers)
+    # The floor is the CPU cores'; runs on an accelerator have another (limits gives its peak).
+    on_cpu = all(rec.get("device", "cpu") == "cpu" for rec in records)
+    floor = floor_seconds([RunSpec.from_dict(rec["spec"]) for rec in records], peak, workers) if on_cpu else None
     costs = fixed_costs(lines)
     extra = {
         "load_before": [round(x, 2) for x in load_before], "load_after": [round(x, 2) for x in load_after],
@@ -123,7 +125,7 @@ def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | N
     if settings:
         what += f", with {' '.join(settings)}"
     end = FAST if settings else ""
-    return [
+    figures = [
         Figure("suite_wall", f"{suite}{end}", f"wall time of `benchmark.run --suite {suite} --no-report` from an empty data and run folder, {what}",
                "s", [wall], extra=extra),
         Figure("suite_wall", f"{suite}_ratio{end}", f"that wall time / (sum of the runs' timing.wall_s / {workers} workers), {what}",
@@ -132,6 +134,10 @@ def suite_wall(suite: str = "table1", scale: str | None = None, workers: int | N
                "s", [costs["preparation"]], extra=extra),
         Figure("suite_wall", f"{suite}_executor_start{end}", f"of that wall time: the executor's start (Ray's), {what}",
                "s", [costs["executor"]], extra=extra),
+    ]  # fmt: skip
+    if floor is None:
+        return figures
+    return figures + [
         Figure("suite_wall", f"{suite}_floor{end}", f"compute floor: the runs' training FLOPs / ({workers} x the one-thread fp32 "
                f"peak, {peak / 1e9:.1f} GFLOP/s), {what}", "s", [floor], extra=extra),
         Figure("suite_wall", f"{suite}_floor_ratio{end}", f"wall time / compute floor, {what}", "x", [wall / floor], extra=extra),
