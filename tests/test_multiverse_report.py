@@ -12,6 +12,7 @@ The records (streets, small scale, 3 seeds; mIoU in %, differences in points):
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict
 
@@ -150,6 +151,27 @@ def test_claims_md_gains_the_multiverse_only_with_its_own_runs(tidy, tmp_path):
     verdicts = claims_table(other, default)
     assert multiverse_claims(multiverse_table(other))["measured"].sum() > 0
     assert claims_markdown(verdicts, multiverse_claims(multiverse_table(other))) == claims_markdown(verdicts)
+
+
+def test_claims_md_shares_only_where_the_multiverse_ran(tmp_path):
+    """A second place (pre-trained) holding only the protocols other suites run gets no share
+    section beside the place the multiverse ran at."""
+    runs, others = tmp_path / "runs", tmp_path / "others"
+    write_multiverse(runs)
+    write_multiverse(others, own_runs=False)
+    for path in sorted(others.glob("*.json")):
+        record = json.loads(path.read_text())
+        record["spec"]["init"] = "synthetic-pretrained"
+        record["run_id"] += "-pretrained"
+        write_record(runs, record)
+    tidy = report.load_tidy(runs)[0]
+    places = multiverse_claims(multiverse_table(tidy))
+    # scratch: SEMEDA (1,0,0) under protocols 1, 11, 12, 13, (0,1,0) under 11, PPCE on edges
+    # under 1 and 11; pre-trained: SEMEDA (1,0,0) under 1 and 13, PPCE on edges under 1
+    assert places.groupby("init")["measured"].sum().to_dict() == {"scratch": 7, "synthetic-pretrained": 3}
+    text = claims_markdown(claims_table(tidy), multiverse_claims(multiverse_table(tidy)))
+    assert "## Across the multiverse: streets, deeplabv2_small, small, scratch" in text
+    assert "Across the multiverse: streets, deeplabv2_small, small, synthetic-pretrained" not in text
 
 
 def test_specification_curve_order_and_dot_matrix(tidy):

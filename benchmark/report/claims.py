@@ -216,10 +216,12 @@ MULTIVERSE_HEADER = ["Claim", "Row", "Holds", "Not shown", "Contradicted", "Meas
 
 
 def _multiverse_sections(shares: pd.DataFrame) -> list[Section]:
-    """claims.md's sections on the multiverse, one per place with a measured protocol."""
+    """claims.md's sections on the multiverse, one per place holding a run only the multiverse
+    makes (a place where only other suites ran reads no share: its two or three protocols are
+    those suites' own, which their tables already give)."""
     sections = []
     for place, g in shares.groupby(_PLACE, sort=False):
-        if not g["measured"].sum():
+        if not g["own_runs"].sum():
             continue
         rows, last = [], None
         for _, r in g.iterrows():
