@@ -441,6 +441,11 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     record("semeda", 3, 0.60, False, lambdas=(0, 1, 0))
     record("semeda", 3, 0.60, True, f1=0.98, lambdas=(0, 1, 0))
     record("ppce", 5, 0.5, False)  # a default run alone: nothing to check
+    # channels-last alone, seeds 0 and 1 beside the same default runs: its own row, -0.3 and +0.4 points
+    for seed, miou in ((0, 0.497), (1, 0.524)):
+        spec = RunSpec.create("ppce", scale="smoke", seed=seed, overrides={"memory_format": "channels_last"})
+        write_record(tmp_path, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": "ok",
+                                "metrics": {"miou": miou}})  # fmt: skip
     out = tmp_path / "perf"
     assert perf.main(["--only", "agreement", "--records", str(tmp_path), "--out", str(out), "--no-progress"]) == 0
     figures = json.loads((out / "perf.json").read_text())["figures"]
@@ -454,4 +459,16 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     assert figures[f"{semeda}.unpaired"]["median"] == 3 and not figures[f"{semeda}.unpaired"]["met"]
     assert figures[f"{semeda}.mean"]["unpaired"] == ["s1 failed", "s2 no default run", "s3 another edge net (F1 0.98 against 0.99)"]
     assert figures[f"{semeda}.mean"]["differences"] == pytest.approx({"0": 1.0}) and not figures[f"{semeda}.mean"]["agree"]
-    assert len([k for k in figures if k.startswith("agreement.")]) == 6
+    layout = "agreement.streets_deeplabv2_small_smoke_scratch.ppce.memory_format=channels_last"
+    assert figures[f"{layout}.mean"]["differences"] == pytest.approx({"0": -0.3, "1": 0.4})
+    assert figures[f"{layout}.mean"]["median"] == pytest.approx(0.05)  # |(-0.3 + 0.4) / 2|
+    assert len([k for k in figures if k.startswith("agreement.")]) == 9
+
+
+def test_agreement_suite_checks_each_lever_alone_and_all_together():
+    from benchmark.suites import AGREEMENT_ROWS, SUITES
+
+    overrides = [dict(row.overrides) for row in AGREEMENT_ROWS if row.method == "ppce"]
+    assert overrides == [{}, {"compile": True}, {"memory_format": "channels_last"}, {"precision": "bf16"},
+                         {"compile": True, "memory_format": "channels_last", "precision": "bf16"}]
+    assert [row.method for row in SUITES["agreement"].rows].count("semeda") == 5
