@@ -425,8 +425,11 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     def record(method, seed, miou, fast, status="ok", f1=0.99, **params):
         spec = RunSpec.create(method, params=params, scale="smoke", seed=seed, overrides=dict(FAST_SETTINGS) if fast else None)
         edge_net = {"edge_net": {"alpha": 5.0, "sigma": 1.0, "f1": f1, "peak": 0.9}} if method == "semeda" else {}
-        write_record(tmp_path, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": status,
-                                "metrics": {"miou": miou} if status == "ok" else {}, **edge_net})  # fmt: skip
+        write_record(fast_runs if fast else default_runs, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1",
+                     "status": status, "metrics": {"miou": miou} if status == "ok" else {}, **edge_net})  # fmt: skip
+
+    # the default runs in one folder (Table 1's), the fast runs in another: read together
+    default_runs, fast_runs = tmp_path / "runs", tmp_path / "fast"
 
     # PPCE: fast - default = +0.2, -0.1, +0.5 points (the first case above): agrees
     for seed, (default, fast) in enumerate([(0.500, 0.502), (0.520, 0.519), (0.480, 0.485)]):
@@ -444,10 +447,10 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     # channels-last alone, seeds 0 and 1 beside the same default runs: its own row, -0.3 and +0.4 points
     for seed, miou in ((0, 0.497), (1, 0.524)):
         spec = RunSpec.create("ppce", scale="smoke", seed=seed, overrides={"memory_format": "channels_last"})
-        write_record(tmp_path, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": "ok",
-                                "metrics": {"miou": miou}})  # fmt: skip
+        write_record(fast_runs, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": "ok",
+                                 "metrics": {"miou": miou}})  # fmt: skip
     out = tmp_path / "perf"
-    assert perf.main(["--only", "agreement", "--records", str(tmp_path), "--out", str(out), "--no-progress"]) == 0
+    assert perf.main(["--only", "agreement", "--records", str(default_runs), str(fast_runs), "--out", str(out), "--no-progress"]) == 0
     figures = json.loads((out / "perf.json").read_text())["figures"]
     fast = "compile=true,memory_format=channels_last,precision=bf16"
     ppce = f"agreement.streets_deeplabv2_small_smoke_scratch.ppce.{fast}"
@@ -463,6 +466,15 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     assert figures[f"{layout}.mean"]["differences"] == pytest.approx({"0": -0.3, "1": 0.4})
     assert figures[f"{layout}.mean"]["median"] == pytest.approx(0.05)  # |(-0.3 + 0.4) / 2|
     assert len([k for k in figures if k.startswith("agreement.")]) == 9
+    assert figures[f"{ppce}.mean"]["records"] == f"{default_runs}, {fast_runs}"
+    # the section keeps the commit it ran at, which a later --update of another section does not change
+    result = json.loads((out / "perf.json").read_text())
+    commit = result["versions"]["git_commit"]
+    assert result["sections"]["agreement"]["commit"] == commit
+    assert commit is None or f"(commit {commit[:10]})" in (out / "README.md").read_text()
+    # a folder that is not there is a one-line error before anything runs
+    assert perf.main(["--only", "agreement", "--records", str(tmp_path / "missing"), "--out", str(out)]) == 2
+    assert "--records" in capsys.readouterr().err
 
 
 def test_agreement_suite_checks_each_lever_alone_and_all_together():

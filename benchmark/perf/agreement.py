@@ -117,13 +117,17 @@ def _miou(record: dict) -> float | None:
 
 
 def measure(ctx: Context) -> list[Figure]:
-    """Per row, dataset and fast settings with runs in ``ctx.records``: |mean| of fast - default mIoU
+    """Per row, dataset and fast settings with runs in the folders ``ctx.records`` (read together,
+    so the fast runs may sit apart from their default partners): |mean| of fast - default mIoU
     (target <= 0.5 point), the farthest end of its 95% t-interval (<= 1.5 points) and the seeds
     without a pair of finished runs (0)."""
-    folder = Path(ctx.records)
-    records, problems = load_records(folder)
-    for problem in problems:
-        print(f"agreement: {problem}")
+    records = []
+    for folder in ctx.records:
+        found, problems = load_records(Path(folder))
+        records += found
+        for problem in problems:
+            print(f"agreement: {problem}")
+    folders = ", ".join(str(folder) for folder in ctx.records)
     figures = []
     for row in sorted(paired_runs(records).values(), key=lambda row: row.key):
         differences, unpaired, diverged = {}, [], []
@@ -143,7 +147,7 @@ def measure(ctx: Context) -> list[Figure]:
         seeds = ", ".join(f"s{s} {d:+.2f}" for s, d in differences.items())
         marks = f"; diverged: {', '.join(diverged)}" if diverged else ""
         extra = {"differences": differences, "mean": check.mean, "low": check.low, "high": check.high,
-                 "agree": check.agree and not unpaired, "unpaired": unpaired, "diverged": diverged, "records": str(folder)}  # fmt: skip
+                 "agree": check.agree and not unpaired, "unpaired": unpaired, "diverged": diverged, "records": folders}  # fmt: skip
         name = row.key
         figures += [
             Figure("agreement", f"{name}.mean", f"{row.label}: |mean fast - default mIoU| ({check.mean:+.2f}; {seeds}{marks})", "points",
@@ -154,6 +158,6 @@ def measure(ctx: Context) -> list[Figure]:
                    + (f" ({', '.join(unpaired)})" if unpaired else ""), "seeds", [float(len(unpaired))], ("<=", 0)),
         ]  # fmt: skip
     if not figures:
-        print(f"agreement: no run on fast settings in {folder} (python -m benchmark.run --suite agreement makes them)")
+        print(f"agreement: no run on fast settings in {folders} (python -m benchmark.run --suite agreement makes them)")
     return figures
 

@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suite-wall-fast", action="append", default=[], metavar="KEY=VALUE",
                    help="with --suite-wall: time the suite again with this setting (repeatable), e.g. the settings that "
                         "passed the agreement check; its figures end in _fast")
-    p.add_argument("--records", default="results/runs", metavar="DIR",
-                   help="run records the agreement section reads (default: results/runs)")
+    p.add_argument("--records", nargs="+", default=["results/runs"], metavar="DIR",
+                   help="folders of run records the agreement section reads, together (default: results/runs)")
     p.add_argument("--update", action="store_true",
                    help="keep the other sections of an existing perf.json in --out (e.g. to re-run one measured on a busy machine)")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the comparisons (default: 1)")
@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     sections = selected_sections(args)
     if args.suite_wall_fast:
         check_setting_values(parse_overrides(args.suite_wall_fast))  # a typo fails now, not after the first timing
+    if "agreement" in sections:
+        for folder in args.records:
+            if not Path(folder).is_dir():
+                raise ValueError(f"--records {folder}: no such folder of run records; name the folders the runs were written to")
     if args.threads < 1:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")
     out = Path(args.out)

@@ -43,7 +43,8 @@ def readme_text(result: dict) -> str:
         figs = [(k, f) for k, f in result["figures"].items() if f["section"] == name]
         lines += [f"## {name}", "", get_section(name).note, ""]
         lines.append(
-            f"Run at {sec.get('started', result['created'])}, {sec['seconds']:.0f} s; load average (1/5/15 min) "
+            f"Run at {sec.get('started', result['created'])}" + (f" (commit {sec['commit'][:10]})" if sec.get("commit") else "")
+            + f", {sec['seconds']:.0f} s; load average (1/5/15 min) "
             f"before {sec['load_before']}, after {sec['load_after']}; other processes kept "
             f"{sec.get('other_processes_cores', 'an unknown number of')} cores busy on average"
             + (" - the machine was busy: these figures may be disturbed." if name in noisy else ".")

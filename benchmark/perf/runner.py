@@ -21,13 +21,14 @@ __all__ = ["run", "merged"]
 
 
 def run(config: str = "full", *, sections: Sequence[str] | None = None, progress: bool = True, threads: int = 1,
-        suite_wall_records: str | os.PathLike | None = None, records: str | os.PathLike = "results/runs",
+        suite_wall_records: str | os.PathLike | None = None, records: Sequence[str | os.PathLike] = ("results/runs",),
         suite_wall_fast: Sequence[str] = ()) -> dict:
     """Run the benchmark sections (default: ``default_sections()``) at the sizes of ``config``
     ("full" or "quick"); returns the JSON-able result (see ``readme.readme_text``).
     ``suite_wall_records``: where the ``suite_wall`` section keeps its suite's records;
-    ``records``: the run records the ``agreement`` section reads; ``suite_wall_fast``: the
+    ``records``: the folders of run records the ``agreement`` section reads; ``suite_wall_fast``: the
     settings (``KEY=VALUE``) of ``suite_wall``'s second timing."""
+    folders = (records,) if isinstance(records, (str, os.PathLike)) else tuple(records)
     from benchmark.train import pick_device
 
     if config not in CONFIGS:
@@ -49,7 +50,7 @@ def run(config: str = "full", *, sections: Sequence[str] | None = None, progress
     }
     try:
         for section in chosen:
-            context = Context(config, section.sizes[config], device, progress, suite_wall_records, records, tuple(suite_wall_fast))
+            context = Context(config, section.sizes[config], device, progress, suite_wall_records, folders, tuple(suite_wall_fast))
             load_before = os.getloadavg()
             stamp = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
             started = time.perf_counter()
@@ -58,6 +59,7 @@ def run(config: str = "full", *, sections: Sequence[str] | None = None, progress
             others_cores = others()
             result["sections"][section.name] = {
                 "started": stamp,
+                "commit": result["versions"].get("git_commit"),  # with --update, each section keeps its own
                 "seconds": time.perf_counter() - started,
                 "load_before": [round(x, 2) for x in load_before],
                 "load_after": [round(x, 2) for x in os.getloadavg()],

@@ -30,8 +30,9 @@ class Context:
     progress: bool = True
     #: Where the ``suite_wall`` section keeps its suite's records (None: nowhere).
     suite_wall_records: str | os.PathLike | None = None
-    #: The run records the sections that read records read (``agreement``).
-    records: str | os.PathLike = "results/runs"
+    #: The folders of run records the sections that read records read (``agreement``), e.g.
+    #: Table 1's runs beside a folder of the same rows on other settings.
+    records: tuple[str | os.PathLike, ...] = ("results/runs",)
     #: Settings (``KEY=VALUE``) of a second ``suite_wall`` timing, its ``_fast`` figures (none: no second).
     suite_wall_fast: tuple[str, ...] = ()
 
