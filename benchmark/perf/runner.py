@@ -28,9 +28,9 @@ def run(config: str = "full", *, sections: Sequence[str] | None = None, progress
     ``suite_wall_records``: where the ``suite_wall`` section keeps its suite's records;
     ``records``: the folders of run records the ``agreement`` section reads; ``suite_wall_fast``: the
     settings (``KEY=VALUE``) of ``suite_wall``'s second timing."""
-    folders = (records,) if isinstance(records, (str, os.PathLike)) else tuple(records)
     from benchmark.train import pick_device
 
+    folders = (records,) if isinstance(records, (str, os.PathLike)) else tuple(records)
     if config not in CONFIGS:
         raise ValueError(f"unknown configuration {config!r}; valid: {', '.join(CONFIGS)}")
     chosen = [get_section(name) for name in (default_sections() if sections is None else sections)]
