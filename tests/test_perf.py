@@ -423,7 +423,9 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     from benchmark.suites import FAST_SETTINGS
 
     def record(method, seed, miou, fast, status="ok", f1=0.99, **params):
-        spec = RunSpec.create(method, params=params, scale="smoke", seed=seed, overrides=dict(FAST_SETTINGS) if fast else None)
+        """``fast``: True for all of ``FAST_SETTINGS``, a dict for some, False for none."""
+        overrides = dict(FAST_SETTINGS) if fast is True else fast or None
+        spec = RunSpec.create(method, params=params, scale="smoke", seed=seed, overrides=overrides)
         edge_net = {"edge_net": {"alpha": 5.0, "sigma": 1.0, "f1": f1, "peak": 0.9}} if method == "semeda" else {}
         write_record(fast_runs if fast else default_runs, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1",
                      "status": status, "metrics": {"miou": miou} if status == "ok" else {}, **edge_net})  # fmt: skip
@@ -446,9 +448,7 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     record("ppce", 5, 0.5, False)  # a default run alone: nothing to check
     # channels-last alone, seeds 0 and 1 beside the same default runs: its own row, -0.3 and +0.4 points
     for seed, miou in ((0, 0.497), (1, 0.524)):
-        spec = RunSpec.create("ppce", scale="smoke", seed=seed, overrides={"memory_format": "channels_last"})
-        write_record(fast_runs, {"run_id": spec.run_id("v1"), "spec": spec.to_dict(), "data_version": "v1", "status": "ok",
-                                 "metrics": {"miou": miou}})  # fmt: skip
+        record("ppce", seed, miou, {"memory_format": "channels_last"})
     out = tmp_path / "perf"
     assert perf.main(["--only", "agreement", "--records", str(default_runs), str(fast_runs), "--out", str(out), "--no-progress"]) == 0
     figures = json.loads((out / "perf.json").read_text())["figures"]
@@ -467,7 +467,7 @@ def test_agreement_section_pairs_each_fast_run_with_its_default_run(tmp_path, ca
     assert figures[f"{layout}.mean"]["median"] == pytest.approx(0.05)  # |(-0.3 + 0.4) / 2|
     assert len([k for k in figures if k.startswith("agreement.")]) == 9
     assert figures[f"{ppce}.mean"]["records"] == f"{default_runs}, {fast_runs}"
-    # the section keeps the commit it ran at, which a later --update of another section does not change
+    # the section keeps the commit it ran at (the file's own stamp is the latest run's under --update)
     result = json.loads((out / "perf.json").read_text())
     commit = result["versions"]["git_commit"]
     assert result["sections"]["agreement"]["commit"] == commit
