@@ -30,10 +30,15 @@ import methods
 from benchmark import metrics
 from benchmark.allocator import keep_freed_memory
 from benchmark.data import as_tensors, check_dataset, dataset_info, load_split
+from benchmark.data.fingerprint import fingerprint
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
 from benchmark.spec import UNSTATED_SETTINGS, RunSpec, Settings
 
-__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "TUNING_DATA_SEED"]
+__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "is_real", "TUNING_DATA_SEED", "REAL_PREFIX"]
+
+#: The data version of a real dataset: this prefix and the fingerprint of its files
+#: (``benchmark.data.fingerprint``); a synthetic set's is its generator's version.
+REAL_PREFIX = "real-"
 
 #: Generator seed of the synthetic sets' tuning split (0 draws the benchmark sets, 1 the
 #: pre-training set of the embedded Table 2).
@@ -130,8 +135,17 @@ def preparation_key(spec: RunSpec) -> str:
     return f"{spec.dataset}-" + hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def is_real(data_version: str) -> bool:
+    """Whether ``data_version`` is a real dataset's (read from a root, not generated)."""
+    return data_version == "real" or data_version.startswith(REAL_PREFIX)
+
+
 def _cache_key(spec: RunSpec, root: Path, data_version: str) -> str:
-    payload = {"preparation": preparation_key(spec), "root": str(root), "data": data_version}
+    """The preparation folder's key: the preparation settings and the data, which a real set's
+    fingerprint names wherever its root lies (a synthetic set's folder is part of its key)."""
+    payload = {"preparation": preparation_key(spec), "data": data_version}
+    if not is_real(data_version):
+        payload["root"] = str(root)
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -207,7 +221,7 @@ def prepare(
         if data_root is None:
             raise ValueError(f"dataset {spec.dataset!r} is read from disk: pass --data-root with its official layout")
         root = Path(data_root).resolve()
-        data_version = "real"
+        data_version = REAL_PREFIX + fingerprint(spec.dataset, root)
     else:
         root = _synthetic_root(spec, data_dir)
         data_version = GENERATOR_VERSION

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--backbone", help="deeplabv2_small, deeplabv2_resnet101 or smp:<Arch>:<encoder> (default: by scale)")
     what.add_argument("--scale", choices=list(SCALES), help="smoke (tests), small (embedded default), paper (default: small, or the suite's)")
     what.add_argument("--seed", type=int, default=0, help="seed of one run: initialisation, data order, augmentation (default: 0)")
-    what.add_argument("--init", default="scratch", help="name of the initialisation, recorded with the run (default: scratch)")
+    what.add_argument("--init", help="name of the initialisation, recorded with the run (default: scratch, or with --weights the "
+                      "weights file's name without its extension)")  # fmt: skip
     what.add_argument("--weights", help="pre-trained weights file (torchvision ResNet-101 state dict, or a saved model)")
     what.add_argument("--set", action="append", metavar="KEY=VALUE",
                       help="override a setting, e.g. --set steps=200, --set crop=64,64, --set grad_clip=none (repeatable)")  # fmt: skip
@@ -83,7 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument("--keep-predictions", action="store_true",
                     help="keep every validation prediction beside the record (<run_id>.pred.npz), so a metric added "
                          "later can be computed without training again")
-    io.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    io.add_argument("--threads", type=int, help="torch CPU threads of a single run (default: 1, as each trial of a suite; the "
+                    "thread count changes a CPU run's last bits)")  # fmt: skip
+    io.add_argument("--device", default="auto", help="where runs train: auto (CUDA where there is a GPU, else the CPU), cpu, cuda, "
+                    "or cuda:K (default: auto); a suite's trials given no GPU run on the CPU")  # fmt: skip
     io.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_import_option(io)
     return p
@@ -105,11 +109,49 @@ def spec_from_args(args) -> RunSpec:
         raise FileNotFoundError(f"weights file not found: {args.weights} (pass --weights with an existing file)")
     return RunSpec.create(
         args.method, params=params, scale=scale, dataset=args.dataset, overrides=parse_overrides(args.set),
-        backbone=backbone, seed=args.seed, init=args.init, weights=str(Path(args.weights).resolve()) if args.weights else None,
+        backbone=backbone, seed=args.seed, init=init_name(args.init, args.weights),
+        weights=str(Path(args.weights).resolve()) if args.weights else None,
     )  # fmt: skip
 
 
-def print_summary(record: dict, path: Path) -> None:
+def init_name(init: str | None, weights: str | None) -> str:
+    """The initialisation a single run records: ``--init`` as given; without it, ``scratch``, or
+    with ``--weights`` the weights file's name without its extension (``m.pt`` -> ``m``), so a
+    run from weights is never counted as one from scratch."""
+    if not weights:
+        return init or "scratch"
+    name = init or Path(weights).stem
+    if name == "scratch":
+        raise UserError(f"--weights {weights} loads pre-trained weights, which is not scratch: name the initialisation with "
+                        "--init NAME (e.g. --init imagenet), or drop --weights")  # fmt: skip
+    return name
+
+
+def note_reference(existing: Path | None, run_id: str, here: dict) -> None:
+    """Before a run trains: one line when the record it replaces (``existing``), or else the
+    committed record of the same run id (``rounding.reference_record``), was made under another
+    rounding environment, so its numbers may not be reproduced to the last bit."""
+    from benchmark.records import CorruptRecord
+    from benchmark.rounding import difference_text, differences, recorded_environment, reference_record
+
+    path = existing or reference_record(run_id)
+    try:
+        found = differences(recorded_environment(read_record(path)), here) if path else []
+    except CorruptRecord:
+        return
+    if found:
+        print(f"note: {path} was made under another rounding environment ({difference_text(found)}): this run can differ from it "
+              "in the last bits, and a long run by more", flush=True)  # fmt: skip
+
+
+def print_summary(record: dict, path: Path, here: dict | None = None) -> None:
+    """The run's metrics on the console; with ``here`` (the environment a run here would have,
+    ``rounding.expected_environment``), a line first when the record was made under another."""
+    from benchmark.rounding import reuse_note
+
+    note = reuse_note(record, here) if here else None
+    if note:
+        print(note)
     m = record.get("metrics", {})
     if record["status"] != "ok":
         print(f"{record['run_id']}: FAILED ({record.get('reason')})  -> {path}")
@@ -127,24 +169,30 @@ def print_summary(record: dict, path: Path) -> None:
 
 
 def run_single(args) -> int:
+    from benchmark.arithmetic import check_precision, pick_device
     from benchmark.prepare import prepare
+    from benchmark.rounding import expected_environment
     from benchmark.train import train
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads or 1)  # as a suite's trial: the same floats as its record
     spec = spec_from_args(args)
+    device = pick_device(args.device)
+    check_precision(spec.settings.precision, device.type)
+    spec.check_trainable()
     out = writable_folder(args.out)
     prepared = prepare(spec, data_root=args.data_root, progress=not args.no_progress)
     run_id = spec.run_id(prepared.data_version)
     path = record_path(out, run_id)
+    here = expected_environment(device.type, torch.get_num_threads(), spec.settings.precision, device)
     if path.exists() and not args.force:
         print(f"record exists (use --force to re-run):")
-        print_summary(read_record(path), path)
+        print_summary(read_record(path), path, here)
         return 0
+    note_reference(path if path.exists() else None, run_id, here)
     started = time.time()
     try:
         record = train(spec, prepared=prepared, progress=not args.no_progress, save_weights=args.save_weights,
-                       keep_predictions=args.keep_predictions)  # fmt: skip
+                       keep_predictions=args.keep_predictions, device=device)  # fmt: skip
     except (ValueError, FileNotFoundError, KeyboardInterrupt):
         raise  # user errors and Ctrl-C: no record
     except Exception as err:  # a crash inside training is recorded as a failed run
@@ -180,6 +228,11 @@ def suite_specs(args, *, pretrain: bool = True) -> list[RunSpec]:
             args.suite, scale=args.scale, seeds=args.seeds, methods=_csv(args.methods), datasets=_csv(args.datasets),
             backbone=backbone, weights=weights, overrides=parse_overrides(args.set),
         )  # fmt: skip
+    if not specs:  # every initialisation of the suite at this scale needs a weights file
+        flags = {"imagenet": "--weights-imagenet FILE", "imagenet+coco": "--weights-coco FILE"}
+        needed = [flags.get(i, i) for i in inits(args.suite, args.scale) if i != "scratch"]
+        raise UserError(f"--suite {args.suite} at the {args.scale or get_suite(args.suite).scale} scale starts from pre-trained "
+                        f"weights: pass {' or '.join(needed)} (a torchvision ResNet-101 state dict; --weights FILE for one run)")  # fmt: skip
     return specs
 
 

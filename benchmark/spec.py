@@ -14,6 +14,7 @@ from functools import lru_cache
 from dataclasses import asdict, dataclass, field, fields, replace
 
 import methods
+from benchmark import arithmetic
 from benchmark.data import dataset_info
 from benchmark.models import check_backbone
 
@@ -71,8 +72,9 @@ class Settings:
     #: Largest global L2 norm of the gradient over all trainable parameters; the whole
     #: gradient is rescaled to it when larger. None: no clipping (the paper says nothing).
     grad_clip: float | None = None
-    #: Arithmetic of the forward pass on a CPU: "fp32", or "bf16" under torch.autocast
-    #: (CUDA always runs fp16 autocast with loss scaling).
+    #: Arithmetic of the training step, the same on every device (``benchmark.arithmetic``):
+    #: "fp32" (TF32 off on CUDA), "tf32" (CUDA), "bf16" (the forward under autocast, CPU or
+    #: CUDA), "fp16" (autocast with loss scaling, CUDA). Evaluation runs in fp32 (TF32 under tf32).
     precision: str = "fp32"
     #: The edge net's fitting input: softmax(alpha * onehot + sigma * noise) with alpha set
     #: so that the true class gets this peak probability on average; a single number is
@@ -214,8 +216,8 @@ def check_setting_values(overrides: dict) -> dict:
     return checked
 
 
-#: Arithmetic of a CPU forward pass (``Settings.precision``).
-PRECISIONS = ("fp32", "bf16")
+#: Arithmetic of a run (``Settings.precision``; what each means: ``benchmark.arithmetic``).
+PRECISIONS = arithmetic.PRECISIONS
 #: What the edge net is fitted on (``Settings.edge_net_sampling``).
 EDGE_NET_SAMPLINGS = ("uniform", "edges")
 #: Memory layouts of the network and its batches (``Settings.memory_format``), the default first.
@@ -430,6 +432,16 @@ class RunSpec:
             where = dict(here or ()).get("file") or "the package"
             raise ValueError(f"method {self.method!r}: the code here ({where}, sha256 {dict(here or ()).get('sha256')}) is not the code "
                              f"the run was made with (sha256 {dict(self.origin or ()).get('sha256')}); ship the same file to every node")
+
+    def check_trainable(self) -> None:
+        """``ValueError`` (one line) for a spec that is valid but cannot train: frozen batch
+        norm (the paper scale's) without pre-trained weights, where there is nothing to freeze
+        (a randomly initialised ResNet-101 with its initial statistics frozen diverges at its
+        second step). Checked before any preparation by the command line and by ``train``."""
+        if self.settings.frozen_bn and not self.weights:
+            raise ValueError("frozen batch norm (frozen_bn, the paper scale's) has nothing to freeze in a network without pre-trained "
+                             "weights: give them (--weights-imagenet FILE for a suite, --weights FILE for one run; "
+                             "docs/datasets.md#real-data-paper-scale), or train batch norm with --set frozen_bn=false")
 
     @property
     def last_step(self) -> int:

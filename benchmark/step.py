@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
+from benchmark.arithmetic import autocast_for
 from benchmark.data.transforms import normalize
 
 __all__ = ["StepResult", "train_step", "global_grad_norm", "autocast_for", "apply_levers", "in_memory_format", "COMPILE_OPTIONS"]
@@ -31,21 +32,15 @@ class StepResult:
     """What one step reports: the loss terms as floats and the pre-clip gradient norm.
 
     ``grad_norm`` is the global L2 norm of the gradient over every trainable parameter,
-    before clipping (unscaled under AMP); ``clipped`` says whether clipping rescaled it.
+    before clipping (unscaled under AMP); ``clipped`` says whether clipping rescaled it;
+    ``skipped``, whether the loss scaler skipped the optimiser step (fp16: a gradient that
+    overflowed, its norm not finite).
     """
 
     values: dict[str, float]
     grad_norm: float
     clipped: bool
-
-
-def autocast_for(device: torch.device, precision: str = "fp32"):
-    """The autocast context of a step: fp16 on CUDA, bf16 when asked on a CPU, else none."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.float16)
-    if precision == "bf16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return nullcontext()
+    skipped: bool = False
 
 
 def apply_levers(model, method, *, memory_format: str = "contiguous", compile: bool = False) -> None:
@@ -117,6 +112,8 @@ def train_step(
     ``grad_clip`` is the largest global L2 norm of the gradient over all trainable
     parameters (``torch.nn.utils.clip_grad_norm_``: the whole gradient is rescaled by
     ``grad_clip / norm`` when the norm exceeds it); None leaves the gradient as it is.
+    ``precision``: the forward's autocast (``benchmark.arithmetic.autocast_for``); ``scaler``
+    is enabled under fp16 on CUDA alone (``arithmetic.uses_loss_scaler``).
     Under AMP the gradient is unscaled first, so the threshold means the same with and
     without loss scaling. A non-finite total raises before any parameter changes.
     ``memory_format``: the batch's layout, that of the network (``apply_levers``).
@@ -142,4 +139,7 @@ def train_step(
     scaler.update()
     if schedule is not None:
         schedule.step()
-    return StepResult(values, grad_norm, grad_clip is not None and math.isfinite(grad_norm) and grad_norm > grad_clip)
+    # GradScaler skips the step exactly when the unscaled gradient holds an inf or a NaN, i.e.
+    # when its norm is not finite; the schedule above counts the iteration all the same.
+    skipped = scaler.is_enabled() and not math.isfinite(grad_norm)
+    return StepResult(values, grad_norm, grad_clip is not None and math.isfinite(grad_norm) and grad_norm > grad_clip, skipped)

@@ -20,12 +20,14 @@ from torch.utils.data import DataLoader, TensorDataset
 
 import methods
 from benchmark.allocator import keep_freed_memory
+from benchmark.arithmetic import check_precision, check_resume, pick_device, precision_flags, uses_loss_scaler
 from benchmark.data import as_tensors, dataset_info, load_split
 from benchmark.evaluators import build_evaluators, pass_batches, take
 from benchmark.data.transforms import Augmented, TrainAugment, normalize
 from benchmark.models import build_model
 from benchmark.prepare import Prepared, prepare
 from benchmark.records import PREDICTIONS_KEY, encode_mask, environment
+from benchmark.rounding import environment_facts
 from benchmark.spec import RunSpec
 from benchmark.step import apply_levers, in_memory_format, train_step
 
@@ -38,10 +40,6 @@ class NonFiniteLoss(RuntimeError):
     def __init__(self, step: int, terms: dict[str, float]):
         self.step = step
         super().__init__(f"non-finite loss at step {step}: {terms}")
-
-
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 @dataclass
@@ -86,19 +84,22 @@ class GradNorms:
         self.clip = clip
         self.values: list[float] = []
         self.clipped = 0
+        #: Optimiser steps the fp16 loss scaler skipped (their gradient overflowed).
+        self.skipped = 0
 
-    def add(self, norm: float, clipped: bool) -> None:
+    def add(self, norm: float, clipped: bool, skipped: bool = False) -> None:
+        self.skipped += bool(skipped)
         if not math.isfinite(norm):  # a step the CUDA loss scaler skipped for overflow
             return
         self.values.append(norm)
         self.clipped += bool(clipped)
 
     def state(self) -> dict:
-        return {"values": list(self.values), "clipped": self.clipped}
+        return {"values": list(self.values), "clipped": self.clipped, "skipped": self.skipped}
 
     def load_state(self, state: dict | None) -> None:
         if state:
-            self.values, self.clipped = list(state["values"]), int(state["clipped"])
+            self.values, self.clipped, self.skipped = list(state["values"]), int(state["clipped"]), int(state.get("skipped", 0))
 
     def summary(self) -> dict:
         if not self.values:
@@ -254,11 +255,26 @@ def train(
     any other exception propagates (the caller records it). ``keep_predictions`` returns every
     validation prediction too, uint8 [N, H, W] under ``records.PREDICTIONS_KEY``: the caller
     pops it and writes it beside the record (``records.write_predictions``).
+
+    ``device``: where it trains and is scored (default: ``arithmetic.pick_device()``), in the
+    spec's ``precision`` (``benchmark.arithmetic``; a precision the device cannot run, or a
+    ``resume`` state made under another device type or precision, is a ``ValueError``).
     """
     started = time.time()
     keep_freed_memory()  # no page faults for the step's buffers (see benchmark.allocator)
     device = device or pick_device()
+    s = spec.settings
+    check_precision(s.precision, device.type)
+    spec.check_trainable()
     prepared = prepared or prepare(spec, data_root=data_root, cache_dir=cache_dir)
+    with precision_flags(device, s.precision):
+        return _train(spec, prepared, device, started, progress=progress, save_weights=save_weights, resume=resume,
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, keep_predictions=keep_predictions)  # fmt: skip
+
+
+def _train(spec: RunSpec, prepared: Prepared, device: torch.device, started: float, *, progress, save_weights, resume, checkpoint,
+           checkpoint_every, keep_predictions) -> dict:  # fmt: skip
+    """``train`` once its device, precision flags and preparation are settled."""
     s = spec.settings
     info = dataset_info(prepared.dataset)
 
@@ -274,8 +290,7 @@ def train(
     ).to(device)  # fmt: skip
     apply_levers(model, method, memory_format=s.memory_format, compile=s.compile)
     optimiser, schedule = build_optimiser(model, spec)
-    amp = device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = torch.amp.GradScaler("cuda", enabled=uses_loss_scaler(device, s.precision))
     curve = _Curve(every=s.log_every)
     norms = GradNorms(clip=s.grad_clip)
     first_step = 1
@@ -285,10 +300,12 @@ def train(
             raise ValueError(f"checkpoint of run {resume['run_id']} cannot resume run {spec.run_id(prepared.data_version)}")
         if resume["step"] > spec.last_step:
             raise ValueError(f"checkpoint at step {resume['step']} is past the run's last step {spec.last_step}")
+        check_resume(resume, device, s.precision)
         model.load_state_dict(resume["model"])
         optimiser.load_state_dict(resume["optimiser"])
         schedule.load_state_dict(resume["schedule"])
-        scaler.load_state_dict(resume["scaler"])
+        if resume["scaler"]:  # a disabled scaler saves {}, which an enabled one refuses to load
+            scaler.load_state_dict(resume["scaler"])
         curve.load_state(resume["curve"])
         norms.load_state(resume.get("grad_norms"))
         first_step = resume["step"] + 1
@@ -302,6 +319,7 @@ def train(
         "device": str(device),
         "threads": torch.get_num_threads(),
         "versions": environment(),
+        "rounding": environment_facts(device, s.precision),
         "data_version": prepared.data_version,
         "resumed_from_step": first_step - 1 if resume is not None else None,
         "step": spec.last_step,
@@ -318,7 +336,8 @@ def train(
 
     def state(step: int) -> dict:
         return {"run_id": schedule_id, "step": step, "model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state(), "grad_norms": norms.state()}  # fmt: skip
+                "schedule": schedule.state_dict(), "scaler": scaler.state_dict(), "curve": curve.state(), "grad_norms": norms.state(),
+                "arithmetic": {"device": device.type, "precision": s.precision}}  # fmt: skip
 
     try:
         for step in range(first_step, spec.last_step + 1):
@@ -332,7 +351,7 @@ def train(
             except FloatingPointError as err:
                 raise NonFiniteLoss(step, err.args[0]) from None
             curve.add(step, result.values)
-            norms.add(result.grad_norm, result.clipped)
+            norms.add(result.grad_norm, result.clipped, result.skipped)
             if bar is not None:
                 bar.update()
                 if step % s.log_every == 0:
@@ -342,6 +361,7 @@ def train(
         if checkpoint is not None and spec.stop_at is not None and spec.last_step >= first_step:
             checkpoint({**state(spec.last_step), "final": True})
     except NonFiniteLoss as err:
+        _count_skipped(record, scaler, norms)
         record.update(status="failed", failure="non-finite", reason=str(err), failed_step=err.step, loss_curve=curve.to_dict(),
                       grad_norm=norms.summary())  # fmt: skip
         record["timing"] = {"wall_s": time.time() - started}
@@ -350,6 +370,7 @@ def train(
         if bar is not None:
             bar.close()
     train_s = time.time() - train_started
+    _count_skipped(record, scaler, norms)
     eval_started = time.time()
     record.update(evaluate(model, spec, prepared, device, keep_predictions=keep_predictions))
     record.update(
@@ -365,3 +386,9 @@ def train(
         record["weights_file"] = str(path)
     return record
 
+
+
+def _count_skipped(record: dict, scaler: torch.amp.GradScaler, norms: GradNorms) -> None:
+    """Under the fp16 loss scaler, the optimiser steps it skipped, in the record's ``rounding``."""
+    if scaler.is_enabled():
+        record["rounding"]["skipped_steps"] = norms.skipped

@@ -85,8 +85,8 @@ def test_suite_wall_runs_only_when_asked():
 
 def test_sections_in_the_order_of_the_output():
     names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall", "paper_scale", "levers",
-             "agreement")
-    assert perf.section_names() == names and perf.default_sections() == names[:-4]  # the last four: only when asked for
+             "agreement", "gpu")
+    assert perf.section_names() == names and perf.default_sections() == names[:-5]  # the last five: only when asked for
 
 
 def test_every_section_is_one_file_with_its_note_and_sizes():

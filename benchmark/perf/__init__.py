@@ -6,8 +6,9 @@ sides alike; each is reported as the median over repeats with its spread (min, m
 
 Sections, one file each, are registered in ``registry``, in the order of the output; each
 can be run alone with ``--only``, and an optional one runs only when asked for: ``suite_wall``
-(``--suite-wall``; tens of minutes), ``paper_scale``, ``levers`` (it compiles: minutes) and
-``agreement`` (it reads the run records of ``--records`` instead of timing anything). A section's file holds
+(``--suite-wall``; tens of minutes), ``paper_scale``, ``levers`` (it compiles: minutes),
+``agreement`` (it reads the run records of ``--records`` instead of timing anything) and ``gpu``
+(the device check: small-scale runs end to end and a paper-scale step in each precision). A section's file holds
 its README note (its docstring), its sizes in the full and the ``--quick`` configuration
 (``SIZES``) and ``measure(context) -> list[Figure]``; a new section is one such file and one
 line in ``registry``.
@@ -23,8 +24,9 @@ existing ``perf.json``; every section records when it ran and the load average a
 it, and the README flags the sections measured on a busy machine.
 
 CPU comparisons run with one torch thread (``torch.set_num_threads(1)``), Ray trials with
-one thread each. On a machine with CUDA the loss-overhead and harness sections measure
-the GPU (the trainer's mixed precision included).
+one thread each. On a machine with CUDA the sections that time a step or a run measure the
+GPU, in the precision the trainer runs (fp32 with TF32 off unless a section names another,
+``benchmark.arithmetic``), the device synchronised around each timing.
 """
 
 from benchmark.perf.cli import build_parser, main, selected_sections

@@ -9,12 +9,11 @@ semantic edges (cost listed).
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 import torch.nn.functional as F
 
 import methods
+from benchmark.arithmetic import autocast_for, precision_flags, uses_loss_scaler
 from benchmark.data import dataset_info
 from benchmark.data.transforms import normalize
 from benchmark.models import build_model
@@ -59,14 +58,13 @@ def measure(ctx: Context) -> list[Figure]:
         torch.manual_seed(spec.seed)
         model = build_model(spec.backbone, info.num_classes, width=s.width, frozen_bn=s.frozen_bn).to(device).train()
         optimiser, _ = trainer.build_optimiser(model, spec)
-        amp = device.type == "cuda"
-        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+        scaler = torch.amp.GradScaler("cuda", enabled=uses_loss_scaler(device, s.precision))
 
         def loop():
             source = loader() if live else iter(batches)
             for _ in range(steps):
                 images, target = next(source)
-                with torch.autocast("cuda", dtype=torch.float16) if amp else nullcontext():
+                with autocast_for(device, s.precision):  # the spec's arithmetic, as the trainer's
                     logits = model(normalize(images))["logits"]
                 loss = F.cross_entropy(logits.float(), target, ignore_index=info.ignore_index)
                 optimiser.zero_grad(set_to_none=True)
@@ -74,7 +72,8 @@ def measure(ctx: Context) -> list[Figure]:
                 scaler.step(optimiser)
                 scaler.update()
 
-        return timed(loop, device)
+        with precision_flags(device, s.precision):
+            return timed(loop, device)
 
     runs = {
         "trainer": lambda: trainer.train(spec, prepared=prepared, progress=False, device=device)["timing"]["train_s"],

@@ -1,6 +1,7 @@
 """The peak is the best of three calls of an n x n `torch.mm` per repeat (fp32; bf16 where the
-CPU has native bf16, `avx512_bf16` or `amx_bf16` in /proc/cpuinfo; fp16 on CUDA), with the
-benchmark's thread count. Every registered method at its default parameters (a random edge
+CPU has native bf16, `avx512_bf16` or `amx_bf16` in /proc/cpuinfo; on CUDA fp32 with TF32 off,
+tf32, bf16 and fp16, each step in the same precision), with the benchmark's thread count, the
+device synchronised around every call. Every registered method at its default parameters (a random edge
 net where it needs one, the Ubernet-style edge head where it needs that) takes
 `benchmark.step.train_step` on one batch of the small scale; its FLOPs are counted once by
 `torch.utils.flop_counter.FlopCounterMode`, which counts convolutions and matrix products
@@ -19,6 +20,7 @@ from collections.abc import Callable
 import torch
 
 import methods
+from benchmark.arithmetic import precision_flags
 from benchmark.models import build_model
 from benchmark.perf.figure import Figure
 from benchmark.perf.floor import step_flops
@@ -56,10 +58,12 @@ def native_bf16(cpuinfo: str | os.PathLike = "/proc/cpuinfo") -> bool:
 
 def step_precisions(device: torch.device) -> dict[str, tuple[torch.dtype, str]]:
     """The precisions a step is timed in: label -> (dtype of the matmul peak it is held to,
-    ``train_step``'s ``precision``). On a CPU fp32, and bf16 autocast where the CPU has native
-    bf16; on CUDA the trainer's fp16 autocast (the only step ``train_step`` takes there)."""
+    ``train_step``'s ``precision``, ``benchmark.arithmetic``). On a CPU fp32, and bf16 autocast
+    where the CPU has native bf16; on CUDA every precision (the tf32 peak: an fp32 matmul with
+    TF32 on)."""
     if device.type == "cuda":
-        return {"fp16": (torch.float16, "fp32")}
+        return {"fp32": (torch.float32, "fp32"), "tf32": (torch.float32, "tf32"), "bf16": (torch.bfloat16, "bf16"),
+                "fp16": (torch.float16, "fp16")}  # fmt: skip
     out = {"fp32": (torch.float32, "fp32")}
     if native_bf16():
         out["bf16"] = (torch.bfloat16, "bf16")
@@ -70,7 +74,7 @@ def measure(ctx: Context) -> list[Figure]:
     """The device's measured peak against what one training step achieves on it.
 
     Peak: an n x n matmul (``torch.mm``) in fp32, and in bf16 where the CPU has native bf16
-    (fp16 on CUDA), with the benchmark's thread count. Per registered method, at its default
+    (on CUDA in each of ``step_precisions``), with the benchmark's thread count. Per registered method, at its default
     parameters (random edge net where it needs one, the Ubernet-style edge head where it
     needs that): the FLOPs of one ``benchmark.step.train_step`` counted by
     ``FlopCounterMode`` (convolutions and matrix products only, see ``step_flops``), and
@@ -85,11 +89,16 @@ def measure(ctx: Context) -> list[Figure]:
     if device.type == "cuda":
         n = LIMITS_CUDA_MATMUL
     precisions = step_precisions(device)
-    peaks = {"fp32": torch.float32, **{label: dtype for label, (dtype, _) in precisions.items()}}
+    peaks = {"fp32": (torch.float32, "fp32"), **precisions}
     fns: dict[str, Callable[[], object]] = {}
-    for label, dtype in peaks.items():
+    for label, (dtype, precision) in peaks.items():
         a, b = (torch.randn(n, n, device=device).to(dtype) for _ in range(2))
-        fns[f"matmul_{label}"] = lambda a=a, b=b: torch.mm(a, b)
+
+        def matmul(a=a, b=b, precision=precision):
+            with precision_flags(device, precision):  # fp32 with TF32 off, tf32 with it on
+                return torch.mm(a, b)
+
+        fns[f"matmul_{label}"] = matmul
     torch.manual_seed(0)
     edge_net = methods.EdgeNet(NUM_CLASSES).to(device)
     models = {}

@@ -4,7 +4,9 @@ image of 500x375), the edge net's fit (a fixed cost, at the paper scale's 3,000 
 on 300 and scaled), DeepLab v2 ResNet-101's evaluation per validation image (forward at the
 image's own size, then every evaluator), and one training step at 321x321 with the paper's
 batch of 6 (a run is 20,000 of them). Absolute seconds, with the torch threads of
-``--threads`` (default 1), on random weights (the time does not depend on them).
+``--threads`` (default 1), on random weights (the time does not depend on them); on CUDA the
+evaluation and the step run on the GPU (the distance maps and the edge net's fit on the CPU,
+as the preparation makes them), fp32 with TF32 off, the device synchronised around each timing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 
 import methods
 from benchmark import metrics
+from benchmark.arithmetic import precision_flags
 from benchmark.models import build_model
 from benchmark.perf.figure import Figure
 from benchmark.perf.inputs import IGNORE, NUM_CLASSES, perturbed, street_labels
@@ -71,18 +74,22 @@ def measure(ctx: Context) -> list[Figure]:
     model = build_model("deeplabv2_resnet101", NUM_CLASSES).to(device).eval()
     for name, target, settings in (("cityscapes", city[:1], scale_settings("paper", "cityscapes")), ("voc", voc, scale_settings("paper", "voc"))):
         images = torch.rand(1, 3, *target.shape[-2:], device=device)
-        distance = metrics.edge_distance(target)
+        # on the training device, as the trainer scores: the cached uint8 map, the target, the prediction
+        distance = metrics.edge_distance(target).clamp(max=255).floor().to(torch.uint8).to(device)
+        target = target.to(device)
 
         def evaluate():
             with torch.no_grad():
-                pred = model(images)["logits"].argmax(1).cpu()
+                pred = model(images)["logits"].argmax(1)
             for cls in EVALUATORS:
                 evaluator = cls(settings, NUM_CLASSES, IGNORE)
                 evaluator.process(pred, target, distance=distance)
 
-        evaluate()  # warm-up: oneDNN's first call at a new size
-        h, w = target.shape[-2:]
-        figure(f"eval_{name}", f"evaluation of one {w}x{h} image (ResNet-101 forward, every evaluator)", [timed(evaluate) for _ in range(repeats)])
+        with precision_flags(device, "fp32"):
+            evaluate()  # warm-up: oneDNN's first call at a new size
+            h, w = target.shape[-2:]
+            times = [timed(evaluate, device) for _ in range(repeats)]
+        figure(f"eval_{name}", f"evaluation of one {w}x{h} image (ResNet-101 forward, every evaluator)", times)
 
     model.train()
     images = torch.rand(6, 3, 321, 321, device=device)
@@ -90,7 +97,7 @@ def measure(ctx: Context) -> list[Figure]:
     edges = methods.semantic_edges(target, IGNORE)
     step = trainer_step(model, method_for("ppce", {}, None, device), images, target, edges)
     step()  # warm-up
-    steps = [timed(step) for _ in range(repeats)]
+    steps = [timed(step, device) for _ in range(repeats)]
     figure("train_step", "training step, 321x321, batch 6 (PPCE)", steps)
     figure("run_hours", f"a run's training: {PAPER_STEPS:,} steps", [s * PAPER_STEPS / 3600 for s in steps], unit="h")
     return figures

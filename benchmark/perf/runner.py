@@ -28,7 +28,7 @@ def run(config: str = "full", *, sections: Sequence[str] | None = None, progress
     ``suite_wall_records``: where the ``suite_wall`` section keeps its suite's records;
     ``records``: the folders of run records the ``agreement`` section reads; ``suite_wall_fast``: the
     settings (``KEY=VALUE``) of ``suite_wall``'s second timing."""
-    from benchmark.train import pick_device
+    from benchmark.arithmetic import pick_device
 
     folders = (records,) if isinstance(records, (str, os.PathLike)) else tuple(records)
     if config not in CONFIGS:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 
 import methods
+from benchmark.arithmetic import precision_flags, uses_loss_scaler
 from benchmark.step import train_step
 
 __all__ = ["method_for", "trainer_step"]
@@ -23,18 +24,21 @@ def method_for(name: str, params: dict, edge_net, device: torch.device):
 def trainer_step(model, method, images, target, edges, *, grad_clip: float | None = None, precision: str = "fp32",
                  memory_format: str = "contiguous"):
     """A call of the trainer's own step (``benchmark.step.train_step``) on a fixed batch: SGD
-    with momentum, a poly schedule, loss scaling with mixed precision on CUDA.
+    with momentum, a poly schedule, in ``precision`` as the trainer runs it
+    (``benchmark.arithmetic``: its autocast, the loss scaler under fp16, its TF32 flags set
+    around each call).
 
     images float [B, 3, H, W], target int64 [B, H, W], edges bool [B, H, W] (the batch's
     semantic edges, computed once outside the step as the trainer computes them with the batch).
     ``memory_format``: the batch's layout in the step, that of the model (``benchmark.step.apply_levers``).
     """
-    scaler = torch.amp.GradScaler("cuda", enabled=images.device.type == "cuda")
+    scaler = torch.amp.GradScaler("cuda", enabled=uses_loss_scaler(images.device, precision))
     optimiser = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1e-5, momentum=0.9)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: max(0.0, 1 - step / 1e6) ** 0.9)
 
     def step():
-        return train_step(model, method, optimiser, schedule, scaler, images, target, edges, grad_clip=grad_clip, precision=precision,
-                          memory_format=memory_format)
+        with precision_flags(images.device, precision):
+            return train_step(model, method, optimiser, schedule, scaler, images, target, edges, grad_clip=grad_clip,
+                              precision=precision, memory_format=memory_format)  # fmt: skip
 
     return step

@@ -53,6 +53,20 @@ class InlineExecutor:
         """One run at a time."""
         return 1
 
+    def device(self) -> torch.device:
+        """Where the runs train: ``options.device`` (``auto``: CUDA where this process sees a GPU,
+        unless ``--gpus-per-trial 0`` gives the runs none)."""
+        from benchmark.arithmetic import pick_device
+
+        if self.options.device == "auto" and self.options.gpus_per_trial == 0:
+            return torch.device("cpu")
+        return pick_device(self.options.device)
+
+    def device_type(self) -> str:
+        """``cpu`` or ``cuda``: the arithmetic's device type (the driver's checks compare records and
+        checkpoints with it)."""
+        return self.device().type
+
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
             states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
         """Train every spec of ``todo`` in order, writing each record as its run ends."""
@@ -60,16 +74,18 @@ class InlineExecutor:
             raise ValueError(f"the inline executor keeps its checkpoints in a local folder, not {storage}; give a local --storage-path")
         threads_before = torch.get_num_threads()
         torch.set_num_threads(self.options.threads())
+        device = self.device()
         try:
             for spec in todo:
-                self.run_one(spec, prepared[preparation_key(spec)], versions, earlier, states, summary, console, Path(storage))
+                self.run_one(spec, prepared[preparation_key(spec)], versions, earlier, states, summary, console, Path(storage), device)
         finally:
             torch.set_num_threads(threads_before)
             console.close()
 
     def run_one(self, spec: RunSpec, prepared: Prepared, versions: dict[str, str], earlier: dict[str, list[str]],
-                states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, storage: Path) -> None:
-        """One run: up to ``1 + retries`` attempts, then its record (ok or failed)."""
+                states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, storage: Path,
+                device: torch.device | None = None) -> None:  # fmt: skip
+        """One run on ``device`` (default: ``self.device()``): up to ``1 + retries`` attempts, then its record (ok or failed)."""
         from benchmark.train import train
 
         out = Path(self.options.out).resolve()
@@ -86,13 +102,15 @@ class InlineExecutor:
             console.tick()
 
         console.started_run(run_id)
+        if self.options.force:  # from step 0: what an earlier command left of this run is not continued
+            shutil.rmtree(folder.parent, ignore_errors=True)
         record = None
         for attempt in range(self.options.retries + 1):
             own = [str(folder / "state.pt")] if (folder / "state.pt").exists() else []
             resume = load_earlier(own + earlier.get(run_id, []) + states.get(schedule_id, []), schedule_id)
             try:
                 record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=every,
-                               keep_predictions=self.options.keep_predictions)  # fmt: skip
+                               keep_predictions=self.options.keep_predictions, device=device or self.device())  # fmt: skip
                 break
             except KeyboardInterrupt:
                 raise

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from benchmark.arithmetic import DEVICE_CHOICES
+
 #: The executors a sweep can run on: Ray Tune (local or a cluster), or this process.
 EXECUTORS = ("ray", "inline")
 
@@ -20,6 +22,11 @@ class SweepOptions:
     ``verbose``: Ray Tune's own console reporting (0: off, None: Ray's default).
     ``console``: the sweep's own lines; ``progress``: a live progress line (and preparation
     progress bars) where the output is a terminal.
+    ``device``: where trials train (``arithmetic.pick_device``'s names): ``auto`` puts a trial
+    given GPUs on CUDA and one given none on the CPU (``gpus_per_trial`` 0, or none in the
+    cluster), which never sees a GPU; ``cpu`` gives no trial a GPU; ``cuda:K`` (inline only)
+    names the GPU of this process.
+    ``force``: re-run every run from step 0, its record and checkpoints notwithstanding.
     """
 
     out: str | os.PathLike = "runs"
@@ -38,12 +45,24 @@ class SweepOptions:
     progress: bool = False
     console: bool = True
     keep_predictions: bool = False
+    device: str = "auto"
+    force: bool = False
 
     def __post_init__(self):
         if self.executor not in EXECUTORS:
             raise ValueError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if self.executor == "inline" and self.address:
             raise ValueError("--address names a Ray cluster; the inline executor runs in this process (drop one of them)")
+        device = (self.device or "auto").strip().lower()
+        if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
+            raise ValueError(f"--device {self.device!r}: expected one of {', '.join(DEVICE_CHOICES)}, or cuda:K")
+        if device == "cpu" and self.gpus_per_trial:
+            raise ValueError(f"--device cpu gives trials no GPU; drop --gpus-per-trial {self.gpus_per_trial:g}")
+        if device != "cpu" and device != "auto" and self.gpus_per_trial == 0:
+            raise ValueError(f"--device {device} with --gpus-per-trial 0: a trial given no GPU runs on the CPU; drop one of them")
+        if device.startswith("cuda:") and self.executor == "ray":
+            raise ValueError(f"--device {device}: Ray gives each trial its own GPUs (seen as cuda:0); use --device cuda, or "
+                             "--executor inline for one GPU of this machine")  # fmt: skip
 
     @classmethod
     def from_args(cls, args) -> "SweepOptions":
@@ -53,9 +72,22 @@ class SweepOptions:
             if args.executor == "ray" else args.address, cpus_per_trial=args.cpus_per_trial, gpus_per_trial=args.gpus_per_trial,
             max_concurrent=args.max_concurrent, retries=args.retries, storage_path=args.storage_path, retry_failed=args.retry_failed,
             redo_outdated=args.redo_outdated, verbose=None if args.verbose else 0, progress=not args.no_progress,
-            keep_predictions=args.keep_predictions,
+            keep_predictions=args.keep_predictions, device=args.device, force=args.force,
         )  # fmt: skip
 
     def threads(self) -> int:
         """Torch threads of each run."""
         return max(1, int(self.cpus_per_trial))
+
+    def expected_device_type(self) -> str:
+        """``cpu`` or ``cuda``: where the runs will train, as far as the driver can tell before an
+        executor starts (under ``auto`` with no ``gpus_per_trial``, whether this process sees a
+        GPU; a Ray executor decides from the cluster's resources once it has joined it)."""
+        import torch
+
+        device = (self.device or "auto").strip().lower()
+        if device == "cpu" or self.gpus_per_trial == 0:
+            return "cpu"
+        if device.startswith("cuda") or self.gpus_per_trial:
+            return "cuda"
+        return "cuda" if torch.cuda.is_available() else "cpu"

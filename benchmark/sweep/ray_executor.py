@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.prepare import Prepared, prepare, preparation_key
+from benchmark.prepare import Prepared, is_real, prepare, preparation_key
 from benchmark.records import PREDICTIONS_KEY, predictions_bytes, write_predictions_bytes, write_record
 from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
@@ -64,7 +64,7 @@ def _materialise(payload: dict, spec: RunSpec) -> Prepared:
         if blob is not None and not path.exists():
             write_atomically(path, blob)
     if not all(root.exists() for root in roots):
-        if prepared.data_version == "real":
+        if is_real(prepared.data_version):
             raise FileNotFoundError(f"dataset root {prepared.root} is not on this node; mount it at the same path on every node")
         prepare(spec, edge_net=False, check=False)  # regenerates the synthetic set at the same path
     return local
@@ -76,8 +76,20 @@ def _ensure_weights(spec: RunSpec, weights: dict[str, bytes]) -> None:
         write_atomically(Path(spec.weights), weights[spec.weights])
 
 
+def trial_device(gpus: float) -> torch.device:
+    """The device of a trial given ``gpus`` GPUs, before anything touches CUDA: with none, the
+    CPU, and ``CUDA_VISIBLE_DEVICES`` emptied so that nothing in the trial sees a GPU (Ray leaves
+    it as it is for a trial without GPUs, and every such trial would otherwise share the node's
+    first GPU, unknown to Ray); with some, the first GPU Ray assigned it (``cuda:0`` of those
+    it makes visible)."""
+    if not gpus:
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""
+        return torch.device("cpu")
+    return torch.device("cuda")
+
+
 def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: int, checkpoint_every: int,
-           keep_predictions: bool = False, states: dict | None = None, imports: tuple[str, ...] = ()) -> None:
+           keep_predictions: bool = False, states: dict | None = None, imports: tuple[str, ...] = (), gpus: float = 0) -> None:
     """One Ray Tune trial: train one spec, report its record (and checkpoints) through Ray.
     Kept predictions travel with the result as compressed npz bytes (base64), so the driver
     writes them beside the record without a shared disk. Each checkpoint's report carries
@@ -86,7 +98,9 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
     the furthest state its schedule left (``states``: schedule id -> paths), or starts
     again from step 0 where this node cannot read one (the same numbers, more time).
     ``imports``: the modules of the driver's ``--import`` (which Ray's ``runtime_env``
-    ships), imported first, so that the spec's method is registered here too."""
+    ships), imported first, so that the spec's method is registered here too. ``gpus``: the
+    trial's GPUs (``trial_device``)."""
+    device = trial_device(gpus)
     from ray import tune
 
     from benchmark.train import train
@@ -116,7 +130,7 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
             tune.report({"step": state["step"], **losses}, checkpoint=tune.Checkpoint.from_directory(d))
 
     record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
-                   keep_predictions=keep_predictions)  # fmt: skip
+                   keep_predictions=keep_predictions, device=device)  # fmt: skip
     result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou")}
     kept = record.pop(PREDICTIONS_KEY, None)
     if kept is not None:
@@ -332,8 +346,23 @@ class RayExecutor:
             self.started_here = False
 
     def gpus(self) -> float:
-        """GPUs per trial: as given, else 1 where this machine has GPUs, else 0."""
-        return self.options.gpus_per_trial if self.options.gpus_per_trial is not None else (1 if torch.cuda.is_available() else 0)
+        """GPUs per trial: none under ``--device cpu``; else as given; else 1 where the cluster
+        Ray runs on has GPUs (``ray.cluster_resources()``, whatever the driver's machine has), 0
+        where it has none. ``--device cuda`` on a cluster without GPUs is a ``ValueError``."""
+        import ray
+
+        if self.options.device == "cpu":
+            return 0
+        gpus = self.options.gpus_per_trial
+        if gpus is None:
+            gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+        if not gpus and self.options.device == "cuda":
+            raise ValueError("--device cuda: the Ray cluster has no GPU (ray.cluster_resources()); use --device auto or cpu")
+        return gpus
+
+    def device_type(self) -> str:
+        """``cuda`` when trials are given GPUs, else ``cpu`` (``trial_device``)."""
+        return "cuda" if self.gpus() else "cpu"
 
     def workers(self, todo: int) -> int:
         """How many trials run at once."""
@@ -351,7 +380,7 @@ class RayExecutor:
                 _trial, payloads={k: _payload(p) for k, p in prepared.items()},
                 weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
                 earlier=earlier, threads=options.threads(), checkpoint_every=every, keep_predictions=options.keep_predictions,
-                states=states, imports=trial_imports(todo),
+                states=states, imports=trial_imports(todo), gpus=self.gpus(),
             ),  # fmt: skip
             {"cpu": options.cpus_per_trial, "gpu": self.gpus()},
         )

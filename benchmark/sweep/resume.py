@@ -88,3 +88,20 @@ def keep_final_state(out: Path, schedule_id: str, step: int, state_file: Path) -
     target = out / STATES_FOLDER / f"{schedule_id}-{step}.pt"
     write_atomically(target, state_file.read_bytes())
     return target
+
+
+def check_arithmetic(candidates: list[tuple[RunSpec, list[str]]], device_type: str) -> None:
+    """``arithmetic.ResumeMismatch`` (one line, saying how to continue) for the first training
+    state among ``candidates`` (a spec and the states it could resume from) made under another
+    device type or precision than its run would have on a ``device_type`` device: checked in the
+    driver, before any run trains. States are read memory-mapped (their tensors are not read)."""
+    from benchmark.arithmetic import check_resume
+
+    for spec, paths in candidates:
+        for path in paths:
+            try:
+                state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+            except Exception:  # unreadable here: load_earlier reports it and passes it over
+                continue
+            if isinstance(state, dict):
+                check_resume(state, torch.device(device_type), spec.settings.precision, where=path)

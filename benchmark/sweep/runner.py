@@ -16,12 +16,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import methods
+from benchmark.arithmetic import check_precision
 from benchmark.prepare import prepare, preparation_key
-from benchmark.records import record_path
+from benchmark.records import CorruptRecord, read_record, record_path
+from benchmark.rounding import expected_environment, suite_reuse_note
 from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, prepared_line, ready_line, run_name, settings_text
 from benchmark.sweep.options import SweepOptions
-from benchmark.sweep.resume import earlier_checkpoints, saved_states
+from benchmark.sweep.resume import check_arithmetic, earlier_checkpoints, saved_states
 from benchmark.sweep.schedule import estimate_costs, one_per_preparation, order_longest_first, pending
 
 
@@ -56,6 +58,11 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     started = time.time()
     say = (lambda text: print(text, flush=True)) if options.console else (lambda text: None)
     out = Path(options.out).resolve()
+    # What cannot run is a one-line error before any preparation (the executor checks the
+    # device again once it knows the cluster's resources).
+    for spec in specs:
+        spec.check_trainable()
+        check_precision(spec.settings.precision, options.expected_device_type())
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary(out=str(out))
     # Preparation: once per (dataset, preparation settings), in the driver (the edge net
@@ -69,8 +76,11 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
         say(prepared_line(spec.dataset, edge_net, time.time() - began))
     versions = {p.dataset: p.data_version for p in prepared.values()}
     summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
-    todo, existing = pending(specs, out, versions, options.retry_failed, options.redo_outdated)
+    todo, existing = pending(specs, out, versions, options.retry_failed, options.redo_outdated, options.force)
     summary.skipped = len(existing)
+    note = reuse_note(existing, out, versions, options)
+    if note:
+        say(note)
     if not todo:
         summary.wall_s = time.time() - started
         return summary
@@ -82,11 +92,17 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     is_uri = bool(options.storage_path) and "://" in options.storage_path
     storage = options.storage_path if is_uri else Path(options.storage_path).resolve() if options.storage_path else out / ".ray"
     unrecorded = {run_id for run_id in (s.run_id(versions[s.dataset]) for s in todo) if not record_path(out, run_id).exists()}
-    earlier = {} if is_uri else earlier_checkpoints(storage, unrecorded)
+    # --force: every run from step 0, whatever earlier sweeps left
+    earlier = {} if is_uri or options.force else earlier_checkpoints(storage, unrecorded)
+    states = {} if options.force else saved_states(out, todo, versions)
     began = time.time()
     with (executor_session(options) if executor is None else _already_open(executor)) as runner:
         if executor is None:
             say(ready_line(options.executor, time.time() - began))
+        for spec in todo:
+            check_precision(spec.settings.precision, runner.device_type())
+        check_arithmetic([(s, earlier.get(s.run_id(versions[s.dataset]), []) + states.get(s.schedule_id(versions[s.dataset]), []))
+                          for s in todo], runner.device_type())  # fmt: skip
         workers = runner.workers(len(todo))
         several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
         settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
@@ -95,10 +111,28 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
                  for s in todo}  # fmt: skip
         console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
         say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first")
-        runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=saved_states(out, todo, versions),
-                   summary=summary, console=console, name=name, storage=storage)  # fmt: skip
+        runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states, summary=summary, console=console,
+                   name=name, storage=storage)  # fmt: skip
     summary.wall_s = time.time() - started
     return summary
+
+
+def reuse_note(existing: list[RunSpec], out: Path, versions: dict[str, str], options: SweepOptions) -> str | None:
+    """One line when records the sweep reuses were made under another rounding environment
+    than its runs would have (``rounding.suite_reuse_note``); None when none was."""
+    records = []
+    for spec in existing:
+        try:
+            records.append(read_record(record_path(out, spec.run_id(versions[spec.dataset]))))
+        except CorruptRecord:
+            continue
+    device_type, threads = options.expected_device_type(), options.threads()
+
+    def expected_of(record: dict) -> dict:
+        precision = ((record.get("spec") or {}).get("settings") or {}).get("precision", "fp32")
+        return expected_environment(device_type, threads, precision)
+
+    return suite_reuse_note(records, expected_of) if records else None
 
 
 @contextmanager

@@ -74,15 +74,15 @@ def one_per_preparation(specs: list[RunSpec]) -> dict[str, RunSpec]:
 
 
 def pending(specs: list[RunSpec], out: Path, data_versions: dict[str, str], retry_failed: bool = False,
-            redo_outdated: bool = False):
+            redo_outdated: bool = False, force: bool = False):
     """Split ``specs`` into (to run, already recorded). Corrupt records are reported and redone;
     with ``retry_failed`` failed runs too, with ``redo_outdated`` runs on the reported split
     whose counts were made under an earlier definition of a metric (a weight-search trial is
-    chosen by mIoU alone and is kept)."""
+    chosen by mIoU alone and is kept); with ``force`` every run."""
     todo, existing = [], []
     for spec in specs:
         path = record_path(out, spec.run_id(data_versions[spec.dataset]))
-        if not path.exists():
+        if force or not path.exists():
             todo.append(spec)
             continue
         try:
