@@ -8,7 +8,6 @@ protocol for every method" true, and what the performance benchmark times.
 from __future__ import annotations
 
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch

@@ -484,3 +484,20 @@ def test_agreement_suite_checks_each_lever_alone_and_all_together():
     assert overrides == [{}, {"compile": True}, {"memory_format": "channels_last"}, {"precision": "bf16"},
                          {"compile": True, "memory_format": "channels_last", "precision": "bf16"}]
     assert [row.method for row in SUITES["agreement"].rows].count("semeda") == 5
+
+
+def test_gpu_section_runs_end_to_end_on_any_device_and_times_each_precision():
+    """The device check's logic on the CPU at tiny sizes (no GPU here): both runs end to end, a
+    paper-scale step per precision the device runs; on CUDA every precision is timed."""
+    from benchmark.perf import gpu, limits
+
+    assert gpu.device_precisions(torch.device("cuda")) == ("fp32", "tf32", "bf16", "fp16")
+    assert gpu.device_precisions(torch.device("cpu")) == ("fp32", "bf16")
+    assert list(limits.step_precisions(torch.device("cuda"))) == ["fp32", "tf32", "bf16", "fp16"]
+    context = perf.Context("quick", ("smoke", 2, (33, 33), 1, 1), torch.device("cpu"), progress=False)
+    figures = {f.key: f for f in gpu.measure(context)}
+    for run in ("ppce", "semeda_010"):
+        assert 0 <= figures[f"{run}.miou"].median <= 100 and figures[f"{run}.steps_per_s"].median > 0
+    assert {"paper_step_fp32_s", "paper_step_bf16_s", "paper_step_bf16_speedup"} <= set(figures)
+    assert not any("fp16" in key or "tf32" in key for key in figures)  # CUDA's alone
+    assert all(math.isfinite(v) and v > 0 for f in figures.values() for v in f.values if "miou" not in f.key)
