@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--set", action="append", metavar="KEY=VALUE",
                       help="override a setting, e.g. --set steps=200, --set crop=64,64, --set grad_clip=none (repeatable)")  # fmt: skip
     suite = p.add_argument_group("suites (with --suite)")
-    suite.add_argument("--seeds", type=int, help="seeds per row: 0..N-1 (default: the suite's, 3 for the tables)")
+    suite.add_argument("--seeds", type=int, help="seeds per row: 0..N-1 (default: the suite's, 3 for the tables; table1 adds "
+                       "seeds up to 10 where a verdict hinges, by the rule of docs/protocol.md)")
     suite.add_argument("--methods", help="comma-separated methods to keep from the suite")
     suite.add_argument("--datasets", help="comma-separated datasets instead of the suite's")
     suite.add_argument("--backbones", help="comma-separated backbones (default: by scale)")
@@ -180,6 +181,12 @@ def suite_specs(args, *, pretrain: bool = True) -> list[RunSpec]:
             args.suite, scale=args.scale, seeds=args.seeds, methods=_csv(args.methods), datasets=_csv(args.datasets),
             backbone=backbone, weights=weights, overrides=parse_overrides(args.set),
         )  # fmt: skip
+    steps = get_suite(args.suite).seed_steps
+    if steps and args.seeds is None:
+        # Seeds added where a verdict hinges, read from the records in --out (a given --seeds overrides the rule).
+        from benchmark.seed_rule import recorded_miou, widen
+
+        specs = widen(specs, recorded_miou(Path(args.out).resolve(), _data_versions(specs, args)), steps)
     return specs
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import methods as methods_registry
 from benchmark import paper
+from benchmark.seed_rule import SEED_STEPS
 from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_settings
 
 __all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "load_suite_file", "register_suite",
@@ -227,13 +228,17 @@ class Suite:
     #: The rows are every registered method at its default weights, taken when the suite is
     #: looked up (``get_suite``), so that a method of ``--import`` or an entry point is one.
     every_method: bool = False
+    #: Seeds added where a verdict hinges (``benchmark.seed_rule``): the seed counts a row may
+    #: reach, the first being ``seeds``; () for a suite whose rows all keep ``seeds``.
+    seed_steps: tuple[int, ...] = ()
 
 
 SUITES: dict[str, Suite] = {
     "table1": Suite(
         "table1", TABLE1_ROWS, {"embedded": ("streets",), "paper": ("cityscapes",)},
         {"embedded": ("scratch",), "paper": ("imagenet",)},
-        description="loss ablation (paper Table 1): 14 rows on the Cityscapes-like set",
+        description="loss ablation (paper Table 1): 14 rows on the Cityscapes-like set; seeds 3, 5, 10 where a verdict hinges",
+        seed_steps=SEED_STEPS,
     ),
     "table2": Suite(
         "table2", TABLE2_ROWS, {"embedded": ("streets", "shapes"), "paper": ("cityscapes", "voc")},
