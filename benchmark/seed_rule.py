@@ -29,7 +29,8 @@ from pathlib import Path
 
 from benchmark.spec import RunSpec
 
-__all__ = ["SEED_STEPS", "BOUND_OF_METHOD", "bounds_of", "hinges", "row_seeds", "widen", "recorded_miou"]
+__all__ = ["SEED_STEPS", "BOUND_OF_METHOD", "RULE_TEXT", "bounds_of", "expected_seeds", "hinges", "row_seeds", "widen",
+           "recorded_miou"]  # fmt: skip
 
 #: The seeds a row has after each step of the rule: 3, then 5, then 10 (the cap).
 SEED_STEPS: tuple[int, ...] = (3, 5, 10)
@@ -38,6 +39,12 @@ BASELINE_METHOD = "ppce"
 #: Which verdict each method's Table 1 row takes (``benchmark.report.claims``): "sign" (C1:
 #: above, below or not shown, bound 0) or "equal" (C3, C4: about equal within +-EQUAL_MARGIN).
 BOUND_OF_METHOD: dict[str, str] = {"semeda": "sign", "ubernet": "equal", "ppce_edges": "equal"}
+#: The rule in one sentence, as the tables' notes print it.
+RULE_TEXT = (
+    "Seeds: 3 per row; a row whose paired 95% interval contains its verdict's bound (0 for SEMEDA's above/below, "
+    "+-1 point for the about-equal rows, Ubernet-style and PPCE on edges) gets seeds 3-4, then, if its interval "
+    "at 5 seeds still contains the bound, seeds 5-9, PPCE with it (a rule fixed before those runs; docs/protocol.md)"
+)
 
 
 def bounds_of(method: str) -> tuple[float, ...]:
@@ -123,3 +130,21 @@ def recorded_miou(out: str | Path, versions: dict[str, str]) -> Callable[[RunSpe
         return 100 * record["metrics"]["miou"]
 
     return miou
+
+
+def expected_seeds(values: dict, rule_rows: set, baseline, seeds: set[int], steps: Sequence[int] = SEED_STEPS) -> dict:
+    """Per row key of one context, the seeds of ``seeds`` (every seed run in the context) it is
+    expected to have: the seeds the rule adds (``steps[0]`` up to PPCE's count) are expected
+    only of the rows the rule gives them to. ``values``: {row key: {seed: % mIoU}} of the ok
+    runs; ``rule_rows``: the keys the rule applies to (Table 1's rows); ``baseline``: PPCE's
+    key (method name first). A row outside the rule is expected to have the other seeds."""
+    base = values.get(baseline, {})
+    counts = {key: row_seeds(values[key].get, base.get, bounds_of(key[0]), steps)
+              for key in values if key in rule_rows and key != baseline}  # fmt: skip
+    top = max(counts.values(), default=steps[0])
+    added = {s for s in seeds if steps[0] <= s < top}
+    out = {}
+    for key in values:
+        count = top if key == baseline else counts.get(key, steps[0])
+        out[key] = (seeds - added) | {s for s in added if s < count}
+    return out

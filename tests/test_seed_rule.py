@@ -78,3 +78,35 @@ def test_table1_dry_run_lists_the_added_seeds(capsys, tmp_path):
     assert "16 runs, 4 to do" in text and "ubernet(1) s4" in text and "ppce s3" in text
     assert "ubernet(0.5) s3" not in text and "ubernet(5) s3" not in text
     assert main([*args, "--seeds", "3"]) == 0 and "12 runs, 0 to do" in capsys.readouterr().out  # --seeds overrides the rule
+
+
+def test_report_expects_the_added_seeds_only_of_the_rows_they_were_added_to(tmp_path):
+    from test_report import fake_record  # tests/ is on sys.path under pytest
+
+    from benchmark import report
+    from benchmark.report.seed_strip import seed_points, seed_strip_figure
+
+    folder = tmp_path / "runs"
+    runs = {
+        ("ppce", None, False): [0.60] * 5,
+        ("semeda", (0, 1, 0), False): [0.60, 0.55, 0.63, 0.62, 0.56],  # [-8.5, +7.8] at 3 seeds: holds 0, extended
+        ("semeda", (1, 0, 0), False): [0.63, 0.63, 0.635],  # +3.0 to +3.5: clear at 3 seeds
+        ("semeda", (0, 0.5, 0), True): [0.58, 0.62, 0.60],  # holds 0 at 3 seeds; seeds 3 and 4 not run yet
+    }
+    for (method, lambdas, relu), values in runs.items():
+        for seed, m in enumerate(values):
+            write_record(folder, fake_record(method, lambdas, relu, seed, m))
+    tidy, _ = report.load_tidy(folder)
+    t = report.table1(tidy)
+    row = lambda label: t[t["label"] == label].iloc[0]  # noqa: E731
+    assert row("ppce")["n"] == 5 and row("ppce")["missing_seeds"] == ""
+    assert row("semeda(0,1,0) before ReLU")["n"] == 5 and row("semeda(0,1,0) before ReLU")["diff_n"] == 5
+    assert row("semeda(1,0,0) before ReLU")["n"] == 3 and row("semeda(1,0,0) before ReLU")["missing_seeds"] == ""
+    assert row("semeda(0,0.5,0) after ReLU")["missing_seeds"] == "3 4"
+    text = report.table_markdown("table1", t)
+    assert text.count("seeds 3, 4 missing") == 1 and "seed 3" not in text  # that cell alone
+    assert "gets seeds 3-4, then" in text and "table1_seeds.png" in text
+    points = seed_points(tidy, [tuple(c) for c in t[report.CONTEXT].drop_duplicates().itertuples(index=False)])
+    assert len(points) == 5 + 5 + 3 + 3 and list(points["label"][:5]) == ["ppce"] * 5
+    fig = seed_strip_figure(points)
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_yticklabels()) == 4
