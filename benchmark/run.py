@@ -52,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--set", action="append", metavar="KEY=VALUE",
                       help="override a setting, e.g. --set steps=200, --set crop=64,64, --set grad_clip=none (repeatable)")  # fmt: skip
     suite = p.add_argument_group("suites (with --suite)")
-    suite.add_argument("--seeds", type=int, help="seeds per row: 0..N-1 (default: the suite's, 3 for the tables)")
+    suite.add_argument("--seeds", type=int, help="seeds per row: 0..N-1 (default: the suite's, 3 for the tables; table1 adds "
+                       "seeds up to 10 where a verdict hinges, by the rule of docs/protocol.md)")
     suite.add_argument("--methods", help="comma-separated methods to keep from the suite")
     suite.add_argument("--datasets", help="comma-separated datasets instead of the suite's")
     suite.add_argument("--backbones", help="comma-separated backbones (default: by scale)")
@@ -233,6 +234,12 @@ def suite_specs(args, *, pretrain: bool = True) -> list[RunSpec]:
         needed = [flags.get(i, i) for i in inits(args.suite, args.scale) if i != "scratch"]
         raise UserError(f"--suite {args.suite} at the {args.scale or get_suite(args.suite).scale} scale starts from pre-trained "
                         f"weights: pass {' or '.join(needed)} (a torchvision ResNet-101 state dict; --weights FILE for one run)")  # fmt: skip
+    steps = get_suite(args.suite).seed_steps
+    if steps and args.seeds is None:
+        # Seeds added where a verdict hinges, read from the records in --out (a given --seeds overrides the rule).
+        from benchmark.seed_rule import recorded_miou, widen
+
+        specs = widen(specs, recorded_miou(Path(args.out).resolve(), _data_versions(specs, args)), steps)
     return specs
 
 

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import methods as methods_registry
 from benchmark import paper
+from benchmark.seed_rule import SEED_STEPS
 from benchmark.spec import DEFAULT_BACKBONES, RowKey, RunSpec, row_key, scale_settings
 
 __all__ = ["Choice", "Row", "Suite", "SUITES", "expand", "get_suite", "inits", "list_suites", "load_suite_file", "register_suite",
            "suite_from_dict", "TABLE1_ROWS", "TABLE2_ROWS",
-           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "MULTIVERSE_AXES", "Protocol", "multiverse_grid", "multiverse_protocols",
+           "SENSITIVITY_CHOICES", "SENSITIVITY_ROWS", "SEMEDA_FORM_ROWS", "choice_rows", "MULTIVERSE_AXES", "Protocol", "multiverse_grid", "multiverse_protocols",
            "protocol_row", "FAST_SETTINGS", "AGREEMENT_ROWS"]  # fmt: skip
 
 
@@ -83,6 +84,8 @@ class Choice:
     #: Why the value has no runs, when it cannot have any (its protocols stay in the grid
     #: and in the report, as missing); None for a value that runs.
     unrunnable: str | None = None
+    #: The rows the value is measured on in the sensitivity study; () for ``SENSITIVITY_ROWS``.
+    rows: tuple["Row", ...] = ()
 
     def applies_to(self, method: str) -> bool:
         if self.applies == "all":
@@ -104,13 +107,25 @@ SENSITIVITY_ROWS: tuple[Row, ...] = (
     Row.of("semeda", lambdas=(1, 0.5, 0.25)),
     Row.of("ppce_edges", lambdas=(1,)),
 )
+#: The rows the choices of SEMEDA's distance and third layer are measured on: (0,0,1), whose
+#: only term is the third layer, and (0,1,0), the paper's best row (the third layer's reading
+#: cannot change it: its lambda_3 is 0).
+SEMEDA_FORM_ROWS: tuple[Row, ...] = (Row.of("semeda", lambdas=(0, 0, 1)), Row.of("semeda", lambdas=(0, 1, 0)))
 SENSITIVITY_CHOICES: tuple[Choice, ...] = (
-    Choice("gradient clipping", "default"),
+    Choice("gradient clipping", "default", rows=SENSITIVITY_ROWS + SEMEDA_FORM_ROWS[:1]),
     Choice("gradient clipping", "off", overrides=(("grad_clip", None),)),
     Choice("learning rate", "paper's (5e-4, x10 head), no clipping", overrides=(("grad_clip", None), ("lr", 5e-4))),
     Choice("SEMEDA |.| of Eq. (6)", "mean over channels", params=(("channels", "mean"),), applies="semeda"),
     Choice("edge-net fitting input", "peaks drawn in [0.3, 0.99]", overrides=(("edge_net_peak", (0.3, 0.99)),), applies="edge_net"),
+    Choice("SEMEDA distance of Eq. (6)", "squared L2", params=(("norm", "l2"),), applies="semeda", rows=SEMEDA_FORM_ROWS),
+    Choice("SEMEDA psi^3", "the edge net's softmax output", params=(("third", "softmax"),), applies="semeda",
+           rows=SEMEDA_FORM_ROWS[:1]),
 )  # fmt: skip
+
+
+def choice_rows(choice: Choice) -> tuple[Row, ...]:
+    """The rows ``choice`` is measured on in the sensitivity study (those it applies to)."""
+    return tuple(row for row in (choice.rows or SENSITIVITY_ROWS) if choice.applies_to(row.method))
 
 
 def _with_choices(row: Row, choices) -> Row:
@@ -124,8 +139,7 @@ def _with_choices(row: Row, choices) -> Row:
 
 
 def _sensitivity_rows() -> tuple[Row, ...]:
-    return tuple(dict.fromkeys(_with_choices(row, (choice,)) for choice in SENSITIVITY_CHOICES for row in SENSITIVITY_ROWS
-                               if choice.applies_to(row.method)))  # fmt: skip
+    return tuple(dict.fromkeys(_with_choices(row, (choice,)) for choice in SENSITIVITY_CHOICES for row in choice_rows(choice)))
 
 
 #: The multiverse: every choice the paper leaves open that the sensitivity study found to
@@ -227,13 +241,17 @@ class Suite:
     #: The rows are every registered method at its default weights, taken when the suite is
     #: looked up (``get_suite``), so that a method of ``--import`` or an entry point is one.
     every_method: bool = False
+    #: Seeds added where a verdict hinges (``benchmark.seed_rule``): the seed counts a row may
+    #: reach, the first being ``seeds``; () for a suite whose rows all keep ``seeds``.
+    seed_steps: tuple[int, ...] = ()
 
 
 SUITES: dict[str, Suite] = {
     "table1": Suite(
         "table1", TABLE1_ROWS, {"embedded": ("streets",), "paper": ("cityscapes",)},
         {"embedded": ("scratch",), "paper": ("imagenet",)},
-        description="loss ablation (paper Table 1): 14 rows on the Cityscapes-like set",
+        description="loss ablation (paper Table 1): 14 rows on the Cityscapes-like set; seeds 3, 5, 10 where a verdict hinges",
+        seed_steps=SEED_STEPS,
     ),
     "table2": Suite(
         "table2", TABLE2_ROWS, {"embedded": ("streets", "shapes"), "paper": ("cityscapes", "voc")},

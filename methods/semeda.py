@@ -22,6 +22,13 @@ from methods.registry import register_method
 #: normalisation of the feature-reconstruction loss of Johnson et al. that the paper names
 #: as its model. With "mean" a lambda weighs a layer independently of its width.
 CHANNEL_READINGS = ("sum", "mean")
+#: The distance of Eq. (6): "l1", the L1 norm of the difference over channels as written, or
+#: "l2", its squared L2 norm (the sum of squares over channels, as in the feature-reconstruction
+#: loss of Johnson et al.): section 4.3 says the embeddings are matched "in terms of L1 or L2 loss".
+NORMS = ("l1", "l2")
+#: What psi^3 is: "logits", the last layer's output before its softmax, or "softmax", the
+#: edge map the net outputs (the paper: the last layer "has SoftMax activation").
+THIRD_LAYERS = ("logits", "softmax")
 
 
 def difference_l1(difference: torch.Tensor, valid: torch.Tensor, channels: str = "sum") -> torch.Tensor:
@@ -38,6 +45,21 @@ def difference_l1(difference: torch.Tensor, valid: torch.Tensor, channels: str =
     return masked_mean(norm, valid)
 
 
+def difference_norm(difference: torch.Tensor, valid: torch.Tensor, channels: str = "sum", norm: str = "l1") -> torch.Tensor:
+    """Per-pixel norm over channels of psi_pred - psi_target (``NORMS``: L1, or squared L2),
+    averaged over ``valid`` pixels; ``channels="mean"`` divides it by the channel count c.
+
+    Shape:
+        difference: [N, c, H, W]; valid: [N, H, W] bool. Returns a scalar.
+    """
+    if norm == "l1":
+        return difference_l1(difference, valid, channels)
+    squared = difference.square().sum(1)
+    if channels == "mean":
+        squared = squared / difference.shape[1]
+    return masked_mean(squared, valid)
+
+
 @register_method
 class SEMEDA(StructureLoss):
     """PPCE + the edge-aware embedding loss. Terms: ``ppce``, ``semeda_l`` per weighted layer, ``total``.
@@ -47,7 +69,10 @@ class SEMEDA(StructureLoss):
     ``relu=False`` matches psi^1, psi^2 before their ReLU (the paper's best variant),
     ``relu=True`` after it. ``channels`` reads |.| of Eq. (6) as the channels' L1 norm
     (``"sum"``, as written, the default) or as its mean over the layer's channels
-    (``"mean"``); see ``CHANNEL_READINGS``.
+    (``"mean"``); see ``CHANNEL_READINGS``. ``norm`` is the distance (``NORMS``: "l1", the
+    default, or the squared "l2"), ``third`` what psi^3 is (``THIRD_LAYERS``: the last layer's
+    "logits", the default, or its "softmax" output). Both enter the parameters, and so the run
+    id, only away from their defaults, so the runs made before them keep their ids.
     """
 
     name = "semeda"
@@ -56,18 +81,28 @@ class SEMEDA(StructureLoss):
     num_lambdas = 3
     default_lambdas = (0.0, 1.0, 0.0)
 
-    def __init__(self, *, lambdas=None, relu: bool = False, channels: str = "sum", ignore_index: int = 255):
+    def __init__(self, *, lambdas=None, relu: bool = False, channels: str = "sum", norm: str = "l1", third: str = "logits",
+                 ignore_index: int = 255):  # fmt: skip
         super().__init__(lambdas=lambdas, ignore_index=ignore_index)
         if not isinstance(relu, bool):
             raise ValueError(f"method 'semeda': relu must be True or False, got {relu!r}")
-        if channels not in CHANNEL_READINGS:
-            raise ValueError(f"method 'semeda': channels must be one of {', '.join(CHANNEL_READINGS)}, got {channels!r}")
+        for name, value, valid in (("channels", channels, CHANNEL_READINGS), ("norm", norm, NORMS), ("third", third, THIRD_LAYERS)):
+            if value not in valid:
+                raise ValueError(f"method 'semeda': {name} must be one of {', '.join(valid)}, got {value!r}")
         self.relu = relu
         self.channels = channels
+        self.norm = norm
+        self.third = third
 
     @property
     def params(self) -> dict:
-        return {"lambdas": list(self.lambdas), "relu": self.relu, "channels": self.channels}
+        params = {"lambdas": list(self.lambdas), "relu": self.relu, "channels": self.channels}
+        # added later: stated only away from their defaults, so earlier runs keep their ids
+        if self.norm != NORMS[0]:
+            params["norm"] = self.norm
+        if self.third != THIRD_LAYERS[0]:
+            params["third"] = self.third
+        return params
 
     @classmethod
     def describe(cls, params: dict) -> str:
@@ -75,8 +110,11 @@ class SEMEDA(StructureLoss):
         params = dict(params)
         relu = bool(params.pop("relu", False))
         channels = params.pop("channels", "sum")
+        norm, third = params.pop("norm", NORMS[0]), params.pop("third", THIRD_LAYERS[0])
         text = super().describe(params) + (" after ReLU" if relu else " before ReLU")
-        return text + (f" channels={channels}" if channels != "sum" else "")
+        text += f" channels={channels}" if channels != "sum" else ""
+        text += f" norm={norm}" if norm != NORMS[0] else ""
+        return text + (f" third={third}" if third != THIRD_LAYERS[0] else "")
 
     def forward(self, logits, target, *, edges=None, edge_logits=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)
@@ -91,10 +129,24 @@ class SEMEDA(StructureLoss):
             # S* is constant (its void pixels take the *detached* prediction): its pass runs
             # without a graph, and only psi(S_hat) - psi(S*) is formed, see embedding_differences.
             s_target = one_hot_target(target, probs, self.ignore_index)
-            differences = edge_net.embedding_differences(probs, s_target, layers[-1] + 1, self.relu, layers)
+            if self.third == "softmax" and 2 in layers:
+                differences = self._with_softmax_third(edge_net, probs, s_target, layers)
+            else:
+                differences = edge_net.embedding_differences(probs, s_target, layers[-1] + 1, self.relu, layers)
             for l in layers:
-                term = difference_l1(differences[l], valid, self.channels)
+                term = difference_norm(differences[l], valid, self.channels, self.norm)
                 terms[f"semeda_{l + 1}"] = term
                 total = total + self.lambdas[l] * term
         terms["total"] = total
         return terms
+
+    def _with_softmax_third(self, edge_net, probs: torch.Tensor, s_target: torch.Tensor, layers: list[int]) -> list:
+        """The differences of ``layers`` with psi^3 the net's softmax output (not affine in its
+        input: both passes are made whole, the target's without a graph)."""
+        shallow = [l for l in layers if l < 2]
+        differences = edge_net.embedding_differences(probs, s_target, shallow[-1] + 1, self.relu, shallow) if shallow else []
+        differences = list(differences) + [None] * (3 - len(differences))
+        with torch.no_grad():
+            target_map = edge_net(s_target).softmax(1)
+        differences[2] = edge_net(probs).softmax(1) - target_map
+        return differences

@@ -137,6 +137,39 @@ def test_semeda_void_pixels_feed_the_receptive_field_with_the_prediction():
     assert out["semeda_1"].item() == 0.0
 
 
+def test_semeda_squared_l2_distance():
+    # psi2 pre (see SEMEDA_LAYER): A (0, -1/2) vs (2, 0): 4 + 1/4; B (0, 0) vs (0, -1): 1; C (1, 0) vs (0, -1): 2
+    method = build_method("semeda", lambdas=(0, 1, 0), norm="l2", edge_net=hand_edge_net())
+    assert method(logits_of(PROBS), TARGET)["semeda_2"].item() == pytest.approx((4.25 + 1 + 2) / 3)
+    mean = build_method("semeda", lambdas=(0, 1, 0), norm="l2", channels="mean", edge_net=hand_edge_net())
+    assert mean(logits_of(PROBS), TARGET)["semeda_2"].item() == pytest.approx((4.25 + 1 + 2) / 3 / 32)
+
+
+def test_semeda_third_layer_as_the_softmax_output():
+    # psi3 logits: A (0.5, -0.5) vs (2.5, -0.5), B equal, C (1.5, -0.5) vs (0.5, -0.5); softmax of
+    # (a, b) is (sigmoid(a - b), sigmoid(b - a)), so each pixel's L1 norm is 2 |sigmoid(x) - sigmoid(y)|.
+    sig = lambda x: 1 / (1 + math.exp(-x))  # noqa: E731
+    expected = (2 * (sig(3) - sig(1)) + 0 + 2 * (sig(2) - sig(1))) / 3
+    method = build_method("semeda", lambdas=(1, 0.5, 2), third="softmax", edge_net=hand_edge_net())
+    out = method(logits_of(PROBS), TARGET)
+    assert out["semeda_3"].item() == pytest.approx(expected)
+    assert out["semeda_1"].item() == pytest.approx(8 / 3) and out["semeda_2"].item() == pytest.approx(11 / 6)
+    logits = logits_of(PROBS).requires_grad_()
+    build_method("semeda", lambdas=(0, 0, 1), third="softmax", edge_net=hand_edge_net())(logits, TARGET)["total"].backward()
+    assert logits.grad is not None and logits.grad.abs().sum() > 0
+
+
+def test_semeda_new_choices_keep_the_earlier_parameters_at_their_defaults():
+    from benchmark.spec import row_key, row_label
+
+    assert build_method("semeda", lambdas=(0, 1, 0)).params == {"lambdas": [0.0, 1.0, 0.0], "relu": False, "channels": "sum"}
+    assert row_key("semeda", {"lambdas": (0, 1, 0), "norm": "l1", "third": "logits"}) == row_key("semeda", {"lambdas": (0, 1, 0)})
+    assert row_label(row_key("semeda", {"lambdas": (0, 0, 1), "norm": "l2", "third": "softmax"})) == \
+        "semeda(0,0,1) before ReLU norm=l2 third=softmax"
+    with pytest.raises(ValueError, match="norm must be one of l1, l2"):
+        build_method("semeda", norm="l3")
+
+
 def test_semeda_with_zero_lambdas_equals_ppce():
     torch.manual_seed(0)
     logits = torch.randn(2, 5, 7, 9)

@@ -285,8 +285,9 @@ def test_sensitivity_dry_run_lists_its_runs(capsys, tmp_path):
 
     assert main(["--suite", "sensitivity", "--dry-run", "--out", str(tmp_path / "runs"), "--seeds", "1", "--scale", "smoke"]) == 0
     out = capsys.readouterr().out
-    assert "channels=mean" in out and "17 runs" in out  # the smoke scale does not clip: "clipping off" is its default
-    assert SUITES["sensitivity"].seeds == 3 and len(SENSITIVITY_CHOICES) == 5
+    assert "channels=mean" in out and "21 runs" in out  # the smoke scale does not clip: "clipping off" is its default
+    assert SUITES["sensitivity"].seeds == 3 and len(SENSITIVITY_CHOICES) == 7
+    assert "norm=l2" in out and "third=softmax" in out
 
 
 def test_freed_memory_stays_in_the_process():

@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from benchmark.report import curves, figures, leaderboard, multiverse, sensitivity, tables, tidy
+from benchmark.report import curves, figures, leaderboard, multiverse, seed_strip, sensitivity, tables, tidy
 from benchmark.report.output import PartInput, PartOutput
 
 __all__ = ["ALL", "PARTS", "Part", "parts_for", "register_part", "suite_names"]
@@ -70,6 +70,7 @@ def parts_for(suite: str) -> list[Part]:
 
 register_part("tidy", tidy.write_tidy, always=True)
 register_part("table1", tables.write_table1)
+register_part("table1_seeds", seed_strip.write_seed_strip, suites=("table1",))
 register_part("table2", tables.write_table2)
 register_part("trimap", figures.write_trimap)
 register_part("sensitivity", sensitivity.write_sensitivity)

@@ -1,10 +1,10 @@
 """The sensitivity table: each protocol choice the paper leaves open, varied alone.
 
 Rows are (choice, value), as ``benchmark.suites.SENSITIVITY_CHOICES`` lists them; a column
-per method of ``SENSITIVITY_ROWS`` holds its mIoU (mean +- std over seeds), its paired
+per method the choice is measured on (``benchmark.suites.choice_rows``) holds its mIoU (mean +- std over seeds), its paired
 difference to PPCE *under the same choice* with a 95% t-interval, and the divergence mark.
-A choice that cannot change PPCE (the SEMEDA channel reading, the edge net's fitting input:
-PPCE reads neither) pairs with PPCE under the default protocol, which is the same run.
+A choice that cannot change PPCE (the SEMEDA channel reading, distance and third layer, the
+edge net's fitting input: PPCE reads none of them) pairs with PPCE under the default protocol, which is the same run.
 """
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
     """Long form: one row per (dataset, backbone, scale, init, choice, value, method) with
     the statistics of ``cell_stats`` (values in %). Empty without a record of the study."""
     tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
-    from benchmark.suites import SENSITIVITY_CHOICES, SENSITIVITY_ROWS
+    from benchmark.suites import SENSITIVITY_CHOICES, choice_rows
 
     warnings = [] if warnings is None else warnings
     if tidy.empty:
         return pd.DataFrame()
     cells = seed_cells(tidy, warnings)
-    study_keys = {r.key() for r in SENSITIVITY_ROWS}
+    study_keys = {r.key() for c in SENSITIVITY_CHOICES for r in choice_rows(c)}
     out = []
     by_place: dict[tuple, dict[frozenset, dict]] = {}
     for ctx, by_row in cells.items():
@@ -57,9 +57,7 @@ def sensitivity_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> 
         for choice, own in zip(SENSITIVITY_CHOICES, choice_tokens):
             by_row = contexts.get(base | own, {})
             baseline = by_row.get(BASELINE) or default_cells.get(BASELINE)
-            for row in SENSITIVITY_ROWS:
-                if not choice.applies_to(row.method):
-                    continue
+            for row in choice_rows(choice):
                 key = row_key(row.method, {**row.params_dict(), **dict(choice.params)})
                 st = cell_stats(by_row.get(key), baseline, key == BASELINE and by_row.get(key) is baseline)
                 rows.append(dict(zip(CONTEXT[:4], place), base_overrides=" ".join(sorted(base)), choice=choice.choice,
@@ -88,7 +86,7 @@ SENSITIVITY_NOTE = (
     "mean with a 95% t-interval; choices PPCE cannot see (the SEMEDA channel reading, the edge net's fitting input) "
     "pair with PPCE under the default protocol. "
     f"'diverged k/n': k of n runs diverged by the suite's rule ({RULE_TEXT}); their values stay in the mean. "
-    "'-': the choice does not apply to the method."
+    "'-': the choice does not apply to the method, or is not measured on it."
 )
 
 

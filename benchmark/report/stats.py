@@ -12,7 +12,7 @@ import pandas as pd
 from scipy import stats
 
 from benchmark.evaluators import definition_of
-from benchmark.report.tidy import BASELINE, CONTEXT, definition_column, width_of
+from benchmark.report.tidy import BASELINE, CONTEXT, definition_column, table1_rows, width_of
 from benchmark.spec import row_label
 
 
@@ -85,6 +85,19 @@ class SeedCell:
     outdated: bool = False
 
 
+def _expected_seeds(group: pd.DataFrame) -> dict[tuple, set[int]]:
+    """Per row key of one context's runs, the seeds it is expected to have: every seed run in
+    the context, but the seeds Table 1's rule adds (``benchmark.seed_rule``) only for the
+    rows it adds them to, read from the runs' mIoU."""
+    from benchmark.seed_rule import expected_seeds
+
+    ok = group[(group["status"] == "ok") & group["miou"].notna()] if "miou" in group.columns else group.iloc[:0]
+    values = {tuple(key): {} for key, _ in group.groupby(["method", "params"], sort=False)}
+    for (method, params, seed), value in ok.groupby(["method", "params", "seed"], sort=False)["miou"].last().items():
+        values[(method, params)][int(seed)] = 100.0 * float(value)
+    return expected_seeds(values, set(table1_rows()), BASELINE, {int(s) for s in group["seed"]})
+
+
 def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> dict[tuple, dict[tuple, SeedCell]]:
     """{context: {row key: cell}} of ``metric`` (a tidy column, a fraction, shown in %); a
     context's expected seeds are every seed run in it. A run without the metric (a record
@@ -101,7 +114,7 @@ def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> d
     if def_col is not None and def_col not in df.columns:
         df = df.assign(**{def_col: float("nan")})
     for ctx, group in df.groupby(CONTEXT, sort=False):
-        expected = set(group["seed"])
+        expected = _expected_seeds(group)
         cells: dict[tuple, SeedCell] = {}
         for key, runs in group.groupby(["method", "params"], sort=False):
             cell = cells.setdefault(tuple(key), SeedCell())
@@ -128,7 +141,7 @@ def seed_cells(df: pd.DataFrame, warnings: list[str], metric: str = "miou") -> d
                     cell.values[int(seed)] = 100.0 * float(ok.iloc[-1][metric])
                 elif not len(ok_runs):
                     cell.failed.append(int(seed))
-            cell.missing = sorted(expected - set(cell.values) - set(cell.failed))
+            cell.missing = sorted(expected[tuple(key)] - set(cell.values) - set(cell.failed))
         out[tuple(ctx)] = cells
     return out
 

@@ -28,6 +28,7 @@ from benchmark.report.claims import claims_markdown, claims_table, multiverse_cl
 from benchmark.report.multiverse import multiverse_table
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.seed_strip import STRIP_NOTE
 from benchmark.report.stats import SeedMetrics, add_holm
 from benchmark.report.tidy import (
     CONTEXT,
@@ -42,6 +43,7 @@ from benchmark.report.tidy import (
     table1_rows,
     table2_rows,
 )
+from benchmark.seed_rule import RULE_TEXT
 from benchmark.spec import row_label
 
 __all__ = ["table1", "table2", "table_sections", "table_markdown", "table_latex", "write_table1", "write_table2"]
@@ -196,8 +198,12 @@ def _table1_sections(t: pd.DataFrame) -> list[Section]:
                 + [x for name, _ in extra for x in metric_text(r, name)]
             )  # fmt: skip
         align = "llll" + "rlr" + "lll" + "l" * (len(header) - 10)
-        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE), align=align))
+        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE, TABLE1_NOTE), align=align))
     return sections
+
+
+#: Table 1's own note: its seed rule and its figure of the seeds.
+TABLE1_NOTE = f"{RULE_TEXT}. {STRIP_NOTE}"
 
 
 def _table2_sections(t: pd.DataFrame) -> list[Section]:
