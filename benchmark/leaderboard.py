@@ -8,9 +8,18 @@
    Tune sweep; its trials are run records (``split: tune``, ``stop_at``: the rung's step),
    so a second command repeats no finished rung, and a trial going on to the next rung
    resumes from the training state its previous rung left (``<out>/states``).
-2. Seeds. Each method at its selected multiplier, and PPCE, on the reported split with the
-   suite's seeds, paired by seed. These are ordinary runs: one that another suite made
+   PPCE, which has no weight, has its learning rate searched by the same rule (a multiplier
+   on the scale's learning rate, the same grid, rungs and extension): the tuned baseline.
+2. Seeds. Each method at its selected multiplier, PPCE at its default settings (the paper's
+   baseline) and PPCE at its selected learning rate, on the reported split with the seeds
+   after the search's (``tuning.reported_seeds``: 1, 2, 3), paired by seed: no reported run
+   is a run the search selected on. These are ordinary runs: one that another suite made
    (PPCE, SEMEDA (0,1,0) at 1x) is its record.
+
+A loss that declares itself another registered loss at its default parameters
+(``StructureLoss.same_as``: Tversky at alpha = beta = 0.5 is Dice) is not searched: its row
+would repeat its twin's numbers at twice the compute, and the report shows the pair as one
+row, one test.
 """
 
 from __future__ import annotations
@@ -29,17 +38,36 @@ from benchmark.tuning import (
     DEFAULT_GRID,
     EXTENSION_BOUND,
     KEEP_SHARE,
+    SEARCH_SEED,
     SearchState,
     distinct,
     extension_chain,
     grid_text,
     is_tuned,
     position_text,
+    reported_seeds,
     rung_steps,
+    scaled_lr,
     scaled_params,
+    searched_hyperparameter,
 )
+from benchmark.spec import row_key
 
-__all__ = ["Leaderboard", "run_leaderboard"]
+__all__ = ["Leaderboard", "folded_losses", "run_leaderboard"]
+
+
+def folded_losses(names) -> dict[str, str]:
+    """``{method: twin}`` for every method of ``names`` that equals another one of ``names``
+    at their default parameters (``StructureLoss.same_as``), so that its search would repeat
+    the twin's: Tversky (alpha = beta = 0.5) -> Dice. A weight multiplier scales both alike."""
+    folded = {}
+    for name in names:
+        cls = methods.method_class(name)
+        twin = cls.same_as(methods.build_method(name).params)
+        if twin is not None and twin[0] in names and twin[0] != name and twin[0] not in folded:
+            if row_key(*twin) == row_key(twin[0]):
+                folded[name] = twin[0]
+    return folded
 
 
 @dataclass(frozen=True)
@@ -63,28 +91,48 @@ class Leaderboard:
     def rungs(self, dataset: str) -> tuple[int, ...]:
         return rung_steps(self.settings(dataset).steps)
 
+    def losses(self) -> tuple[str, ...]:
+        """The methods that make a row: ``methods`` less those that equal another of them
+        (``folded_losses``)."""
+        folded = folded_losses(self.methods)
+        return tuple(m for m in self.methods if m not in folded)
+
     def searches(self) -> list[tuple[str, str]]:
-        """(method, dataset) of every search: the tuned methods on every dataset."""
-        return [(m, d) for d in self.datasets for m in self.methods if is_tuned(m)]
+        """(method, dataset) of every search: the losses with a weight, and PPCE's learning
+        rate (``tuning.searched_hyperparameter``), on every dataset."""
+        return [(m, d) for d in self.datasets for m in self.losses() if searched_hyperparameter(m)]
+
+    def point(self, method: str, dataset: str, multiplier: float | None) -> tuple[dict, object]:
+        """The parameters and settings of ``method`` at ``multiplier`` of its searched
+        hyperparameter (None: its defaults): the lambdas times it, or for PPCE the learning rate."""
+        settings = self.settings(dataset)
+        if multiplier is None:
+            return {}, settings
+        if searched_hyperparameter(method) == "lr":
+            return {}, scaled_lr(settings, multiplier)
+        return scaled_params(method, multiplier), settings
 
     def trial_spec(self, method: str, dataset: str, multiplier: float, step: int) -> RunSpec:
-        """A search trial: seed 0, scored on the tuning split, stopped at ``step``."""
-        return RunSpec(method=method, params=tuple(scaled_params(method, multiplier).items()), dataset=dataset, backbone=self.backbone,
-                       scale=self.scale, seed=0, init=self.init, weights=self.weights, settings=self.settings(dataset), split="tune",
-                       stop_at=step)  # fmt: skip
+        """A search trial: seed ``SEARCH_SEED`` (0), scored on the tuning split, stopped at ``step``."""
+        params, settings = self.point(method, dataset, multiplier)
+        return RunSpec(method=method, params=tuple(params.items()), dataset=dataset, backbone=self.backbone, scale=self.scale,
+                       seed=SEARCH_SEED, init=self.init, weights=self.weights, settings=settings, split="tune", stop_at=step)  # fmt: skip
 
     def seed_specs(self, method: str, dataset: str, multiplier: float | None) -> list[RunSpec]:
-        """The method at ``multiplier`` (None: its own parameters, PPCE) on the reported split, every seed."""
-        params = scaled_params(method, multiplier) if multiplier is not None else {}
+        """The method at ``multiplier`` (None: its own parameters and settings, the default PPCE)
+        on the reported split, with every reported seed (``reported_seeds``: never the search's)."""
+        params, settings = self.point(method, dataset, multiplier)
         return [RunSpec(method=method, params=tuple(params.items()), dataset=dataset, backbone=self.backbone, scale=self.scale,
-                        seed=seed, init=self.init, weights=self.weights, settings=self.settings(dataset)) for seed in range(self.seeds)]  # fmt: skip
+                        seed=seed, init=self.init, weights=self.weights, settings=settings) for seed in reported_seeds(self.seeds)]  # fmt: skip
 
     def definition(self, dataset: str) -> SearchDefinition:
         """What the searches on ``dataset`` cover, as written beside their trials."""
         spec = self.seed_specs("ppce", dataset, None)[0].to_dict()  # the settings every run of the context shares
+        searched = [m for m, d in self.searches() if d == dataset]
         return SearchDefinition(dataset=dataset, backbone=self.backbone, scale=self.scale, init=self.init, settings=spec["settings"],
                                 grid=distinct(self.grid), rungs=self.rungs(dataset),
-                                methods=tuple(m for m, d in self.searches() if d == dataset))  # fmt: skip
+                                methods=tuple(m for m in searched if searched_hyperparameter(m) == "weight"),
+                                lr_methods=tuple(m for m in searched if searched_hyperparameter(m) == "lr"))  # fmt: skip
 
     def states(self, out: Path, versions: dict[str, str], retry_failed: bool = False) -> dict[tuple[str, str], SearchState]:
         """Where each search stands, replayed from the trial records in ``out`` with the
@@ -113,15 +161,21 @@ class Leaderboard:
                 for (method, dataset), state in states.items() if state.rung == rung for m in state.todo]  # fmt: skip
 
     def final_specs(self, states: dict) -> list[RunSpec]:
-        """The seed runs of every finished search, and PPCE's."""
+        """The seed runs of every finished search (PPCE's learning rate among them), and the
+        default PPCE's."""
         specs = []
         for dataset in self.datasets:
             if "ppce" in self.methods:
                 specs += self.seed_specs("ppce", dataset, None)
-            for method in self.methods:
+            for method in self.losses():
                 state = states.get((method, dataset))
                 if state is not None and state.selected is not None:
                     specs += self.seed_specs(method, dataset, state.selected)
+                    # The budget rule: where an extension moved the selection, the row is
+                    # also reported at the common budget's (the grid given's) selection.
+                    common = state.budget_selected
+                    if common is not None and not math.isclose(common, state.selected, rel_tol=1e-9):
+                        specs += self.seed_specs(method, dataset, common)
         return specs
 
     def budget_steps(self, dataset: str) -> int:
@@ -136,13 +190,18 @@ class Leaderboard:
 
 def describe(lb: Leaderboard) -> str:
     rungs = lb.rungs(lb.datasets[0])
-    tuned = sum(is_tuned(m) for m in lb.methods)
+    tuned = sum(is_tuned(m) for m in lb.losses())
+    lr = [m for m in lb.losses() if searched_hyperparameter(m) == "lr"]
     budget = lb.budget_steps(lb.datasets[0]) / rungs[-1]
     low, high = EXTENSION_BOUND
+    folded = folded_losses(lb.methods)
     return (f"leaderboard: {tuned} losses x {len(lb.datasets)} datasets, each searched over {len(lb.grid)} weights "
-            f"({', '.join(grid_text(m) for m in lb.grid)} x default) with rungs at steps {', '.join(map(str, rungs))} "
+            f"({', '.join(grid_text(m) for m in lb.grid)} x default)" + (f", and {', '.join(lr)}'s learning rate over the same multipliers" if lr else "")
+            + f", with rungs at steps {', '.join(map(str, rungs))} "
             f"({budget:g} run lengths each; a selection at the grid's edge adds the next weight beyond it, "
-            f"a factor of 3, within {grid_text(float(low))}..{grid_text(float(high))}), then {lb.seeds} seeds at the selected weight")  # fmt: skip
+            f"a factor of 3, within {grid_text(float(low))}..{grid_text(float(high))}), seed {SEARCH_SEED}; then seeds "
+            f"{', '.join(map(str, reported_seeds(lb.seeds)))} at the selection"
+            + "".join(f"; {m} is {t} at its defaults: one row, not searched" for m, t in folded.items()))  # fmt: skip
 
 
 def budget_text(state: SearchState) -> str:

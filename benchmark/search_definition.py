@@ -40,6 +40,9 @@ class SearchDefinition:
     #: Exact fractions (``1/2187``), as the extension rule compares them: never a rounded float.
     bound: tuple[Fraction, Fraction] = EXTENSION_BOUND
     methods: tuple[str, ...] = ()
+    #: The methods whose learning rate (a multiplier on ``settings["lr"]``), not a weight, is
+    #: searched by the same rule: PPCE, the tuned baseline (``tuning.LR_SEARCHED``).
+    lr_methods: tuple[str, ...] = ()
 
     def context(self) -> dict:
         """The fields that name the context (what a file is keyed by)."""
@@ -54,15 +57,18 @@ class SearchDefinition:
         return Path(out) / SEARCHES_FOLDER / f"{self.dataset}-{digest}.json"
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "grid": list(self.grid), "rungs": list(self.rungs), "bound": [str(b) for b in self.bound],
-                           "methods": list(self.methods)}, indent=1, sort_keys=True) + "\n"  # fmt: skip
+        data = {**asdict(self), "grid": list(self.grid), "rungs": list(self.rungs), "bound": [str(b) for b in self.bound],
+                "methods": list(self.methods), "lr_methods": list(self.lr_methods)}  # fmt: skip
+        if not self.lr_methods:
+            del data["lr_methods"]  # a definition without a learning-rate search reads as it always did
+        return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
     @classmethod
     def from_dict(cls, data: dict) -> "SearchDefinition":
         return cls(dataset=data["dataset"], backbone=data["backbone"], scale=data["scale"], init=data["init"],
                    settings=dict(data.get("settings") or {}), grid=tuple(float(m) for m in data["grid"]),
                    rungs=tuple(int(s) for s in data["rungs"]), bound=tuple(Fraction(b) for b in data["bound"]),
-                   methods=tuple(data.get("methods") or ()))  # fmt: skip
+                   methods=tuple(data.get("methods") or ()), lr_methods=tuple(data.get("lr_methods") or ()))  # fmt: skip
 
 
 def write_definition(out: str | os.PathLike, definition: SearchDefinition) -> Path:
@@ -72,7 +78,8 @@ def write_definition(out: str | os.PathLike, definition: SearchDefinition) -> Pa
     earlier = read_definition(path) if path.exists() else None
     if earlier is not None and (earlier.grid, earlier.rungs, earlier.bound) == (definition.grid, definition.rungs, definition.bound):
         merged = tuple(dict.fromkeys(earlier.methods + definition.methods))
-        definition = SearchDefinition(**{**asdict(definition), "methods": merged})
+        lr_merged = tuple(dict.fromkeys(earlier.lr_methods + definition.lr_methods))
+        definition = SearchDefinition(**{**asdict(definition), "methods": merged, "lr_methods": lr_merged})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(definition.to_json())

@@ -54,9 +54,10 @@ from fractions import Fraction
 
 import methods
 
-__all__ = ["DEFAULT_GRID", "EXTENSION_BOUND", "EXTENSION_FACTOR", "RUNG_SHARES", "SearchState", "distinct", "edge_side", "extended_search",
-           "extension_chain", "grid_text", "is_tuned", "multiplier_of", "next_beyond", "parse_grid", "position_text", "rung_steps",
-           "scaled_params", "search_state", "survivors"]  # fmt: skip
+__all__ = ["DEFAULT_GRID", "EXTENSION_BOUND", "EXTENSION_FACTOR", "LR_SEARCHED", "RUNG_SHARES", "SEARCH_SEED", "SearchState", "distinct",
+           "edge_side", "extended_search", "extension_chain", "grid_text", "is_tuned", "lr_multiplier", "multiplier_of", "next_beyond",
+           "parse_grid", "position_text", "reported_seeds", "rung_steps", "scaled_lr", "scaled_params", "search_state", "searched_hyperparameter",
+           "survivors"]  # fmt: skip
 
 #: Multipliers on a method's default lambdas: 3^k, k = -3..3 (1/27x to 27x).
 DEFAULT_GRID: tuple[float, ...] = tuple(3.0**k for k in range(-3, 4))
@@ -70,6 +71,40 @@ EXTENSION_FACTOR = 3
 #: wants to go further is, at this scale, either PPCE (its term 2187 times weaker) or its term
 #: alone; the row says "bound reached" rather than searching on.
 EXTENSION_BOUND: tuple[Fraction, Fraction] = (Fraction(1, 3**7), Fraction(3**7))
+
+
+#: The seed every search trial trains with. The reported runs never use it
+#: (``reported_seeds``): the run that won the search is not one of the runs that report it.
+SEARCH_SEED = 0
+#: The methods whose learning rate is searched (by the same grid, rungs and extension as a
+#: weight): PPCE, the baseline, which has no weight. A loss's weight multiplier scales its
+#: gradient too, so the weight search is partly a step-size search that PPCE would not get.
+LR_SEARCHED: tuple[str, ...] = ("ppce",)
+
+
+def reported_seeds(count: int) -> tuple[int, ...]:
+    """The seeds of the reported runs: the ``count`` seeds after ``SEARCH_SEED`` (1, 2, 3 for 3),
+    the same for every row, so that rows stay paired by seed."""
+    return tuple(range(SEARCH_SEED + 1, SEARCH_SEED + 1 + count))
+
+
+def searched_hyperparameter(method: str) -> str | None:
+    """What a method's search multiplies: ``"weight"`` (its lambdas), ``"lr"`` (the learning
+    rate, for ``LR_SEARCHED``), or None (not searched)."""
+    if is_tuned(method):
+        return "weight"
+    return "lr" if method in LR_SEARCHED else None
+
+
+def scaled_lr(settings, multiplier: float):
+    """``settings`` (a ``Settings``) with its learning rate times ``multiplier`` (the head's
+    follows it: ``head_lr_mult`` is a ratio)."""
+    return replace(settings, lr=multiplier * settings.lr)
+
+
+def lr_multiplier(lr: float, base_lr: float) -> float:
+    """The multiplier that turns ``base_lr`` into ``lr``."""
+    return float(lr) / float(base_lr)
 
 
 def is_tuned(method: str) -> bool:
@@ -185,6 +220,10 @@ class SearchState:
     bound_reached: bool = False
     trials_run: int = 0
     steps_spent: int = 0
+    #: The selection on the grid given, before any extension: the search's choice at the
+    #: common budget (every search of one grid spends the same steps on it), None until that
+    #: grid's rungs are done. The report shows each row at it as well as at its selection.
+    budget_selected: float | None = None
 
 
 def _find(trials: dict[tuple[float, int], float | None], multiplier: float, step: int):
@@ -270,8 +309,11 @@ def extended_search(trials: dict[tuple[float, int], float | None], grid: tuple[f
     selection of the grid without it, when that selection asked for exactly that weight."""
     grid = distinct(grid)
     provisional = None
+    first = None
     while True:
         state = search_state(trials, grid, rungs)
+        if first is None:
+            first = (state.selected,)
         if state.selected is not None:
             side = edge_side(grid, state.selected)
             beyond = next_beyond(grid, side, bound) if side else None
@@ -288,7 +330,8 @@ def extended_search(trials: dict[tuple[float, int], float | None], grid: tuple[f
             for g in grid:
                 if math.isclose(m, g, rel_tol=1e-9):
                     reached[g] = max(reached.get(g, 0), step)
-        return replace(state, grid=grid, provisional=provisional, trials_run=len(reached), steps_spent=sum(reached.values()))
+        return replace(state, grid=grid, provisional=provisional, trials_run=len(reached), steps_spent=sum(reached.values()),
+                       budget_selected=first[0])  # fmt: skip
 
 
 def _asked_for(trials, grid, rungs, bound, base) -> float | None:

@@ -107,6 +107,16 @@ class StructureLoss(nn.Module):
         return {"lambdas": list(self.lambdas)} if self.num_lambdas else {}
 
     @classmethod
+    def same_as(cls, params: dict) -> tuple[str, dict] | None:
+        """``(method, params)`` of another registered method whose terms equal this one's at
+        ``params`` (as ``params`` returns them), term for term on every batch; None when there
+        is none. A table shows such a pair as one row and counts it as one test, and the
+        leaderboard does not search the second one. ``methods.testing.check_same_as`` checks a
+        declaration on random batches; ``methods.testing.identical_methods`` finds an
+        undeclared one (a user's loss that is a registered one under another name)."""
+        return None
+
+    @classmethod
     def describe(cls, params: dict) -> str:
         """Human label of a run of this method with ``params`` (as ``params`` returns them).
 

@@ -32,6 +32,10 @@ target': ...``. The rules, in the order they are checked (``RULES``):
 - ``perfect prediction``: every term of ``minima`` the method returns equals its declared
   minimum on a one-hot prediction (and its edge head's, where it has one) of a target,
   and a random prediction does not score below it.
+- ``one loss, one name``: its terms differ from those of every other registered method at
+  its defaults on random batches (``identical_methods``), unless one of the pair declares
+  the other (``StructureLoss.same_as``); and what it declares holds (``check_same_as``). A
+  table would show two rows of one loss, and count it twice in its Holm family.
 """
 
 from __future__ import annotations
@@ -44,12 +48,14 @@ import torch
 from methods.base import StructureLoss
 from methods.edge_net import EdgeNet
 from methods.edges import semantic_edges
-from methods.registry import build_method
+from methods.registry import build_method, list_methods, method_class
 
-__all__ = ["RULES", "check_method"]
+__all__ = ["RULES", "check_method", "check_same_as", "identical_methods", "same_terms"]
 
 RULES = ("terms", "gradient to the logits", "frozen edge net", "all-void target", "void pixels", "parameters round-trip",
-         "perfect prediction")  # fmt: skip
+         "perfect prediction", "one loss, one name")  # fmt: skip
+#: Random batches two methods are compared on (``same_terms``).
+COMPARED_BATCHES = 3
 VOID = 255
 #: The logit of a one-hot prediction: softmax(+-40) is exactly one-hot in float32.
 ONE_HOT_LOGIT = 40.0
@@ -197,3 +203,65 @@ def check_method(cls: type[StructureLoss], *, params: dict | None = None, num_cl
                 raise _broken(cls, "perfect prediction", f"term {term!r} is {value!r} on a perfect prediction, not its declared minimum {minimum!r}")
             if noisy[term].item() < minimum - 1e-5:
                 raise _broken(cls, "perfect prediction", f"term {term!r} is {noisy[term].item()!r} on a random prediction, below its declared minimum {minimum!r}")
+
+    # one loss, one name
+    check_same_as(cls, params=params, num_classes=num_classes)
+    declared = cls.same_as(json.loads(text))
+    for other in identical_methods(cls, params=params, num_classes=num_classes):
+        twin = method_class(other)
+        back = twin.same_as(_build(twin, {}, num_classes).params)
+        if (declared is None or declared[0] != other) and (back is None or back[0] != getattr(cls, "name", None)):
+            raise _broken(cls, "one loss, one name", f"its terms equal those of the registered method {other!r} at its defaults on "
+                          f"random batches: it is that loss under another name (drop it, or declare same_as)")  # fmt: skip
+
+
+def _term_values(terms: dict) -> tuple[float, list[float]]:
+    return terms["total"].item(), sorted(v.item() for k, v in terms.items() if k != "total")
+
+
+def same_terms(a: StructureLoss, b: StructureLoss, num_classes: int = 4) -> bool:
+    """Whether two built methods give the same ``total`` and the same term values (compared as
+    sorted values: their names differ, ``tversky`` against ``dice``) on ``COMPARED_BATCHES``
+    random batches with void pixels, to float32 rounding (1e-5 relative)."""
+    for seed in range(COMPARED_BATCHES):
+        g = torch.Generator().manual_seed(100 + seed)
+        target = torch.randint(num_classes, (2, 16, 16), generator=g)
+        target[seed % 2, 5:9, :] = VOID
+        logits = 3 * torch.randn(2, num_classes, 16, 16, generator=g)
+        edge_logits = torch.randn(2, 2, 16, 16, generator=g)
+        with torch.no_grad():
+            ta = _term_values(a(logits, target, edge_logits=edge_logits if a.needs_edge_head else None))
+            tb = _term_values(b(logits, target, edge_logits=edge_logits if b.needs_edge_head else None))
+        if len(ta[1]) != len(tb[1]) or not all(math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-7) for x, y in zip((ta[0], *ta[1]), (tb[0], *tb[1]))):
+            return False
+    return True
+
+
+def check_same_as(cls: type[StructureLoss], *, params: dict | None = None, num_classes: int = 4) -> None:
+    """``AssertionError`` when ``cls`` at ``params`` declares itself another method
+    (``same_as``) whose terms differ from its own on random batches."""
+    method = _build(cls, dict(params or {}), num_classes)
+    declared = cls.same_as(method.params)
+    if declared is None:
+        return
+    try:
+        twin = _build(method_class(declared[0]), dict(declared[1]), num_classes)
+    except ValueError as err:
+        raise _broken(cls, "one loss, one name", f"same_as names {declared[0]!r} {declared[1]}, which cannot be built ({err})") from None
+    if not same_terms(method, twin, num_classes):
+        raise _broken(cls, "one loss, one name", f"same_as says it equals {declared[0]!r} {declared[1]}, but their terms differ on random batches")
+
+
+def identical_methods(cls: type[StructureLoss], *, params: dict | None = None, num_classes: int = 4) -> list[str]:
+    """The registered methods other than ``cls`` (by name) whose terms at their defaults equal
+    those of ``cls`` at ``params`` on random batches (``same_terms``): a user's loss that is a
+    registered one under another name is caught here."""
+    method = _build(cls, dict(params or {}), num_classes)
+    found = []
+    for name in list_methods():
+        other = method_class(name)
+        if other is cls or name == getattr(cls, "name", None):
+            continue
+        if same_terms(method, _build(other, {}, num_classes), num_classes):
+            found.append(name)
+    return found

@@ -54,6 +54,14 @@ class Tversky(StructureLoss):
     def params(self) -> dict:
         return {**super().params, "alpha": self.alpha, "beta": self.beta}
 
+    @classmethod
+    def same_as(cls, params: dict) -> tuple[str, dict] | None:
+        """At alpha = beta = 0.5 the index is 2 TP / (2 TP + FP + FN), soft Dice: ``dice`` with
+        the same lambdas (smp's two losses agree term for term; ``tests/test_losses.py``)."""
+        if float(params.get("alpha", 0.5)) == 0.5 and float(params.get("beta", 0.5)) == 0.5:
+            return "dice", {"lambdas": list(params.get("lambdas", cls.default_lambdas))}
+        return None
+
     def forward(self, logits, target, *, edges=None, edge_logits=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)
         tversky = self.tversky(logits, target)

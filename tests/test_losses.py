@@ -279,3 +279,22 @@ def test_focal_and_lovasz_methods_on_an_all_void_batch_give_zero_and_a_zero_grad
         out["total"].backward()
         assert torch.count_nonzero(logits.grad) == 0
         logits.grad = None
+
+
+def test_tversky_at_one_half_is_dice_term_for_term():
+    """alpha = beta = 0.5: TP / (TP + FP/2 + FN/2) = 2 TP / (2 TP + FP + FN), soft Dice; the
+    declaration (``same_as``) that makes the two one row holds on random batches, at any weight."""
+    from methods.testing import check_same_as, same_terms
+
+    for lambdas in ([1.0], [27.0]):
+        tversky = build_method("tversky", lambdas=lambdas)
+        assert tversky.same_as(tversky.params) == ("dice", {"lambdas": lambdas})
+        assert same_terms(tversky, build_method("dice", lambdas=lambdas))
+        check_same_as(type(tversky), params={"lambdas": lambdas})
+    # by hand on one batch: the two terms are equal, and 0.3/0.7 is not Dice (nor declared so)
+    g = torch.Generator().manual_seed(0)
+    logits, target = torch.randn(2, 3, 6, 7, generator=g), torch.randint(3, (2, 6, 7), generator=g)
+    assert math.isclose(build_method("tversky")(logits, target)["tversky"].item(), build_method("dice")(logits, target)["dice"].item(), rel_tol=1e-6)
+    skewed = build_method("tversky", alpha=0.3, beta=0.7)
+    assert skewed.same_as(skewed.params) is None
+    assert not same_terms(skewed, build_method("dice"))

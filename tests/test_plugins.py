@@ -385,14 +385,15 @@ def _ppce(logits, target):
 
 
 class Plain(StructureLoss):
-    """A loss that keeps every rule: the base of the broken ones below."""
+    """A loss that keeps every rule: the base of the broken ones below (twice PPCE, so that it
+    is not PPCE under another name)."""
 
     name = "plain"
     minima = {"ppce": 0.0}
 
     def forward(self, logits, target, *, edges=None, edge_logits=None):
         ppce = _ppce(logits, target)
-        return {"ppce": ppce, "total": ppce}
+        return {"ppce": ppce, "total": 2 * ppce}
 
 
 class NanTerm(Plain):
@@ -440,10 +441,24 @@ class WrongMinimum(Plain):
     minima = {"ppce": 1.0}
 
 
+class PpceRenamed(Plain):
+    """PPCE itself, under another name: a table would show it as a second row."""
+
+    def forward(self, logits, target, *, edges=None, edge_logits=None):
+        ppce = _ppce(logits, target)
+        return {"ppce": ppce, "total": ppce}
+
+
+class ClaimsToBeDice(Plain):
+    @classmethod
+    def same_as(cls, params):
+        return "dice", {}
+
+
 @pytest.mark.parametrize("cls, rule", [
     (NanTerm, "terms"), (Detached, "gradient to the logits"), (ThawsTheEdgeNet, "frozen edge net"),
     (MeanOverEveryPixel, "all-void target"), (ReadsVoidPixels, "void pixels"), (ForgetsAParameter, "parameters round-trip"),
-    (WrongMinimum, "perfect prediction"),
+    (WrongMinimum, "perfect prediction"), (PpceRenamed, "one loss, one name"), (ClaimsToBeDice, "one loss, one name"),
 ])  # fmt: skip
 def test_check_method_names_the_rule_a_loss_breaks(cls, rule):
     check_method(Plain)  # the base keeps every rule: each failure below is its subclass's own

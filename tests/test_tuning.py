@@ -361,7 +361,7 @@ def test_the_dry_run_lists_the_extension_trials_to_do(tmp_path, capsys):
     nine = lb.trial_spec("dice", "streets", 9.0, 3).run_id("v")
     assert f"todo    {nine}  dice(9) s0 tune@3  streets  rung 1 (extension)" in out
     assert "extending to 9: rung 1 of 3, after 3x at the grid's edge; 3 trials, 18 steps" in out
-    assert "1 search trials to do at their next rung" in out
+    assert "4 search trials to do at their next rung" in out  # dice's 9, and PPCE's learning rate at 1/3, 1, 3
 
 
 # ---------------------------------------------------------------------------- stops, resumes, the tuning split
