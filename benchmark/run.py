@@ -364,13 +364,29 @@ def run_suite(args) -> int:
     print(summary.line(), flush=True)
     for line in summary.failures:
         print(f"  failed: {line}", flush=True)
+    failed_before = skipped_failures(out, summary)
+    if failed_before:
+        print(f"{len(failed_before)} of the skipped runs failed in an earlier sweep: run them again with --retry-failed", flush=True)
+        for line in failed_before:
+            print(f"  failed before: {line}", flush=True)
     print_suite_metrics(out, summary.run_ids)
     if not args.no_report:
         from benchmark.report import build_report
 
         report = build_report(out, suite=args.suite)
         print(f"report: {report.out}")
-    return 0 if summary.failed == 0 else 1
+    return 0 if summary.failed == 0 and not failed_before else 1
+
+
+def skipped_failures(out: Path, summary) -> list[str]:
+    """``<label> s<seed> [<run id>]: <reason>`` of each run of the sweep that it skipped
+    because its record, of an earlier sweep, says failed: never reused silently."""
+    from benchmark.records import load_records
+
+    written = set(summary.records)
+    return [f"{r.get('label')} s{(r.get('spec') or {}).get('seed')} [{r['run_id']}]: {one_line(str(r.get('reason')))[:200]}"
+            for r in load_records(out)[0]
+            if r["run_id"] in summary.run_ids and r.get("status") != "ok" and str(record_path(out, r["run_id"])) not in written]  # fmt: skip
 
 
 def _data_versions(specs: list[RunSpec], args) -> dict[str, str]:

@@ -33,6 +33,7 @@ from benchmark.models import build_model, load_weights
 from benchmark.records import load_records, write_record
 from benchmark.run import main
 from benchmark.spec import MAX_SEED, RunSpec
+from benchmark.suites import expand
 from benchmark.validate import check_specs
 from methods import StructureLoss
 from methods.registry import unregister_method
@@ -303,6 +304,22 @@ def test_a_failed_record_is_never_reused_silently(capsys, tmp_path):
     assert main([*command, "--retry-failed"]) == 0
     (record,), _ = load_records(out)
     assert record["status"] == "ok" and record["run_id"] == path.stem
+
+
+def test_a_suite_says_which_runs_it_skipped_for_a_failed_record_and_exits_1(capsys, tmp_path):
+    out = tmp_path / "runs"
+    (spec,) = expand("smoke", methods=["ppce"], overrides={"steps": 2})
+    write_record(out, {"run_id": spec.run_id(GENERATOR_VERSION), "spec": spec.to_dict(), "label": spec.label(), "status": "failed",
+                       "reason": "RuntimeError: out of memory"})  # fmt: skip
+    command = ["--suite", "smoke", "--methods", "ppce", "--seeds", "1", "--set", "steps=2", "--executor", "inline", "--no-report",
+               "--out", str(out), "--no-progress"]  # fmt: skip
+    assert main(command) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert "1 of the skipped runs failed in an earlier sweep: run them again with --retry-failed" in lines
+    assert f"  failed before: ppce s0 [{spec.run_id(GENERATOR_VERSION)}]: RuntimeError: out of memory" in lines
+    assert main([*command, "--retry-failed"]) == 0
+    (record,), _ = load_records(out)
+    assert record["status"] == "ok"
 
 
 @pytest.mark.parametrize(

@@ -169,7 +169,7 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
             if trial.error_file and os.path.exists(trial.error_file):
                 reason = Path(trial.error_file).read_text().strip().splitlines()[-1][:500]
             record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed", "reason": reason}
-            write_record(out, record)
+            summary.records.append(str(write_record(out, record)))
             tally(summary, console, record)
 
         def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
