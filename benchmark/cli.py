@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["ArgumentParser", "UserError", "add_import_option", "import_from_argv", "import_plugins", "main_guard", "parse_assignments",
-           "parse_overrides", "parse_value", "writable_folder"]  # fmt: skip
+__all__ = ["ArgumentParser", "Interrupted", "UserError", "add_import_option", "import_from_argv", "import_plugins", "main_guard",
+           "parse_assignments", "parse_overrides", "parse_value", "writable_file", "writable_folder"]  # fmt: skip
 
 
 class UserError(ValueError):
     """Bad input from the user: reported as one line, exit code 2, no traceback."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """An interruption (Ctrl-C) of work that can say what it left, e.g. ``interrupted: 1 of
+    2 runs recorded ...``: reported as that one line, exit code 130."""
+
+
+#: What an interruption says when nothing more precise is known.
+INTERRUPTED = "interrupted; completed records are kept, re-run the same command to finish"
 
 
 #: Exceptions that mean bad input rather than a bug: the registry, specs, datasets and
@@ -23,7 +33,8 @@ _USER_ERRORS = (ValueError, FileNotFoundError)
 
 
 def main_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] | None], int]:
-    """Wrap a CLI ``main``: user errors print ``error: ...`` to stderr and return 2."""
+    """Wrap a CLI ``main``: user errors print ``error: ...`` to stderr and return 2; an
+    interruption prints what it left (``Interrupted``) and returns 130."""
 
     def wrapped(argv: list[str] | None = None) -> int:
         try:
@@ -31,8 +42,8 @@ def main_guard(main: Callable[[list[str] | None], int]) -> Callable[[list[str] |
         except _USER_ERRORS as err:
             print(f"error: {one_line(err)}", file=sys.stderr)
             return 2
-        except KeyboardInterrupt:
-            print("interrupted; completed records are kept, re-run the same command to finish", file=sys.stderr)
+        except KeyboardInterrupt as err:
+            print(one_line(err) if isinstance(err, Interrupted) and str(err) else INTERRUPTED, file=sys.stderr)
             return 130
 
     return wrapped
@@ -98,9 +109,15 @@ def parse_overrides(items: list[str] | None) -> dict:
 
 
 def writable_folder(path: str, flag: str = "--out") -> Path:
-    """``path`` resolved, created when missing and checked writable, before any work starts
-    (else a run would train to the end and fail to write its record)."""
-    folder = Path(path).resolve()
+    """``path`` resolved, created when missing and checked writable by creating and removing
+    a probe file in it, before any work starts (else a run would train to the end and fail
+    to write its record). An empty path (which would mean the current folder) and a path
+    naming a file are refused."""
+    if not str(path).strip():
+        raise UserError(f"{flag} is empty; give a folder (e.g. {flag} runs)")
+    folder = Path(path).expanduser().resolve()
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{flag} {folder}: is a file, not a folder; give a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
@@ -108,6 +125,24 @@ def writable_folder(path: str, flag: str = "--out") -> Path:
     except OSError as err:
         raise UserError(f"{flag} {folder}: cannot write there ({err.strerror or err}); give a folder you can write to") from None
     return folder
+
+
+def writable_file(path: str, flag: str) -> Path:
+    """``path`` resolved and checked before any work: not empty, not a folder, and its folder
+    (created when missing) writable, by creating and removing a probe file beside it; an
+    existing file is left as it is (the run replaces it at its end)."""
+    if not str(path).strip():
+        raise UserError(f"{flag} is empty; give a file path (e.g. {flag} weights.pt)")
+    file = Path(path).expanduser().resolve()
+    if file.is_dir() or str(path).endswith(("/", os.sep)):
+        raise UserError(f"{flag} {file}: is a folder; give a file path in it (e.g. {file / 'weights.pt'})")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=file.parent, prefix=".write-check-"):
+            pass
+    except OSError as err:
+        raise UserError(f"{flag} {file}: cannot write there ({err.strerror or err}); give a path you can write to") from None
+    return file
 
 
 IMPORT_HELP = ("a file (my_loss.py), package folder or module of your own to import first, in this process and in every "

@@ -37,6 +37,7 @@ __all__ = [
     "decode_mask",
     "environment",
     "CorruptRecord",
+    "metrics_problem",
 ]
 
 
@@ -143,7 +144,34 @@ def read_record(path: str | os.PathLike) -> dict:
         raise CorruptRecord(f"{path}: unreadable record ({err})") from None
     if not isinstance(record, dict) or any(k not in record for k in _REQUIRED):
         raise CorruptRecord(f"{path}: incomplete record (needs {', '.join(_REQUIRED)})")
+    problem = metrics_problem(record.get("metrics"))
+    if problem is not None:
+        raise CorruptRecord(f"{path}: {problem}")
     return record
+
+
+def metrics_problem(metrics, name: str = "") -> str | None:
+    """Why a record's ``metrics`` cannot be read as numbers, or None: every value, however
+    nested in tables (``trimap``) and lists (``per_class_iou``), is a number or null (a
+    metric a run could not score). A record edited by hand or by another tool can hold text;
+    the tables would stop on it, so it is read as corrupt, naming the metric."""
+    if metrics is None:
+        return None
+    if isinstance(metrics, dict):
+        for key, value in metrics.items():
+            problem = metrics_problem(value, f"{name}.{key}" if name else str(key))
+            if problem is not None:
+                return problem
+        return None
+    if name and isinstance(metrics, list):
+        for value in metrics:
+            problem = metrics_problem(value, name)
+            if problem is not None:
+                return problem
+        return None
+    if name and isinstance(metrics, (int, float)) and not isinstance(metrics, bool):
+        return None
+    return f"metric {name!r} is {metrics!r}, not a number" if name else f"metrics is {metrics!r}, not a table of metrics"
 
 
 def load_records(folder: str | os.PathLike) -> tuple[list[dict], list[str]]:

@@ -17,13 +17,15 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.cli import (ArgumentParser, UserError, add_import_option, import_from_argv, import_plugins, main_guard, parse_assignments,
-                           parse_overrides, writable_folder)  # fmt: skip
+from benchmark.cli import (ArgumentParser, UserError, add_import_option, import_from_argv, import_plugins, main_guard, one_line,
+                           parse_assignments, parse_overrides)  # fmt: skip
+from benchmark.data import dataset_info
 from benchmark.models import list_backbones
-from benchmark.records import PREDICTIONS_KEY, read_record, record_path, write_predictions, write_record
+from benchmark.records import PREDICTIONS_KEY, CorruptRecord, read_record, record_path, write_predictions, write_record
 from benchmark.spec import DEFAULT_BACKBONES, SCALES, RunSpec
 from benchmark.suites import SUITES, expand, get_suite, inits, list_suites
 from benchmark.sweep.options import EXECUTORS
+from benchmark.validate import check_flags, check_outputs, check_resources, check_specs
 
 
 
@@ -70,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     suite.add_argument("--gpus-per-trial", type=float, help="GPUs per trial (default: 1 where GPUs exist, else 0)")
     suite.add_argument("--max-concurrent", type=int, help="cap on trials running at once (default: as resources allow)")
     suite.add_argument("--retries", type=int, default=2, help="times a failed trial is retried before it is recorded as failed (default: 2)")
-    suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed")
+    suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed (a single run's too)")
     suite.add_argument("--redo-outdated", action="store_true",
                        help="re-run runs whose record holds a metric made under an earlier definition (its tables mark "
                        "such cells '(def. k)'); the new record replaces the old one")  # fmt: skip
@@ -153,20 +155,50 @@ def print_summary(record: dict, path: Path, here: dict | None = None) -> None:
     note = reuse_note(record, here) if here else None
     if note:
         print(note)
-    m = record.get("metrics", {})
+    m = record.get("metrics") or {}
     if record["status"] != "ok":
         print(f"{record['run_id']}: FAILED ({record.get('reason')})  -> {path}")
         return
-    t = m["trimap"]
-    print(f"{record['label']}  [{record['run_id']}]")
-    print(f"  mIoU {100 * m['miou']:.2f}   wall {record['timing']['wall_s']:.0f} s on {record['device']}")
-    print("  trimap width   " + "  ".join(f"{w:>5g}" for w in t["widths"]))
-    print("  boundary mIoU  " + "  ".join(f"{100 * v:5.1f}" for v in t["boundary_miou"]))
-    print("  interior mIoU  " + "  ".join(f"{100 * v:5.1f}" for v in t["interior_miou"]))
-    boundary = [f"{name} {100 * value:.1f}" for name, value in sorted(m.items()) if name.startswith(("biou_d", "bf_t"))]
+    t = m.get("trimap") or {}
+    wall = (record.get("timing") or {}).get("wall_s")
+    print(f"{record.get('label') or record['run_id']}  [{record['run_id']}]")
+    print(f"  mIoU {_percent(m.get('miou'), '.2f')}   wall {f'{wall:.0f}' if wall is not None else '-'} s on {record.get('device')}")
+    if t.get("widths"):
+        print("  trimap width   " + "  ".join(f"{w:>5g}" for w in t["widths"]))
+        print("  boundary mIoU  " + "  ".join(_percent(v, '5.1f') for v in t.get("boundary_miou") or ()))
+        print("  interior mIoU  " + "  ".join(_percent(v, '5.1f') for v in t.get("interior_miou") or ()))
+    boundary = [f"{name} {100 * value:.1f}" for name, value in sorted(m.items())
+                if name.startswith(("biou_d", "bf_t")) and value is not None]  # fmt: skip
     if boundary:
         print("  boundary metrics  " + "   ".join(boundary))
     print(f"  record: {path}")
+
+
+def _percent(value, spec: str) -> str:
+    return format(100 * value, spec) if value is not None else "-"
+
+
+def reuse_record(path: Path, retry_failed: bool = False, here: dict | None = None) -> int | None:
+    """A single run whose record exists: its summary and 0 when it is a finished run; when it
+    failed, None (run it again) with ``retry_failed``, else 1, saying how to run it again (a
+    failed record is never reused silently); a ``UserError`` naming the file when it cannot
+    be read or holds no metrics."""
+    try:
+        record = read_record(path)
+    except CorruptRecord as err:
+        raise UserError(f"{err}; re-run with --force to replace it") from None
+    if record["status"] != "ok":
+        if retry_failed:
+            return None
+        print(f"record exists: {path} says the run FAILED ({one_line(str(record.get('reason')))[:300]}); to run it again, give "
+              "the same command with --retry-failed or --force", file=sys.stderr)  # fmt: skip
+        return 1
+    if not isinstance(record.get("metrics"), dict) or record["metrics"].get("miou") is None:
+        raise UserError(f"{path}: the record of a finished run without metrics (made by hand or by another tool?); "
+                        "re-run with --force to replace it")  # fmt: skip
+    print("record exists (use --force to re-run):")
+    print_summary(record, path, here)
+    return 0
 
 
 def run_single(args) -> int:
@@ -175,20 +207,20 @@ def run_single(args) -> int:
     from benchmark.rounding import expected_environment
     from benchmark.train import train
 
-    torch.set_num_threads(args.threads or 1)  # as a suite's trial: the same floats as its record
     spec = spec_from_args(args)
+    out = check_single_run(args, spec)
+    torch.set_num_threads(args.threads or 1)  # as a suite's trial: the same floats as its record
     device = pick_device(args.device)
     check_precision(spec.settings.precision, device.type)
     spec.check_trainable()
-    out = writable_folder(args.out)
     prepared = prepare(spec, data_root=args.data_root, progress=not args.no_progress)
     run_id = spec.run_id(prepared.data_version)
     path = record_path(out, run_id)
     here = expected_environment(device.type, torch.get_num_threads(), spec.settings.precision, device)
     if path.exists() and not args.force:
-        print(f"record exists (use --force to re-run):")
-        print_summary(read_record(path), path, here)
-        return 0
+        code = reuse_record(path, args.retry_failed, here)
+        if code is not None:
+            return code
     note_reference(path if path.exists() else None, run_id, here)
     started = time.time()
     try:
@@ -264,7 +296,8 @@ def _pretrained(args, backbone: str | None, train_missing: bool) -> dict[str, st
 
 def check_suite_args(args) -> None:
     """What can be checked of a suite's command line before any work (pre-training, data,
-    Ray): its flags, names, seeds and setting values, and that --out can be written."""
+    Ray): its flags, names, seeds and setting values; the trials' resources, the output
+    paths, the weights files and the losses of one's own (``benchmark.validate``)."""
     for flag, given in (("--param", args.param), ("--lambdas", args.lambdas), ("--relu", args.relu)):
         if given:
             raise UserError(f"{flag} applies to single runs; a suite's rows carry their own parameters (narrow them with --methods)")
@@ -273,9 +306,36 @@ def check_suite_args(args) -> None:
         # Without weights files only the scratch columns are built: names, seeds and settings are checked, nothing runs.
         expand(args.suite, scale=args.scale or suite.scale, seeds=args.seeds, methods=_csv(args.methods),
                datasets=_csv(args.datasets), backbone=backbone, overrides=parse_overrides(args.set))  # fmt: skip
-    sweep_options(args)
-    if not args.dry_run:
-        writable_folder(args.out)
+    check_resources(sweep_options(args))
+    check_suite_specs(args)
+    check_outputs(args)  # last: it creates the folders
+
+
+def check_single_run(args, spec: RunSpec) -> Path:
+    """What a single run's command line names, checked before any work (``benchmark.validate``);
+    returns ``--out``, resolved."""
+    if args.data_root and dataset_info(spec.dataset).synthetic and spec.scale != "paper":
+        raise UserError(f"--data-root is read by the real datasets; {spec.dataset} is synthetic: give --dataset cityscapes or "
+                        "--dataset voc, or leave out --data-root")  # fmt: skip
+    check_specs([spec], {spec.weights: "--weights"} if spec.weights else None)
+    return check_outputs(args)  # last: it creates the folders
+
+
+def check_suite_specs(args) -> None:
+    """A suite's runs as the weights files given make them (the synthetic-pretrained column,
+    which pre-training makes, aside), checked before any work (``benchmark.validate``)."""
+    suite = get_suite(args.suite)
+    given = {"imagenet": ("--weights-imagenet", args.weights_imagenet), "imagenet+coco": ("--weights-coco", args.weights_coco)}
+    weights = {init: str(Path(path).resolve()) for init, (_, path) in given.items() if path}
+    flags = {str(Path(path).resolve()): flag for flag, path in given.values() if path}
+    for path, flag in flags.items():
+        if not Path(path).is_file():
+            raise UserError(f"{flag} {path}: no such file; give the path of a weights file")
+    specs = []
+    for backbone in _csv(args.backbones) or [None]:
+        specs += expand(args.suite, scale=args.scale or suite.scale, seeds=1, methods=_csv(args.methods),
+                        datasets=_csv(args.datasets), backbone=backbone, weights=weights, overrides=parse_overrides(args.set))  # fmt: skip
+    check_specs(specs, flags)
 
 
 def leaderboard_of(args):
@@ -364,13 +424,29 @@ def run_suite(args) -> int:
     print(summary.line(), flush=True)
     for line in summary.failures:
         print(f"  failed: {line}", flush=True)
+    failed_before = skipped_failures(out, summary)
+    if failed_before:
+        print(f"{len(failed_before)} of the skipped runs failed in an earlier sweep: run them again with --retry-failed", flush=True)
+        for line in failed_before:
+            print(f"  failed before: {line}", flush=True)
     print_suite_metrics(out, summary.run_ids)
     if not args.no_report:
         from benchmark.report import build_report
 
         report = build_report(out, suite=args.suite)
         print(f"report: {report.out}")
-    return 0 if summary.failed == 0 else 1
+    return 0 if summary.failed == 0 and not failed_before else 1
+
+
+def skipped_failures(out: Path, summary) -> list[str]:
+    """``<label> s<seed> [<run id>]: <reason>`` of each run of the sweep that it skipped
+    because its record, of an earlier sweep, says failed: never reused silently."""
+    from benchmark.records import load_records
+
+    written = set(summary.records)
+    return [f"{r.get('label')} s{(r.get('spec') or {}).get('seed')} [{r['run_id']}]: {one_line(str(r.get('reason')))[:200]}"
+            for r in load_records(out)[0]
+            if r["run_id"] in summary.run_ids and r.get("status") != "ok" and str(record_path(out, r["run_id"])) not in written]  # fmt: skip
 
 
 def _data_versions(specs: list[RunSpec], args) -> dict[str, str]:
@@ -420,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     import_from_argv(argv)  # first: the parser's help lists what they register
     args = build_parser().parse_args(argv)
     import_plugins(args.imports)
+    check_flags(args)
     if args.suite:
         return run_suite(args)
     if args.grid:

@@ -18,7 +18,7 @@ from benchmark import arithmetic
 from benchmark.data import dataset_info
 from benchmark.models import check_backbone
 
-__all__ = ["RunSpec", "RowKey", "Settings", "SCALES", "scale_settings", "row_key", "row_label", "VERSION"]
+__all__ = ["MAX_SEED", "RunSpec", "RowKey", "Settings", "SCALES", "scale_settings", "row_key", "row_label", "VERSION"]
 
 #: Version of the harness. Bump it when a change alters the numbers a spec produces; it
 #: enters every run id, so old records are not mistaken for new ones.
@@ -216,21 +216,68 @@ def check_setting_values(overrides: dict) -> dict:
     return checked
 
 
+#: The largest seed a run takes. The data order seeds torch's 64-bit generator with
+#: ``seed * 1_000_003 + epoch`` (``train.epoch_batches``), which overflows beyond about
+#: 2**44; 2**32 - 1 (a 32-bit unsigned seed, as most tools take) keeps far below that.
+MAX_SEED = 2**32 - 1
 #: Arithmetic of a run (``Settings.precision``; what each means: ``benchmark.arithmetic``).
 PRECISIONS = arithmetic.PRECISIONS
 #: What the edge net is fitted on (``Settings.edge_net_sampling``).
 EDGE_NET_SAMPLINGS = ("uniform", "edges")
 #: Memory layouts of the network and its batches (``Settings.memory_format``), the default first.
 MEMORY_FORMATS = ("contiguous", "channels_last")
-#: Values a setting's type admits but a run cannot use: (test, what is expected).
+
+
+def _positive(v) -> bool:
+    return math.isfinite(v) and v > 0
+
+
+def _at_least_zero(v) -> bool:
+    return math.isfinite(v) and v >= 0
+
+
+def _sizes(v) -> bool:
+    """None, or a (height, width) of positive sizes."""
+    return v is None or all(x >= 1 for x in v)
+
+
+def _peak(v) -> bool:
+    if isinstance(v, str):
+        return v == methods.LITERAL
+    low, high = (v, v) if isinstance(v, (int, float)) else v
+    return 0 < low <= high < 1
+
+
+#: Values a setting's type admits but a run cannot use: (test, what is expected). Each is
+#: refused where the settings are made (``scale_settings``), before any data is prepared:
+#: a zero crop, ``log_every=0`` or an infinite learning rate would otherwise fail, or
+#: record nonsense, only once a run has started.
 _VALUE_RULES = {
-    "grad_clip": (lambda v: v is None or (v > 0 and math.isfinite(v)), "a number > 0, or none for no clipping"),
+    "grad_clip": (lambda v: v is None or _positive(v), "a number > 0, or none for no clipping"),
     "precision": (lambda v: v in PRECISIONS, " or ".join(PRECISIONS)),
     "steps": (lambda v: v >= 1, "an integer >= 1"),
     "batch_size": (lambda v: v >= 1, "an integer >= 1"),
-    "lr": (lambda v: v > 0, "a number > 0"),
-    "edge_net_peak": (lambda v: not isinstance(v, str) or v == methods.LITERAL,
-                      f"a number in (0, 1), a range low,high or {methods.LITERAL}"),
+    "lr": (_positive, "a finite number > 0"),
+    "head_lr_mult": (_positive, "a finite number > 0"),
+    "momentum": (_at_least_zero, "a finite number >= 0"),
+    "weight_decay": (_at_least_zero, "a finite number >= 0"),
+    "poly_power": (_at_least_zero, "a finite number >= 0"),
+    "crop": (_sizes, "2 integers >= 1 (e.g. 64,64), or none for the whole image"),
+    "scale_range": (lambda v: all(map(_positive, v)) and v[0] <= v[1], "a range low,high of finite numbers with 0 < low <= high"),
+    "width": (lambda v: v is None or v >= 1, "an integer >= 1, or none"),
+    "n_train": (lambda v: v >= 0, "an integer >= 0"),
+    "n_val": (lambda v: v >= 0, "an integer >= 0"),
+    "image_size": (_sizes, "2 integers >= 1 (e.g. 64,128)"),
+    "data_seed": (lambda v: v >= 0, "an integer >= 0"),
+    "resize": (_sizes, "2 integers >= 1 (e.g. 512,1024), or none"),
+    "trimap_widths": (lambda v: len(v) > 0 and all(map(_positive, v)), "finite numbers > 0 separated by commas"),
+    "boundary_widths": (lambda v: len(v) > 0 and all(map(_positive, v)), "finite numbers > 0 separated by commas"),
+    "boundary_tolerances": (lambda v: len(v) > 0 and all(map(_positive, v)), "finite numbers > 0 separated by commas"),
+    "edge_net_steps": (lambda v: v >= 1, "an integer >= 1"),
+    "eval_batch_size": (lambda v: v >= 1, "an integer >= 1"),
+    "stored_predictions": (lambda v: v >= 0, "an integer >= 0"),
+    "log_every": (lambda v: v >= 1, "an integer >= 1 (the loss curve keeps one point per log_every steps)"),
+    "edge_net_peak": (_peak, f"a number in (0, 1), a range low,high or {methods.LITERAL}"),
     "edge_net_sampling": (lambda v: v in EDGE_NET_SAMPLINGS, " or ".join(EDGE_NET_SAMPLINGS)),
     "memory_format": (lambda v: v in MEMORY_FORMATS, " or ".join(MEMORY_FORMATS)),
 }
@@ -362,8 +409,8 @@ class RunSpec:
             object.__setattr__(self, "origin", _origin_items(self.origin))
         if self.settings is None:
             object.__setattr__(self, "settings", scale_settings(self.scale, self.dataset))
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}, got {self.seed!r}")
         dataset_info(self.dataset)  # unknown names raise, listing the valid ones
         check_backbone(self.backbone)
         if self.init != "scratch" and not self.weights:

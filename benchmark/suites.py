@@ -447,9 +447,11 @@ def expand(
         raise ValueError(f"--seeds must be a positive integer, got {seeds!r}")
     rows = s.rows
     if methods:
+        # Every name must be a row's: a typo would otherwise drop that method without a word.
+        missing = [m for m in dict.fromkeys(methods) if m not in {r.method for r in rows}]
+        if missing:
+            raise ValueError(f"suite {suite!r} has no row for methods {missing}; its methods: {sorted({r.method for r in s.rows})}")
         rows = tuple(r for r in rows if r.method in methods)
-        if not rows:
-            raise ValueError(f"suite {suite!r} has no row for methods {methods}; its methods: {sorted({r.method for r in s.rows})}")
     ds = tuple(datasets) if datasets else s.datasets[family]
     default_backbone = DEFAULT_BACKBONES[scale]
     weights = weights or {}

@@ -31,13 +31,27 @@ _ORIGINS: dict[type, dict | None] = {}
 _PACKAGE = Path(__file__).resolve().parent
 
 
-def register_method(cls: type[StructureLoss]) -> type[StructureLoss]:
-    """Class decorator: register ``cls`` under ``cls.name`` (a second registration warns and replaces)."""
-    if cls.name in _METHODS and _METHODS[cls.name] is not cls:
-        warnings.warn(f"method {cls.name!r} registered twice; the later definition wins", stacklevel=2)
+def register_method(cls: type[StructureLoss] | None = None, *, replace: bool = False):
+    """Class decorator: register ``cls`` under ``cls.name``; ``@register_method`` or
+    ``@register_method(replace=True)``.
+
+    A method from outside the package that takes the name of one of the package's own
+    (``ppce``, ``semeda``, ...) is a ``ValueError`` unless it says ``replace=True``: else a
+    user's loss would silently stand in for the baseline every table compares with. Any
+    other second registration of a name warns and replaces.
+    """
+    if cls is None:
+        return lambda c: register_method(c, replace=replace)
+    origin = _ORIGINS[cls] if cls in _ORIGINS else _origin(cls)
+    before = _METHODS.get(cls.name)
+    if before is not None and before is not cls:
+        if _ORIGINS.get(before) is None and origin is not None and not replace:
+            raise ValueError(f"method {cls.name!r} is built in; give your loss another name, or register it with "
+                             f"@register_method(replace=True) to replace the built-in one")  # fmt: skip
+        if not replace:
+            warnings.warn(f"method {cls.name!r} registered twice; the later definition wins", stacklevel=2)
     _METHODS[cls.name] = cls
-    if cls not in _ORIGINS:
-        _ORIGINS[cls] = _origin(cls)
+    _ORIGINS.setdefault(cls, origin)
     return cls
 
 

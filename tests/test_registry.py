@@ -69,12 +69,32 @@ def test_ubernet_without_edge_head_says_how_to_fix():
         build_method("ubernet")(torch.zeros(1, 3, 4, 4), torch.zeros(1, 4, 4, dtype=torch.long))
 
 
-def test_registering_twice_warns():
+def test_a_loss_of_ones_own_under_a_built_in_name_is_refused_unless_it_says_replace():
     cls = method_class("ppce")
-    replacement = type("PPCE2", (cls,), {})
-    with pytest.warns(UserWarning, match="registered twice"):
+    replacement = type("PPCE2", (cls,), {})  # defined here, outside the package: a plugin
+    with pytest.raises(ValueError, match=r"method 'ppce' is built in; give your loss another name, or register it with "
+                                         r"@register_method\(replace=True\)"):
         methods.register_method(replacement)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        methods.register_method(cls)  # restore the original
     assert method_class("ppce") is cls
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert methods.register_method(replace=True)(replacement) is replacement
+        assert method_class("ppce") is replacement and methods.method_origin("ppce") is not None
+    finally:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            methods.register_method(cls)  # restore the original
+    assert method_class("ppce") is cls and methods.method_origin("ppce") is None
+
+
+def test_registering_a_name_of_ones_own_twice_warns():
+    first = type("Mine", (methods.StructureLoss,), {"name": "test_mine_twice"})
+    second = type("Mine", (methods.StructureLoss,), {"name": "test_mine_twice"})
+    try:
+        methods.register_method(first)
+        with pytest.warns(UserWarning, match="registered twice"):
+            methods.register_method(second)
+        assert method_class("test_mine_twice") is second
+    finally:
+        methods.registry.unregister_method("test_mine_twice")

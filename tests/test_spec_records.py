@@ -44,7 +44,7 @@ def test_spec_round_trips_through_its_dict():
         ({"method": "semeda", "params": {"lambdas": (1, -1, 0)}}, ">= 0"),
         ({"scale": "huge"}, "unknown scale"),
         ({"overrides": {"stepz": 3}}, "unknown setting 'stepz'"),
-        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"seed": -1}, "seed must be an integer from 0 to 4294967295, got -1"),
     ],
 )
 def test_bad_specs_say_what_is_wrong(kwargs, message):

@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from benchmark.models.network import SegmentationModel
 
-__all__ = ["LoadReport", "WeightsNotFoundError", "load_weights"]
+__all__ = ["LoadReport", "WeightsNotFoundError", "load_weights", "read_state_dict"]
 
 #: Key prefixes of a state dict saved from a whole :class:`SegmentationModel`.
 _MODEL_PREFIXES = ("backbone.", "classifier.", "edge_head.")
@@ -41,6 +41,41 @@ class LoadReport:
     loaded: int
     dropped: tuple[str, ...] = ()
     kept_init: tuple[str, ...] = ()
+    #: What was adapted on the way, one line each (a DataParallel ``module.`` prefix stripped).
+    notes: tuple[str, ...] = ()
+
+
+#: Key prefix of a model saved from inside ``nn.DataParallel`` / ``DistributedDataParallel``.
+_PARALLEL_PREFIX = "module."
+#: How a file ``torch.save`` wrote begins: a zip archive (since PyTorch 1.6), or a pickle (older).
+_TORCH_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The flat ``name -> tensor`` dict of the file ``path``, read without running any
+    pickled code (``weights_only``); a ValueError naming the file, what it holds instead and
+    the fix for a file that is not one (text, a pickled whole model, another kind of data)."""
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head.startswith(_TORCH_MAGIC):
+        kind = "text" if head and all(32 <= b < 127 or b in b"\t\n\r" for b in head) else "not a file torch.save wrote"
+        raise ValueError(f"cannot read weights file {path}: it is {kind}; give a state dict saved with "
+                         "torch.save(model.state_dict(), path)")  # fmt: skip
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # any unpickling failure means "not a state dict file"
+        if "Weights only load failed" in str(err):
+            # torch's own message is many lines with terminal colour codes: say it in one.
+            raise ValueError(f"cannot read weights file {path}: it holds pickled Python objects (a whole model saved with "
+                             "torch.save(model)?), which are not loaded, as they could run code; save its "
+                             "model.state_dict() instead") from None  # fmt: skip
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ValueError(f"cannot read weights file {path}: {first}; give a state dict saved with "
+                         "torch.save(model.state_dict(), path)") from None  # fmt: skip
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
+        raise ValueError(f"weights file {path} is not a state dict (a flat dict of name -> tensor, "
+                         "as saved by torch.save(model.state_dict()))")  # fmt: skip
+    return state
 
 
 def _first(keys: Sequence[str], n: int = 3) -> str:
@@ -91,6 +126,9 @@ def load_weights(model: SegmentationModel, path: str | os.PathLike) -> LoadRepor
       from a plain one, or the reverse): it then keeps its initial values, or is dropped,
       with a warning.
 
+    A model saved from inside ``nn.DataParallel`` (every key starting ``module.``) loads with
+    the prefix stripped, said in the report's ``notes``.
+
     Caffe DeepLab v2 checkpoints (e.g. the MS-COCO pre-trained ``init.caffemodel``) are not
     loaded directly: their ResNet puts the stride in the first 1x1 conv, uses separate
     scale layers for BN and expects BGR input with mean subtraction; convert one to a
@@ -105,18 +143,11 @@ def load_weights(model: SegmentationModel, path: str | os.PathLike) -> LoadRepor
             f"weights file not found: {path} "
             "(pass --weights with a torchvision ResNet-101 state dict)"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # any unpickling failure means "not a state dict file"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ValueError(f"cannot read weights file {path}: {first}") from err
-    if not isinstance(state, dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
-    ):
-        raise ValueError(
-            f"weights file {path} is not a state dict (a flat dict of name -> tensor, "
-            "as saved by torch.save(model.state_dict()))"
-        )
+    state = read_state_dict(path)
+    notes: tuple[str, ...] = ()
+    if state and all(k.startswith(_PARALLEL_PREFIX) for k in state):
+        state = {k[len(_PARALLEL_PREFIX):]: v for k, v in state.items()}
+        notes = (f"weights file {path}: the {_PARALLEL_PREFIX!r} prefix of a DataParallel model stripped from its {len(state)} keys",)
 
     if any(k.startswith(_MODEL_PREFIXES) for k in state):
         edge_in_file = [k for k in state if k.startswith("edge_head.")]
@@ -137,7 +168,7 @@ def load_weights(model: SegmentationModel, path: str | os.PathLike) -> LoadRepor
                 stacklevel=2,
             )
         return LoadReport(
-            str(path), "segmentation_model", len(state) - len(kept), tuple(dropped), tuple(kept)
+            str(path), "segmentation_model", len(state) - len(kept), tuple(dropped), tuple(kept), notes
         )
 
     if "conv1.weight" in state or any(k.startswith("layer1.") for k in state):
@@ -149,7 +180,7 @@ def load_weights(model: SegmentationModel, path: str | os.PathLike) -> LoadRepor
         dropped = sorted(k for k in state if k.startswith("fc."))
         state = {k: v for k, v in state.items() if not k.startswith("fc.")}
         _load_strict(model.backbone, state, path, "ResNet-101 backbone")
-        return LoadReport(str(path), "torchvision_resnet101", len(state), tuple(dropped))
+        return LoadReport(str(path), "torchvision_resnet101", len(state), tuple(dropped), notes=notes)
 
     raise ValueError(
         f"weights file {path} has neither torchvision ResNet keys (conv1.weight, layer1.*) "

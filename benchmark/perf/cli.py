@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard, parse_overrides
+from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard, parse_overrides, writable_folder
 from benchmark.perf.readme import fmt, write_readme
 from benchmark.perf.registry import SECTIONS, default_sections, get_section
 from benchmark.perf.runner import merged, run
@@ -73,8 +73,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"--records {folder}: no such folder of run records; name the folders the runs were written to")
     if args.threads < 1:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}")
+    writable_folder(args.out, "--out")  # created, and checked writable before any timing
+    if args.suite_wall_records:
+        writable_folder(args.suite_wall_records, "--suite-wall-records")
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     config = "quick" if args.quick else "full"
     previous = None
     if args.update and (out / "perf.json").exists():

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.cli import ArgumentParser, UserError, add_import_option, import_from_argv, import_plugins, main_guard
+from benchmark.cli import ArgumentParser, UserError, add_import_option, import_from_argv, import_plugins, main_guard, writable_folder
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.parts import ALL, PARTS, parts_for, suite_names
-from benchmark.report.tidy import load_folder, reported, tidy_records
+from benchmark.report.tidy import check_records_folder, load_folder, reported, tidy_records
 from benchmark.search_definition import load_definitions
 
 
@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     import_from_argv(argv)
     args = build_parser().parse_args(argv)
     import_plugins(args.imports)
+    check_records_folder(args.records)
+    if args.check is None:  # before any record is read: a file or an unwritable folder would otherwise fail after the work
+        writable_folder(args.out if args.out is not None else str(Path(args.records) / "report"), "--out")
     options = dict(from_predictions=args.from_predictions, data_root=args.data_root)
     if args.check is not None:
         report, problems = check_report(args.records, args.check, args.suite, **options)

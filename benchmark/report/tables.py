@@ -29,7 +29,7 @@ from benchmark.report.multiverse import multiverse_table
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import Section, frame_csv, latex, markdown
 from benchmark.report.seed_strip import STRIP_NOTE
-from benchmark.report.stats import SeedMetrics, add_holm
+from benchmark.report.stats import SeedMetrics, add_holm, cell_stats
 from benchmark.report.tidy import (
     CONTEXT,
     TABLE2_INIT,
@@ -55,6 +55,18 @@ def _extra_rows(keys: Iterable[tuple]) -> list[tuple]:
     return sorted({k for k in keys if k not in known}, key=row_label)
 
 
+#: The columns of each table with no row, so that a folder without the table's runs gives an
+#: empty table a notebook can still select columns of: every row's own, then its statistics.
+_TABLE1_COLUMNS = [*CONTEXT, "note", "loss", "method", "params", "label", "lambdas", "lambda_1", "lambda_2", "lambda_3", "paper"]
+_TABLE2_COLUMNS = ["scale", "backbone", "overrides", "kind", "note", "pretraining", "init", "column", "dataset", "method_name",
+                   "method", "params", "label", "paper"]  # fmt: skip
+
+
+def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
+    """``rows`` as a frame; without rows, an empty one with ``columns`` and the statistics'."""
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=[*columns, *cell_stats(None, None, False), "holm"])
+
+
 def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
     """Table 1 as data: per context, the paper's 14 rows in order, then any further method.
 
@@ -67,7 +79,7 @@ def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
 
     warnings = [] if warnings is None else warnings
     if tidy.empty:
-        return pd.DataFrame()
+        return _frame([], _TABLE1_COLUMNS)
     rows1 = table1_rows()
     only1 = set(rows1) - set(table2_rows())
     suite = SUITES["table1"]
@@ -109,7 +121,7 @@ def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
                 )
             )
     add_holm(out, CONTEXT, family=lambda r: (r["method"], r["params"]) in set(rows1))
-    return pd.DataFrame(out)
+    return _frame(out, _TABLE1_COLUMNS)
 
 
 def _params(key: tuple) -> dict:
@@ -127,7 +139,7 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
     tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
     warnings = [] if warnings is None else warnings
     if tidy.empty:
-        return pd.DataFrame()
+        return _frame([], _TABLE2_COLUMNS)
     metrics = SeedMetrics(tidy, warnings)
     rows2 = table2_rows()
     sections: dict[tuple, dict] = {}
@@ -176,7 +188,7 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
                         )
                     )  # fmt: skip
     add_holm(out, ["scale", "backbone", "overrides", "kind", "pretraining", "column"], family=lambda r: (r["method"], r["params"]) in set(rows2))
-    return pd.DataFrame(out)
+    return _frame(out, _TABLE2_COLUMNS)
 
 
 def _table1_sections(t: pd.DataFrame) -> list[Section]:

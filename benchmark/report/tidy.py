@@ -364,17 +364,26 @@ def load_tidy(folder: str | os.PathLike) -> tuple[pd.DataFrame, list[str]]:
     return tidy_records(records), warnings
 
 
-def load_folder(folder) -> tuple[list[dict], list[str]]:
-    """The records in ``folder`` and one warning line per corrupt record or method not
-    registered here. Raises as ``load_tidy`` does."""
+def check_records_folder(folder) -> Path:
+    """``folder`` as a ``Path``; ``FileNotFoundError`` saying how to make one when it is not a folder."""
+    if not str(folder).strip():
+        raise FileNotFoundError("--records is empty; give the folder of the run records (e.g. --records runs)")
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(
             f"records folder {folder} does not exist; run a suite first "
             f"(python -m benchmark.run --suite table1 --out {folder}) or pass --records DIR"
         )
+    return folder
+
+
+def load_folder(folder) -> tuple[list[dict], list[str]]:
+    """The records in ``folder`` and one warning line per method not registered here and per
+    record that cannot be used (unreadable, incomplete, a metric that is not a number), which
+    is left out, named by its file. Raises as ``load_tidy`` does."""
+    folder = check_records_folder(folder)
     records, problems = load_records(folder)
-    problems += missing_methods(records)
+    problems = [f"{line}; left out" for line in problems] + missing_methods(records)
     if not records:
         extra = f" ({len(problems)} corrupt)" if problems else ""
         raise ValueError(

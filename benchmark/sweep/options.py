@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -53,6 +54,17 @@ class SweepOptions:
             raise ValueError(f"unknown executor {self.executor!r}; valid: {', '.join(EXECUTORS)}")
         if self.executor == "inline" and self.address:
             raise ValueError("--address names a Ray cluster; the inline executor runs in this process (drop one of them)")
+        # Each would otherwise fail late, or never: a negative retry count is "forever" to Ray
+        # Tune and a traceback inline; 0 or fewer CPUs a trial Ray never places.
+        for flag, value, ok, expected in (
+            ("--cpus-per-trial", self.cpus_per_trial, lambda v: math.isfinite(v) and v > 0, "a finite number > 0"),
+            ("--gpus-per-trial", self.gpus_per_trial, lambda v: v is None or (math.isfinite(v) and v >= 0), "a finite number >= 0"),
+            ("--max-concurrent", self.max_concurrent, lambda v: v is None or v >= 1, "an integer >= 1"),
+            ("--retries", self.retries, lambda v: v >= 0, "an integer >= 0"),
+            ("checkpoint_every", self.checkpoint_every, lambda v: v is None or v >= 0, "an integer >= 0"),
+        ):  # fmt: skip
+            if not ok(value):
+                raise ValueError(f"{flag} must be {expected}, got {value:g}")
         device = (self.device or "auto").strip().lower()
         if device not in DEVICE_CHOICES and not device.startswith("cuda:"):
             raise ValueError(f"--device {self.device!r}: expected one of {', '.join(DEVICE_CHOICES)}, or cuda:K")

@@ -40,6 +40,7 @@ from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
 from benchmark.sweep.options import SweepOptions
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
+from benchmark.validate import check_trial_resources
 
 
 def _bytes(path: Path) -> bytes | None:
@@ -182,7 +183,7 @@ def _make_callback(out: Path, summary: SweepSummary, data_versions: dict[str, st
             if trial.error_file and os.path.exists(trial.error_file):
                 reason = Path(trial.error_file).read_text().strip().splitlines()[-1][:500]
             record = {"run_id": run_id, "spec": spec.to_dict(), "label": spec.label(), "status": "failed", "reason": reason}
-            write_record(out, record)
+            summary.records.append(str(write_record(out, record)))
             tally(summary, console, record)
 
         def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
@@ -335,7 +336,16 @@ class RayExecutor:
         self.started_here = False
 
     def __enter__(self) -> "RayExecutor":
+        import ray
+
         self.started_here = init_ray(self.options.address, None, quiet=self.options.verbose == 0)
+        # A trial the cluster can never place would wait forever ("insufficient resources").
+        where = f"the Ray cluster at {self.options.address}" if self.options.address else "the local Ray"
+        try:
+            check_trial_resources(self.options.cpus_per_trial, self.gpus(), ray.cluster_resources(), where)
+        except BaseException:
+            self.__exit__()
+            raise
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import methods
 from benchmark.arithmetic import check_precision
+from benchmark.cli import Interrupted
 from benchmark.prepare import prepare, preparation_key
 from benchmark.records import CorruptRecord, read_record, record_path
 from benchmark.rounding import expected_environment, suite_reuse_note
@@ -111,8 +112,13 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
                  for s in todo}  # fmt: skip
         console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
         say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first")
-        runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states, summary=summary, console=console,
-                   name=name, storage=storage)  # fmt: skip
+        try:
+            runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states,
+                       summary=summary, console=console, name=name, storage=storage)  # fmt: skip
+        except KeyboardInterrupt:
+            raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
+        if summary.done + summary.failed < len(todo):  # Ray Tune ends its experiment on Ctrl-C instead of raising
+            raise Interrupted(interrupted_line(summary, len(todo), len(existing)))
     summary.wall_s = time.time() - started
     return summary
 
@@ -133,6 +139,14 @@ def reuse_note(existing: list[RunSpec], out: Path, versions: dict[str, str], opt
         return expected_environment(device_type, threads, precision)
 
     return suite_reuse_note(records, expected_of) if records else None
+
+
+def interrupted_line(summary: SweepSummary, todo: int, before: int) -> str:
+    """What an interrupted sweep says it left: how many of its ``todo`` runs it recorded
+    (``before``: recorded by earlier sweeps) and how to continue."""
+    recorded = summary.done + summary.failed
+    return (f"interrupted: {recorded} of the {todo} runs to do recorded ({before} recorded before) in {summary.out}; "
+            f"run the same command again to run the other {todo - recorded}, those in flight from their last checkpoint")  # fmt: skip
 
 
 @contextmanager
