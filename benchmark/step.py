@@ -15,7 +15,7 @@ import torch
 from benchmark.arithmetic import autocast_for
 from benchmark.data.transforms import normalize
 
-__all__ = ["StepResult", "train_step", "global_grad_norm", "autocast_for", "apply_levers", "in_memory_format", "COMPILE_OPTIONS"]
+__all__ = ["StepResult", "train_step", "read_back", "global_grad_norm", "autocast_for", "apply_levers", "in_memory_format", "COMPILE_OPTIONS"]
 
 #: ``Settings.memory_format`` -> the torch memory format of the network's weights and batches.
 _MEMORY_FORMATS = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
@@ -87,6 +87,20 @@ def global_grad_norm(parameters) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g.detach().float()) for g in grads]))
 
 
+def read_back(terms: dict[str, torch.Tensor], norm: torch.Tensor) -> tuple[dict[str, float], float]:
+    """The loss terms and the gradient norm as Python floats, in one read-back of the device.
+
+    Shape: terms name -> 0-dim tensor (any float dtype, any device); norm 0-dim. Each value
+    goes through float64, which holds every float32, float16 and bfloat16 value exactly, so
+    the floats are those ``.item()`` of each tensor would give; one ``.tolist()`` of the
+    stacked values instead of one synchronisation per term and one for the norm.
+    """
+    device = norm.device
+    stacked = torch.stack([torch.as_tensor(v).detach().to(device=device, dtype=torch.float64).reshape(()) for v in (*terms.values(), norm)])
+    *values, grad_norm = stacked.tolist()
+    return dict(zip(terms, values)), grad_norm
+
+
 def train_step(
     model,
     method,
@@ -114,7 +128,9 @@ def train_step(
     ``precision``: the forward's autocast (``benchmark.arithmetic.autocast_for``); ``scaler``
     is enabled under fp16 on CUDA alone (``arithmetic.uses_loss_scaler``).
     Under AMP the gradient is unscaled first, so the threshold means the same with and
-    without loss scaling. A non-finite total raises before any parameter changes.
+    without loss scaling. A non-finite total raises before any parameter changes (after the
+    backward pass: the terms and the norm are read back together, once per step, ``read_back``;
+    the CUDA loss scaler's own check of the gradients is its one other read).
     ``memory_format``: the batch's layout, that of the network (``apply_levers``).
     """
     device = images.device
@@ -122,9 +138,6 @@ def train_step(
         out = model(in_memory_format(normalize(images) if normalise else images, memory_format))
     edge_logits = out.get("edge_logits")
     terms = method(out["logits"].float(), target, edges=edges, edge_logits=None if edge_logits is None else edge_logits.float())
-    values = {k: v.item() for k, v in terms.items()}
-    if not math.isfinite(values["total"]):
-        raise FloatingPointError(values)
     optimiser.zero_grad(set_to_none=True)
     scaler.scale(terms["total"]).backward()
     scaler.unscale_(optimiser)
@@ -133,7 +146,9 @@ def train_step(
         norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
     else:
         norm = global_grad_norm(params)
-    grad_norm = float(norm)
+    values, grad_norm = read_back(terms, norm)
+    if not math.isfinite(values["total"]):
+        raise FloatingPointError(values)
     scaler.step(optimiser)
     scaler.update()
     if schedule is not None:

@@ -39,6 +39,7 @@ from methods.edge_net import (
     noisy_softmax,
     save_edge_net,
 )
+from methods.distance import DISTANCE_BACKENDS, available_backends, backend_for, distance_to_background, distance_to_other_label
 from methods.edges import semantic_edges
 from methods.focal import focal_term
 from methods.lovasz import lovasz_softmax_term
@@ -62,6 +63,11 @@ __all__ = [
     "imported_plugins",
     "load_entry_points",
     "semantic_edges",
+    "DISTANCE_BACKENDS",
+    "available_backends",
+    "backend_for",
+    "distance_to_background",
+    "distance_to_other_label",
     "focal_term",
     "lovasz_softmax_term",
     "EdgeNet",

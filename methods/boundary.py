@@ -10,12 +10,12 @@ of it. The term is the softmax-weighted signed distance to the true regions: its
 for a perfect prediction, is the mean of phi at the true class, which is <= 0.
 
 Every class has a map (the suite has no privileged background class). The maps come from
-the target after the crop, on the CPU, without gradient (see ``methods/_distance.py``).
+the target after the crop, on the target's device, without gradient (see ``methods/_distance.py``).
 """
 
 from __future__ import annotations
 
-from methods._distance import class_masks, signed_distance
+from methods._distance import signed_distance
 from methods._functional import masked_mean, pixel_cross_entropy
 from methods.base import StructureLoss
 from methods.registry import register_method
@@ -37,6 +37,6 @@ class Boundary(StructureLoss):
 
     def forward(self, logits, target, *, edges=None, edge_logits=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)
-        phi = signed_distance(class_masks(target, logits.shape[1], self.ignore_index), dtype=logits.dtype)
+        phi = signed_distance(target, logits.shape[1], self.ignore_index, dtype=logits.dtype)
         boundary = masked_mean((logits.softmax(1) * phi).sum(1), target != self.ignore_index)
         return {"ppce": ppce, "boundary": boundary, "total": ppce + self.lambdas[0] * boundary}

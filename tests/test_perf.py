@@ -85,8 +85,8 @@ def test_suite_wall_runs_only_when_asked():
 
 def test_sections_in_the_order_of_the_output():
     names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall", "paper_scale", "levers",
-             "agreement", "gpu")
-    assert perf.section_names() == names and perf.default_sections() == names[:-5]  # the last five: only when asked for
+             "agreement", "gpu", "distance_transforms", "distance_steps")
+    assert perf.section_names() == names and perf.default_sections() == names[:-7]  # the last seven: only when asked for
 
 
 def test_every_section_is_one_file_with_its_note_and_sizes():
@@ -369,6 +369,29 @@ def test_update_replaces_only_the_sections_run_again():
     out = perf.merged(old, new)
     assert list(out["sections"]) == ["trimap", "sweep"] and out["sections"]["sweep"] == {"seconds": 3}
     assert out["figures"] == {"trimap.a": fig("trimap", 1.0), "sweep.c": fig("sweep", 1.7)}
+
+
+# --------------------------------------------------------------------------- distance-based losses
+
+
+def test_distance_sections_time_every_backend_and_hold_the_small_step_to_its_targets(tmp_path):
+    """Both sections at their --quick sizes: a figure per backend, the small scale's ratios with
+    their targets, and on a CPU the device's time is the host's."""
+    assert perf.main(["--quick", "--only", "distance_transforms,distance_steps", "--out", str(tmp_path), "--no-progress"]) == 0
+    figures = json.loads((tmp_path / "perf.json").read_text())["figures"]
+    backends = [b for b in methods.available_backends() if b != "cupy" or torch.cuda.is_available()]
+    for backend in backends:
+        for key in ("boundary_maps", "hausdorff_maps", "speedup_vs_before"):
+            assert figures[f"distance_transforms.{key}.{backend}"]["median"] > 0
+    assert figures["distance_steps.small.boundary_vs_ppce"]["target"] == {"op": "<=", "value": 1.25}
+    assert figures["distance_steps.small.hausdorff_dt_vs_ppce"]["target"] == {"op": "<=", "value": 1.5}
+    assert figures["distance_steps.paper.boundary_vs_ppce"]["target"] is None
+    for scale in ("small", "paper"):
+        for name in ("ppce", "boundary", "hausdorff_dt"):
+            host, device = figures[f"distance_steps.{scale}.{name}.host_ms"], figures[f"distance_steps.{scale}.{name}.device_ms"]
+            assert host["median"] > 0 and device["median"] > 0
+            if not torch.cuda.is_available():
+                assert device["values"] == host["values"] and device["device_is_host"]
 
 
 # --------------------------------------------------------------------------- levers, agreement

@@ -17,7 +17,7 @@ from benchmark.data import DatasetInfo, CITYSCAPES_CLASSES
 from benchmark.divergence import diverged, record_diverged
 from benchmark.records import write_record
 from benchmark.spec import RunSpec, row_key, row_label
-from benchmark.step import train_step
+from benchmark.step import read_back, train_step
 from benchmark.suites import SENSITIVITY_CHOICES, SUITES, expand
 from methods._functional import pixel_cross_entropy
 from methods.registry import unregister_method
@@ -77,6 +77,21 @@ def test_a_non_finite_loss_stops_before_any_change():
         train_step(model, NaNLoss(), opt, None, torch.amp.GradScaler("cuda", enabled=False), torch.zeros(1, 3, 1, 1),
                    torch.zeros(1, 1, 1, dtype=torch.long), None, normalise=False)  # fmt: skip
     assert model.w.tolist() == [1.0, 2.0]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16, torch.float64])
+def test_one_read_back_gives_the_floats_item_gives(dtype):
+    g = torch.Generator().manual_seed(0)
+    special = torch.tensor([0.0, -0.0, 1e-40, -1e-45, 3.4e38, math.inf, -math.inf, 1 / 3, 0.1, 65504.0])
+    values = torch.cat([special, torch.randn(200, generator=g) * 10 ** torch.randint(-30, 30, (200,), generator=g).float()]).to(dtype)
+    terms = {f"t{i}": v for i, v in enumerate(values[:-1])}
+    read, norm = read_back(terms, values[-1])
+    assert list(read) == list(terms)
+    for name, v in terms.items():
+        assert read[name] == v.item() and math.copysign(1, read[name]) == math.copysign(1, v.item()), (name, v)
+    assert norm == values[-1].item()
+    nan, _ = read_back({"total": torch.tensor(math.nan, dtype=dtype)}, torch.zeros(()))
+    assert math.isnan(nan["total"])
 
 
 def test_small_scale_clips_and_paper_scale_does_not():

@@ -13,11 +13,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from scipy import ndimage
 
 from benchmark.metrics.checks import check_ids, check_num_classes, checked_widths
 from benchmark.metrics.confusion import mean_iou, pair_counts
-from methods import semantic_edges
+from methods import distance_to_background, semantic_edges
 
 __all__ = ["PAPER_WIDTHS", "SMALL_WIDTHS", "band_bins", "edge_distance", "target_distance", "trimap_confusion", "trimap_miou"]
 
@@ -39,17 +38,13 @@ def edge_distance(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor
         returns: float32 tensor [N, H, W] on ``target``'s device; 0 on edge pixels
         (``methods.semantic_edges``), +inf everywhere in an image without an edge pixel.
 
-    Exact Euclidean distance transform (scipy), one image at a time on the CPU. It costs
-    far more than a confusion matrix, so it is computed once per validation mask and
-    cached by the caller.
+    Exact Euclidean distance transform, one image at a time, where ``target`` lives
+    (``methods.distance_to_background``: CuPy on CUDA, ``edt`` or scipy on the CPU, all equal
+    to scipy's). It costs far more than a confusion matrix, so it is computed once per
+    validation mask and cached by the caller.
     """
-    edges = semantic_edges(target, ignore_index).cpu().numpy()
-    out = np.full(edges.shape, np.inf, dtype=np.float32)
-    for i, edge_map in enumerate(edges):
-        if edge_map.any():
-            # distance_transform_edt measures the distance to the nearest zero element.
-            out[i] = ndimage.distance_transform_edt(~edge_map)
-    return torch.from_numpy(out).to(target.device)
+    # the distance to the nearest edge pixel; +inf in an image without one
+    return distance_to_background(~semantic_edges(target, ignore_index)).to(torch.float32)
 
 
 def target_distance(target: torch.Tensor, distance: torch.Tensor | None, ignore_index: int) -> torch.Tensor:

@@ -12,7 +12,10 @@ import sys
 import types
 import warnings
 
-from benchmark.perf import agreement, edge_maps, evaluation, gpu, harness, levers, limits, loss_overhead, paper_scale, suite_wall, sweep, trimap
+from benchmark.perf import (
+    agreement, distance_steps, distance_transforms, edge_maps, evaluation, harness, levers, limits, loss_overhead, paper_scale, suite_wall,
+    sweep, trimap, gpu,
+)
 from benchmark.perf.section import Section, section_of
 
 __all__ = ["SECTIONS", "register_section", "get_section", "default_sections", "section_names"]
@@ -63,3 +66,5 @@ register_section(paper_scale, optional=True)
 register_section(levers, optional=True)
 register_section(agreement, optional=True)
 register_section(gpu, optional=True)
+register_section(distance_transforms, optional=True)
+register_section(distance_steps, optional=True)
