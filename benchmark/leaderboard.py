@@ -37,11 +37,12 @@ from benchmark.sweep.options import SweepOptions
 from benchmark.tuning import (
     DEFAULT_GRID,
     EXTENSION_BOUND,
-    KEEP_SHARE,
     SEARCH_SEED,
     SearchState,
     distinct,
     extension_chain,
+    folded_losses,
+    grid_budget_steps,
     grid_text,
     is_tuned,
     position_text,
@@ -51,23 +52,8 @@ from benchmark.tuning import (
     scaled_params,
     searched_hyperparameter,
 )
-from benchmark.spec import row_key
 
-__all__ = ["Leaderboard", "folded_losses", "run_leaderboard"]
-
-
-def folded_losses(names) -> dict[str, str]:
-    """``{method: twin}`` for every method of ``names`` that equals another one of ``names``
-    at their default parameters (``StructureLoss.same_as``), so that its search would repeat
-    the twin's: Tversky (alpha = beta = 0.5) -> Dice. A weight multiplier scales both alike."""
-    folded = {}
-    for name in names:
-        cls = methods.method_class(name)
-        twin = cls.same_as(methods.build_method(name).params)
-        if twin is not None and twin[0] in names and twin[0] != name and twin[0] not in folded:
-            if row_key(*twin) == row_key(twin[0]):
-                folded[name] = twin[0]
-    return folded
+__all__ = ["Leaderboard", "run_leaderboard"]
 
 
 @dataclass(frozen=True)
@@ -180,12 +166,7 @@ class Leaderboard:
 
     def budget_steps(self, dataset: str) -> int:
         """Training steps one search of the grid spends before any extension (the same for every method)."""
-        alive, previous, total = len(self.grid), 0, 0
-        for index, step in enumerate(self.rungs(dataset)):
-            total += alive * (step - previous)
-            previous = step
-            alive = math.ceil(alive / KEEP_SHARE)  # the best third, rounded up, goes on
-        return total
+        return grid_budget_steps(len(self.grid), self.rungs(dataset))
 
 
 def describe(lb: Leaderboard) -> str:

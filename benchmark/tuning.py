@@ -55,7 +55,7 @@ from fractions import Fraction
 import methods
 
 __all__ = ["DEFAULT_GRID", "EXTENSION_BOUND", "EXTENSION_FACTOR", "LR_SEARCHED", "RUNG_SHARES", "SEARCH_SEED", "SearchState", "distinct",
-           "edge_side", "extended_search", "extension_chain", "grid_text", "is_tuned", "lr_multiplier", "multiplier_of", "next_beyond",
+           "edge_side", "extended_search", "extension_chain", "folded_losses", "grid_budget_steps", "grid_text", "is_tuned", "lr_multiplier", "multiplier_of", "next_beyond",
            "parse_grid", "position_text", "reported_seeds", "rung_steps", "scaled_lr", "scaled_params", "search_state", "searched_hyperparameter",
            "survivors"]  # fmt: skip
 
@@ -105,6 +105,38 @@ def scaled_lr(settings, multiplier: float):
 def lr_multiplier(lr: float, base_lr: float) -> float:
     """The multiplier that turns ``base_lr`` into ``lr``."""
     return float(lr) / float(base_lr)
+
+
+def folded_losses(names) -> dict[str, str]:
+    """``{method: twin}`` for every registered method of ``names`` that equals another one of
+    ``names`` at their default parameters (``StructureLoss.same_as``), so that its search and
+    its row would repeat the twin's: Tversky (alpha = beta = 0.5) -> Dice. A multiplier on the
+    lambdas scales both alike, so they stay equal at every weight a search tries."""
+    from benchmark.spec import row_key
+
+    names = list(names)
+    folded = {}
+    for name in names:
+        try:
+            cls = methods.method_class(name)
+        except ValueError:  # a method this process does not know (a record's): nothing declared
+            continue
+        twin = cls.same_as(methods.build_method(name).params)
+        if twin is not None and twin[0] in names and twin[0] != name and twin[0] not in folded and row_key(*twin) == row_key(twin[0]):
+            folded[name] = twin[0]
+    return folded
+
+
+def grid_budget_steps(size: int, rungs: tuple[int, ...]) -> int:
+    """Training steps a search of ``size`` weights spends on ``rungs`` before any extension: the
+    common budget, the same for every search of one grid (7 weights, rungs 500, 1000, 2000:
+    7 x 500 + 3 x 500 + 1 x 1000 = 6,000)."""
+    alive, previous, total = size, 0, 0
+    for step in rungs:
+        total += alive * (step - previous)
+        previous = step
+        alive = math.ceil(alive / KEEP_SHARE)  # the best third, rounded up, goes on
+    return total
 
 
 def is_tuned(method: str) -> bool:

@@ -2,13 +2,17 @@
 PPCE's learning rate searched by the weights' rule, one row for two names of one loss, and
 the runs the budget rule asks for."""
 
-import math
+from dataclasses import replace
 
 import pytest
 
-from benchmark.leaderboard import Leaderboard, folded_losses
-from benchmark.records import write_record
-from benchmark.tuning import SEARCH_SEED, reported_seeds, searched_hyperparameter
+from benchmark.leaderboard import Leaderboard
+from benchmark.records import load_records, write_record
+from benchmark.report.leaderboard import TUNED_PPCE_LABEL, leaderboard_markdown, leaderboard_table
+from benchmark.report.tidy import tidy_records
+from benchmark.search_definition import load_definitions, write_definition
+from benchmark.spec import RunSpec
+from benchmark.tuning import SEARCH_SEED, folded_losses, grid_budget_steps, reported_seeds, searched_hyperparameter
 
 
 def _lb(**kw) -> Leaderboard:
@@ -56,14 +60,60 @@ def _trial(lb, method, m, step, score):
 
 
 def test_the_budget_rule_adds_the_seed_runs_of_the_common_budgets_selection(tmp_path):
-    # dice: 3 leads the grid given (its edge); 9 joins and wins: the extension moved the selection
+    # dice: 3 leads the grid given (its edge); 9 joins and wins, 27 joins and loses: the extension moved the selection
     lb = _lb(methods=("ppce", "dice"), seeds=2)
     for m, step, score in ((1 / 3, 3, 0.30), (1.0, 3, 0.35), (3.0, 3, 0.40), (3.0, 6, 0.50), (3.0, 12, 0.60),
-                           (9.0, 3, 0.45), (1.0, 6, 0.1), (9.0, 6, 0.55), (9.0, 12, 0.70)):  # fmt: skip
+                           (9.0, 3, 0.45), (9.0, 6, 0.55), (9.0, 12, 0.70), (27.0, 3, 0.20)):  # fmt: skip
         write_record(tmp_path, _trial(lb, "dice", m, step, score))
     state = lb.states(tmp_path, {"streets": "v"})[("dice", "streets")]
     assert (state.selected, state.budget_selected) == (9.0, 3.0)
     finals = lb.final_specs({("dice", "streets"): state})
     weights = sorted({round(s.method_params()["lambdas"][0], 6) for s in finals if s.method == "dice"})
     assert weights == [3.0, 9.0] and {s.seed for s in finals} == {1, 2}
-    assert math.isclose(lb.budget_steps("streets"), 3 * 3 + 1 * 3 + 1 * 6)  # 3 trials to 3, 1 on to 6, 1 on to 12
+    assert lb.budget_steps("streets") == 3 * 3 + 1 * 3 + 1 * 6  # 3 trials to 3, 1 on to 6, 1 on to 12
+    assert grid_budget_steps(7, (500, 1000, 2000)) == 6000
+
+
+# ---------------------------------------------------------------------------- the report's rows
+
+
+def _seed_run(lb, method, multiplier, seed, miou):
+    spec = next(s for s in lb.seed_specs(method, "streets", multiplier) if s.seed == 1)
+    spec = RunSpec(**{**spec.__dict__, "seed": seed})
+    return {"run_id": spec.run_id("v"), "spec": spec.to_dict(), "status": "ok", "step": spec.settings.steps, "metrics": {"miou": miou},
+            "label": spec.label(), "data_version": "v"}  # fmt: skip
+
+
+def test_the_report_shows_the_tuned_ppce_one_row_per_loss_and_only_seeds_the_search_never_saw(tmp_path):
+    lb = _lb(seeds=2)
+    interior = ((1 / 3, 3, 0.30), (1.0, 3, 0.40), (3.0, 3, 0.35), (1.0, 6, 0.5), (1.0, 12, 0.6))  # 1 selected, inside
+    for method in ("dice", "tversky"):
+        for m, step, score in interior:
+            write_record(tmp_path, _trial(lb, method, m, step, score))
+    # PPCE's learning rate: 3 leads the grid given (its edge), 9 joins and loses: 3, inside 1/3..9
+    for m, step, score in ((1 / 3, 3, 0.30), (1.0, 3, 0.35), (3.0, 3, 0.40), (3.0, 6, 0.50), (3.0, 12, 0.60), (9.0, 3, 0.20), (1.0, 6, 0.45)):
+        write_record(tmp_path, _trial(lb, "ppce", m, step, score))
+    for method, multiplier, by_seed in (("ppce", None, {0: 0.50, 1: 0.50, 2: 0.52}), ("ppce", 3.0, {1: 0.55, 2: 0.56}),
+                                        ("dice", 1.0, {0: 0.90, 1: 0.60, 2: 0.63}), ("tversky", 1.0, {1: 0.60, 2: 0.63})):  # fmt: skip
+        for seed, miou in by_seed.items():
+            write_record(tmp_path, _seed_run(lb, method, multiplier, seed, miou))
+    # the folder's definition still names tversky (a search made before the two were one row)
+    write_definition(tmp_path, replace(lb.definition("streets"), methods=("dice", "focal", "tversky")))
+    t = leaderboard_table(tidy_records(load_records(tmp_path)[0]), load_definitions(tmp_path))
+    assert list(t["label"]) == ["dice(1)", TUNED_PPCE_LABEL, "ppce"]  # focal has no trial; tversky is dice's row
+    rows = t.set_index("label")
+    dice, tuned, ppce = rows.loc["dice(1)"], rows.loc[TUNED_PPCE_LABEL], rows.loc["ppce"]
+    # seed 0 (the search's) is in no row: dice's 0.90 would have lifted its mean
+    assert (dice["seeds"], dice["n"], dice["ours_mean"]) == ("1 2", 2, pytest.approx(61.5))
+    assert (ppce["seeds"], tuned["seeds"]) == ("1 2", "1 2")
+    assert dice["diff_mean"] == pytest.approx(10.5) and dice["tuned_diff_mean"] == pytest.approx(6.0)  # (+5, +7)
+    assert ppce["tuned_diff_mean"] == pytest.approx(-4.5) and tuned["diff_mean"] == pytest.approx(4.5)
+    assert tuned["tuned_diff_note"] == "baseline" and ppce["diff_note"] == "baseline"
+    assert (tuned["multiplier"], tuned["search"], tuned["trials_run"]) == ("3 (lr)", "extended to 9", 4)
+    assert dice["same_as"] == "tversky" and "tversky is dice term for term" in dice["note"]
+    assert (dice["budget_multiplier"], ppce["budget_multiplier"]) == ("=", "-")
+    # Holm: one test per loss (tversky none), and the tuned PPCE's against the default
+    assert t["holm"].notna().sum() == 2 and t["tuned_holm"].notna().sum() == 2
+    board = leaderboard_markdown(t)
+    assert "| dice(1) | dice = tversky | 1 |" in board and "| ppce, tuned learning rate | ppce | 3 (lr) | extended to 9 |" in board
+    assert "seeds 1, 2, never a seed the search trained" in board

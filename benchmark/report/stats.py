@@ -246,14 +246,15 @@ class SeedMetrics:
                 cols[(name, col)] = col
         return {f"{name}|{col}": col for (name, col) in cols}
 
-    def stats(self, ctx: tuple, key: tuple) -> dict:
+    def stats(self, ctx: tuple, key: tuple, baseline: tuple = BASELINE) -> dict:
         """The row of ``key`` in ``ctx``: mIoU's ``cell_stats``, and per boundary metric of the
-        context its statistics prefixed by the metric's short name, with its ``_header``."""
+        context its statistics prefixed by the metric's short name, with its ``_header``; the
+        paired differences are to ``baseline``'s row (PPCE's by default)."""
         cells = self.miou.get(ctx, {})
-        row = cell_stats(cells.get(key), cells.get(BASELINE), key == BASELINE)
+        row = cell_stats(cells.get(key), cells.get(baseline), key == baseline)
         for name, (col, header) in boundary_columns(self.tidy, ctx).items():
             extra = self.extra.get(f"{name}|{col}", {}).get(ctx, {})
-            st = cell_stats(extra.get(key), extra.get(BASELINE), key == BASELINE)
+            st = cell_stats(extra.get(key), extra.get(baseline), key == baseline)
             row.update({f"{name}_{k}": st[k] for k in _EXTRA_STATS})
             row[f"{name}_header"] = header
         return row
