@@ -240,6 +240,7 @@ def train(
     checkpoint: Callable[[dict], None] | None = None,
     checkpoint_every: int = 0,
     keep_predictions: bool = False,
+    loader_workers: int | None = None,
 ) -> dict:
     """Train ``spec`` and evaluate it on its split; returns the run record.
 
@@ -293,7 +294,7 @@ def train(
         norms.load_state(resume.get("grad_norms"))
         first_step = resume["step"] + 1
     dataset = train_set(spec, prepared)
-    workers = 0 if prepared.in_memory else min(4, os.cpu_count() or 1)
+    workers = 0 if prepared.in_memory else (torch.get_num_threads() if loader_workers is None else loader_workers)
     batches = train_batches(dataset, s.batch_size, spec.seed, first_step - 1, workers)
     record = {
         "run_id": spec.run_id(prepared.data_version),
