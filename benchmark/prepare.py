@@ -208,14 +208,16 @@ def prepare(
     edge_net: bool | None = None,
     check: bool = True,
     progress: bool = False,
+    data_dir: str | os.PathLike | None = None,
 ) -> Prepared:
     """Prepare ``spec``'s dataset (idempotent; cheap when already done).
 
     ``data_root`` is required for the real datasets and ignored by the synthetic ones,
-    which are generated under the data folder. ``edge_net`` forces (or skips) fitting
-    the edge net; by default it is fitted when the spec's method needs it.
+    which are generated under the data folder (``data_dir``, default ``default_data_dir()``).
+    ``edge_net`` forces (or skips) fitting the edge net; by default it is fitted when the
+    spec's method needs it.
     """
-    data_dir = default_data_dir()
+    data_dir = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
     synthetic = dataset_info(spec.dataset).synthetic
     if not synthetic:
         if data_root is None:

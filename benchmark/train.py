@@ -241,6 +241,7 @@ def train(
     checkpoint: Callable[[dict], None] | None = None,
     checkpoint_every: int = 0,
     keep_predictions: bool = False,
+    loader_workers: int | None = None,
 ) -> dict:
     """Train ``spec`` and evaluate it on its split; returns the run record.
 
@@ -310,7 +311,7 @@ def _train(spec: RunSpec, prepared: Prepared, device: torch.device, started: flo
         norms.load_state(resume.get("grad_norms"))
         first_step = resume["step"] + 1
     dataset = train_set(spec, prepared)
-    workers = 0 if prepared.in_memory else min(4, os.cpu_count() or 1)
+    workers = 0 if prepared.in_memory else (torch.get_num_threads() if loader_workers is None else loader_workers)
     batches = train_batches(dataset, s.batch_size, spec.seed, first_step - 1, workers)
     record = {
         "run_id": spec.run_id(prepared.data_version),

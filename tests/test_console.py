@@ -175,6 +175,31 @@ def test_suite_console_lines_progress_and_eta():
     assert lines.pop().startswith("progress: 2 done, 0 running, 1 failed, 1 to do; 1 h 00 min elapsed, ETA 10 s")
 
 
+def test_the_eta_counts_each_runs_wall_time_in_the_suite_not_its_training():
+    """One worker: a run counts from when the worker was free for it (the console's start, then
+    the end of the run before), so a worker's start and the gaps between runs are in the ETA."""
+    specs = expand("smoke", scale="smoke")
+    names = {f"r{i}": (run_name(s), 1.0) for i, s in enumerate(specs)}
+    now = [1000.0]
+    console = SuiteConsole(names, workers=1, started=990.0, every_s=3600, clock=lambda: now[0])
+    console._print = lambda text: None
+    now[0] = 1012.0  # the worker process took 12 s to start before Tune said the run started
+    console.started_run("r0")
+    now[0] = 1015.0
+    console.finished_run(_record("r0", specs[0], wall=2.0))  # trained 2 s, took 15 s of the suite
+    now[0] = 1020.0  # 5 s of bookkeeping before the next run starts
+    console.started_run("r1")
+    now[0] = 1025.0
+    console.finished_run(_record("r1", specs[1], wall=2.0))  # 10 s of the suite since r0 ended
+    assert console.measured == [(15.0, 1.0), (10.0, 1.0)]
+    # 12.5 s per run, two runs left, one worker: 25 s (training time alone would say 4 s).
+    assert console.eta_s() == pytest.approx(25.0)
+    # A run whose start Tune did not report counts from the end of the run before it.
+    now[0] = 1030.0
+    console.finished_run(_record("r2", specs[2], wall=1.0))
+    assert console.measured[-1] == (5.0, 1.0)
+
+
 def test_trials_start_longest_first_by_records_or_by_method(tmp_path):
     specs = expand("smoke", scale="smoke", seeds=2)
     by_method = [s.method for s in order_longest_first(specs, tmp_path)]

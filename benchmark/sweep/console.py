@@ -105,7 +105,11 @@ class SuiteConsole:
     running, failed, to do, elapsed, ETA) at the start and every ``every_s`` seconds, or,
     with ``live`` (a terminal), kept up to date in place on the last line. The ETA spreads
     the remaining estimated cost over the ``workers``, in seconds per unit of cost as the
-    finished runs measured it (trial start to record, at least the record's wall time).
+    finished runs measured it: each run's wall time in the suite, from the moment a worker
+    was free for it (the console's start, or the end of the run that worker ran before) to
+    its record, and at least the record's own wall time. So a worker process's start, Ray
+    Tune's bookkeeping and the gaps between runs count, as they do in the suite's wall time,
+    not the training alone (a run that trains for one second may take several in a suite).
     """
 
     def __init__(self, runs: dict[str, tuple[str, float]], workers: int, *, started: float | None = None, live: bool = False,
@@ -117,6 +121,9 @@ class SuiteConsole:
         self.started = clock() if started is None else started
         self.live, self.every_s, self.enabled = live, every_s, enabled
         self.running: dict[str, float] = {}
+        #: When each of the ``workers`` became free for its next run (earliest first): the
+        #: console's start, then the end of each run.
+        self._free: list[float] = [self.clock()] * self.workers
         self.ended: set[str] = set()
         self.measured: list[tuple[float, float]] = []  # (seconds, cost) of the finished runs
         self.done = self.failed = 0
@@ -135,18 +142,29 @@ class SuiteConsole:
         print(text, flush=True)
 
     def started_run(self, run_id: str) -> None:
-        self.running.setdefault(run_id, self.clock())
+        """``run_id`` took a worker: its time counts from when that worker was free."""
+        if run_id not in self.running:
+            self.running[run_id] = self._take_worker()
+
+    def _take_worker(self) -> float:
+        """When the worker free the longest became free (now, when all are busy)."""
+        return self._free.pop(0) if self._free else self.clock()
+
+    def _free_worker(self) -> None:
+        self._free = sorted(self._free + [self.clock()])[-self.workers :]
 
     def finished_run(self, record: dict) -> str:
         """Print the run's line; returns its status (see ``run_status``)."""
         run_id = record.get("run_id", "")
         status = run_status(record)
         began = self.running.pop(run_id, None)
+        if began is None:  # a run whose start was not seen: it had the worker free the longest
+            began = self._take_worker()
+        self._free_worker()
         wall = (record.get("timing") or {}).get("wall_s")
         if status != "failed":
             self.done += 1
-            # Tune may see a short trial start late, so the record's own wall time bounds it from below.
-            took = max(self.clock() - began if began is not None else 0.0, wall or 0.0)
+            took = max(self.clock() - began, wall or 0.0)
             if took:
                 self.measured.append((took, self.runs.get(run_id, ("", 1.0))[1]))
         else:

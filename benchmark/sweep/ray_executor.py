@@ -3,12 +3,17 @@
 - Trials report their record through Ray (``tune.report``); a driver-side callback
   writes each record atomically as soon as its trial reports, so no shared disk is
   assumed and a killed driver loses at most the runs in flight.
-- The per-dataset preparation, made once in the driver, reaches the trials through Ray's
-  object store (``tune.with_parameters``): it is small (an edge net is ~25 kB, distance
-  maps are uint8) and no node needs to see the driver's disk. Weights files named by the
-  specs travel the same way. Synthetic sets are regenerated on a node that lacks them
-  (deterministic, seconds); real datasets must be at the same ``--data-root`` path on
-  every node.
+- Trials reuse their worker processes (Tune's ``reuse_actors``): a process starts once per
+  concurrent trial, not once per run, and each trial puts it back in the state its first
+  trial started from (``worker_state``).
+- The per-dataset preparation is made once in the driver. On one machine the trials read
+  its files where they are; on a cluster of several nodes its small files (an edge net is
+  ~25 kB, distance maps are uint8) and the weights files named by the specs are put once
+  in Ray's object store, and a node that lacks them fetches them once into its temporary
+  folder, so no node needs to see the driver's disk. Synthetic sets are regenerated on a
+  node that lacks them (deterministic, seconds); real datasets must be at the same
+  ``--data-root`` path on every node, and a node that cannot see the driver's decoded
+  images decodes its own copy once.
 - Long runs checkpoint every ``checkpoint_every`` steps through Ray, so a trial retried
   after a lost worker continues from its last checkpoint; failures are retried
   ``retries`` times and then recorded as failed. A run that was in flight when the
@@ -41,40 +46,84 @@ from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
 from benchmark.sweep.options import SweepOptions
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
 from benchmark.validate import check_trial_resources
+from benchmark.sweep.worker_state import start_trial
 
 
-def _bytes(path: Path) -> bytes | None:
-    return path.read_bytes() if path.exists() else None
+#: Files of a preparation a trial needs on its node: the edge net and the distance maps
+#: (kilobytes to a few hundred megabytes). A real set's decoded images are not shipped (they
+#: are gigabytes): a node that cannot see them decodes its own copy once (``prepare``).
+def _shipped_files(prepared: Prepared) -> list[Path]:
+    return [prepared.edge_net_path, prepared.distance_path]
 
 
-def _payload(prepared: Prepared) -> dict:
-    """What a trial on another node needs to rebuild ``prepared`` locally."""
-    return {"prepared": prepared, "edge_net": _bytes(prepared.edge_net_path), "distances": _bytes(prepared.distance_path)}
+def _driver_is_the_only_node() -> bool:
+    """True when the cluster is this process's node alone: every trial then sees the driver's files."""
+    import ray
+
+    try:
+        alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+        return alive == [ray.get_runtime_context().get_node_id()]
+    except Exception:  # a Ray client driver, say: it has no node of its own
+        return False
+
+
+def _payload(prepared: Prepared, ship: bool) -> dict:
+    """What a trial needs to rebuild ``prepared`` on its node: the paths, and, when the cluster
+    has other nodes, a reference to the files' bytes in Ray's object store, put there once
+    and fetched only by a node that lacks the files (once per worker process, see ``_materialise``)."""
+    import ray
+
+    files = {path.name: path.read_bytes() for path in _shipped_files(prepared) if path.exists()} if ship else {}
+    return {"prepared": prepared, "files": ray.put(files) if files else None}
+
+
+#: Preparations this worker process has made available, by (preparation key, driver's cache
+#: folder): a reused process checks (and fetches) a preparation once, not once per trial.
+_MATERIALISED: dict[tuple[str, str], Prepared] = {}
 
 
 def _materialise(payload: dict, spec: RunSpec) -> Prepared:
-    """The driver's preparation on this node: reuse its files when visible, else write them."""
+    """The driver's preparation on this node: its files where this node sees them, else a
+    copy in this node's temporary folder written once (atomically: the node's other trials
+    read it or write the same bytes). A synthetic set missing here is drawn again at the
+    driver's path (deterministic, seconds); a real set must be mounted at the same path."""
     prepared: Prepared = payload["prepared"]
-    needed = [(prepared.distance_path, payload["distances"]), (prepared.edge_net_path, payload["edge_net"])]
+    key = (preparation_key(spec), str(prepared.cache))
+    if key not in _MATERIALISED:
+        _MATERIALISED[key] = _on_this_node(payload, spec)
+    return _MATERIALISED[key]
+
+
+def _on_this_node(payload: dict, spec: RunSpec) -> Prepared:
+    import ray
+
+    prepared: Prepared = payload["prepared"]
     roots = (prepared.root, prepared.eval_source[0])
-    if all(blob is None or path.exists() for path, blob in needed) and all(root.exists() for root in roots):
+    if payload["files"] is None or (all(p.exists() for p in _shipped_files(prepared)) and all(r.exists() for r in roots)):
         return prepared
     local = replace(prepared, cache=Path(tempfile.gettempdir()) / "semeda-prepared" / prepared.cache.name)
     local.cache.mkdir(parents=True, exist_ok=True)
-    for path, blob in ((local.distance_path, payload["distances"]), (local.edge_net_path, payload["edge_net"])):
-        if blob is not None and not path.exists():
-            write_atomically(path, blob)
+    missing = [path for path in _shipped_files(local) if not path.exists()]
+    if missing:
+        files = ray.get(payload["files"])
+        for path in missing:
+            if path.name in files:
+                write_atomically(path, files[path.name])
     if not all(root.exists() for root in roots):
         if is_real(prepared.data_version):
             raise FileNotFoundError(f"dataset root {prepared.root} is not on this node; mount it at the same path on every node")
-        prepare(spec, edge_net=False, check=False)  # regenerates the synthetic set at the same path
+        # the synthetic set at the driver's path (the folder the driver generated it in)
+        prepare(spec, data_dir=prepared.root.parent, cache_dir=local.cache.parent, edge_net=False, check=False)
     return local
 
 
-def _ensure_weights(spec: RunSpec, weights: dict[str, bytes]) -> None:
-    """Write the spec's weights file at its path on this node when only the driver has it."""
+def _ensure_weights(spec: RunSpec, weights: dict) -> None:
+    """Write the spec's weights file at its path on this node when only the driver has it
+    (``weights``: path -> reference to its bytes in Ray's object store, fetched only here)."""
+    import ray
+
     if spec.weights and not Path(spec.weights).exists() and spec.weights in weights:
-        write_atomically(Path(spec.weights), weights[spec.weights])
+        write_atomically(Path(spec.weights), ray.get(weights[spec.weights]))
 
 
 def trial_device(gpus: float) -> torch.device:
@@ -100,14 +149,16 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
     again from step 0 where this node cannot read one (the same numbers, more time).
     ``imports``: the modules of the driver's ``--import`` (which Ray's ``runtime_env``
     ships), imported first, so that the spec's method is registered here too. ``gpus``: the
-    trial's GPUs (``trial_device``)."""
-    device = trial_device(gpus)
+    trial's GPUs (``trial_device``).
+    The worker process may have run other trials before (actor reuse): ``start_trial``
+    puts it back in the state its first trial started from."""
     from ray import tune
 
     from benchmark.train import train
 
+    start_trial(threads)
+    device = trial_device(gpus)
     methods.import_modules(imports)
-    torch.set_num_threads(threads)
     spec = RunSpec.from_dict(config["spec"])
     spec.check_code()
     prepared = _materialise(payloads[preparation_key(spec)], spec)
@@ -131,7 +182,7 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
             tune.report({"step": state["step"], **losses}, checkpoint=tune.Checkpoint.from_directory(d))
 
     record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
-                   keep_predictions=keep_predictions, device=device)  # fmt: skip
+                   keep_predictions=keep_predictions, device=device, loader_workers=threads)  # fmt: skip
     result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou")}
     kept = record.pop(PREDICTIONS_KEY, None)
     if kept is not None:
@@ -380,15 +431,23 @@ class RayExecutor:
 
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
             states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
-        """Run ``todo`` (in that order) as one Tune experiment, records written as trials report."""
+        """Run ``todo`` (in that order) as one Tune experiment, records written as trials report.
+
+        Trials reuse their worker processes (``reuse_actors``): every trial asks for the same
+        resources, so a process that ends a run takes the next one, and a process starts (and
+        imports torch and the package) once per concurrent trial, not once per run (see
+        ``worker_state`` for what each trial resets)."""
+        import ray
         from ray import tune
 
         options, out = self.options, Path(self.options.out).resolve()
         every = options.checkpoint_every if options.checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
+        # Files go through Ray's object store only where another node may need them.
+        ship = not _driver_is_the_only_node()
+        weights = {w: ray.put(Path(w).read_bytes()) for w in {s.weights for s in todo if s.weights}} if ship else {}
         trainable = tune.with_resources(
             tune.with_parameters(
-                _trial, payloads={k: _payload(p) for k, p in prepared.items()},
-                weights={w: Path(w).read_bytes() for w in {s.weights for s in todo if s.weights}},
+                _trial, payloads={k: _payload(p, ship) for k, p in prepared.items()}, weights=weights,
                 earlier=earlier, threads=options.threads(), checkpoint_every=every, keep_predictions=options.keep_predictions,
                 states=states, imports=trial_imports(todo), gpus=self.gpus(),
             ),  # fmt: skip
@@ -397,7 +456,7 @@ class RayExecutor:
         tuner = tune.Tuner(
             trainable,
             param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
-            tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent, reuse_actors=False,
+            tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent, reuse_actors=True,
                                         trial_name_creator=lambda t: run_name(RunSpec.from_dict(t.config["spec"])),
                                         trial_dirname_creator=lambda t: RunSpec.from_dict(t.config["spec"]).run_id(versions[t.config["spec"]["dataset"]])),
             run_config=tune.RunConfig(
