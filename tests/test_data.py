@@ -344,7 +344,7 @@ def test_check_dataset_bad_cases_each_have_one_clear_line(tmp_path):
     with pytest.raises(DatasetError, match=r"has values \[21, 254\]"):
         load_split("voc", voc, "train")[1]  # the loader refuses them too
     Image.fromarray(np.zeros((3, 4, 3), dtype=np.uint8)).save(mask_39)
-    assert "has mode RGB; expected a single-channel index PNG" in _one_line_error("voc", voc, "train")
+    assert "has mode RGB (not an index image); expected an 8-bit single-channel index PNG" in _one_line_error("voc", voc, "train")
     # The first bad file in list order is named, whatever the thread pool finishes first.
     (voc / "JPEGImages" / "2007_000032.jpg").write_bytes(b"not a jpeg")
     assert _one_line_error("voc", voc, "train").startswith(f"unreadable image {voc / 'JPEGImages' / '2007_000032.jpg'}")
