@@ -1,11 +1,12 @@
 """The trainer's own step (`benchmark.step.train_step`) of the boundary loss and of Hausdorff-DT
 against PPCE's, side by side, at the small scale (the small DeepLab-v2-like net, width 32, on 4
-real-looking 64x128 street label maps, gradient clipping at 30, as the small scale trains) and
-at the paper scale (DeepLab v2 ResNet-101, frozen batch norm, 321x321, batch 6 on CUDA; on a CPU
-one image, which takes seconds a step). Per method and scale: the host's time per step (wall,
-the device synchronised after the step) and the device's (on CUDA, the time its kernels ran
-in a profiled step; on a CPU the device is the host, so the same number). The methods take
-turns within every repeat; each repeat counts the best of its steps.
+street label maps of 64x128, gradient clipping at 30, as the small scale trains) and, on CUDA,
+at the paper scale (DeepLab v2 ResNet-101, frozen batch norm, 321x321, batch 6; on a CPU the
+paper scale's step is `paper_scale`'s and its distance transforms `distance_transforms`'). Per
+method and scale: the host's time per step (wall, the device synchronised after the step) and
+the device's (on CUDA, the time its kernels ran in a profiled step; on a CPU the device is the
+host, so the same number). The methods take turns within every repeat; each repeat counts the
+best of its steps.
 """
 
 from __future__ import annotations
@@ -23,16 +24,16 @@ from benchmark.perf.timing import interleaved
 
 __all__ = ["SIZES", "METHODS", "TARGETS", "device_ms", "measure"]
 
-#: Configuration -> per scale: (scale, backbone, (H, W), batch on CUDA, batch on a CPU, width,
-#: repeats, steps per repeat: the best one counts).
+#: Configuration -> per scale: (scale, backbone, (H, W), batch, width, repeats, steps per repeat:
+#: the best one counts, whether it runs on a CPU).
 SIZES = {
     "full": (
-        ("small", "deeplabv2_small", (64, 128), 4, 4, 32, 15, 5),
-        ("paper", "deeplabv2_resnet101", (321, 321), 6, 1, None, 3, 1),
+        ("small", "deeplabv2_small", (64, 128), 4, 32, 15, 5, True),
+        ("paper", "deeplabv2_resnet101", (321, 321), 6, None, 5, 2, False),
     ),
     "quick": (
-        ("small", "deeplabv2_small", (64, 128), 4, 4, 32, 3, 2),
-        ("paper", "deeplabv2_resnet101", (65, 65), 2, 1, None, 1, 1),
+        ("small", "deeplabv2_small", (64, 128), 4, 32, 3, 2, True),
+        ("paper", "deeplabv2_resnet101", (65, 65), 1, None, 1, 1, True),
     ),
 }
 #: The methods timed, PPCE first (the reference).
@@ -63,13 +64,14 @@ def device_ms(step, device: torch.device) -> float:
 
 
 def measure(ctx: Context) -> list[Figure]:
-    """Per scale (``small``, ``paper``) and method (PPCE, boundary, Hausdorff-DT):
+    """Per scale (``small``; ``paper`` on CUDA) and method (PPCE, boundary, Hausdorff-DT):
     ``<scale>.<method>.host_ms`` and ``<scale>.<method>.device_ms`` per step, and at each scale
     ``<scale>.<method>_vs_ppce``, the step time over PPCE's, per repeat: held at the small scale
     to 1.25 (boundary) and 1.5 (Hausdorff-DT)."""
     device, figures = ctx.device, []
-    for scale, backbone, (h, w), cuda_batch, cpu_batch, width, repeats, steps in ctx.sizes:
-        batch = cuda_batch if device.type == "cuda" else cpu_batch
+    for scale, backbone, (h, w), batch, width, repeats, steps, on_cpu in ctx.sizes:
+        if device.type != "cuda" and not on_cpu:
+            continue
         torch.manual_seed(0)
         model = build_model(backbone, NUM_CLASSES, width=width, frozen_bn=backbone == "deeplabv2_resnet101").to(device).train()
         images = torch.rand(batch, 3, h, w, device=device)
