@@ -3,15 +3,12 @@ PPCE's learning rate searched by the weights' rule, one row for two names of one
 the runs the budget rule asks for."""
 
 from dataclasses import replace
-from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from benchmark.leaderboard import Leaderboard
 from benchmark.records import load_records, write_record
 from benchmark.report.leaderboard import TUNED_PPCE_LABEL, leaderboard_markdown, leaderboard_table
-from benchmark.report.tidy import CONTEXT as CONTEXT_COLUMNS
 from benchmark.report.tidy import tidy_records
 from benchmark.search_definition import load_definitions, write_definition
 from benchmark.spec import RunSpec
@@ -120,39 +117,3 @@ def test_the_report_shows_the_tuned_ppce_one_row_per_loss_and_only_seeds_the_sea
     board = leaderboard_markdown(t)
     assert "| dice(1) | dice = tversky | 1 |" in board and "| ppce, tuned learning rate | ppce | 3 (lr) | extended to 9 |" in board
     assert "seeds 1, 2, never a seed the search trained" in board
-
-
-# ---------------------------------------------------------------------------- the committed leaderboard
-
-REPORT = Path(__file__).resolve().parents[1] / "results" / "report"
-
-
-def _committed() -> tuple[pd.DataFrame, pd.DataFrame]:
-    if not (REPORT / "leaderboard.csv").is_file():
-        pytest.skip("no committed leaderboard")
-    board, trials = pd.read_csv(REPORT / "leaderboard.csv", dtype={"seeds": str}), pd.read_csv(REPORT / "leaderboard_trials.csv")
-    trials = trials.assign(seed=trials["run_id"].str.extract(r"-s(\d+)-", expand=False).astype(int))
-    return board, trials
-
-
-def test_committed_reported_runs_never_share_a_seed_with_their_search():
-    """Over the committed report (``--check`` ties it to the records in results/runs): every
-    leaderboard row's reported seeds are the suite's (1, 2, 3), none of them a seed its search
-    trained (PPCE's rows: any search of the section)."""
-    board, trials = _committed()
-    overlaps = []
-    for keys, rows in board.groupby(CONTEXT_COLUMNS, dropna=False, sort=False):
-        mine = trials[(trials[CONTEXT_COLUMNS].fillna("") == pd.Series(keys, index=CONTEXT_COLUMNS).fillna("")).all(axis=1)]
-        for _, row in rows.iterrows():
-            searched = set(mine["seed"]) if row["method"] == "ppce" else set(mine.loc[mine["method"] == row["method"], "seed"])
-            seeds = {int(s) for s in str(row["seeds"]).split()} if row["seeds"] == row["seeds"] else set()
-            if seeds & searched or (seeds and seeds != set(reported_seeds(3))):
-                overlaps.append(f"{keys[0]} {row['label']}: reported seeds {sorted(seeds)}, search seeds {sorted(searched)}")
-    assert not overlaps, "; ".join(overlaps)
-
-
-def test_committed_leaderboard_has_a_tuned_ppce_and_one_dice_row_per_set():
-    board, _ = _committed()
-    for dataset, rows in board.groupby("dataset"):
-        assert (rows["label"] == TUNED_PPCE_LABEL).sum() == 1, f"{dataset}: no tuned PPCE row"
-        assert (rows["method"] == "tversky").sum() == 0 and (rows["method"] == "dice").sum() == 1, f"{dataset}: Dice and Tversky are two rows"
