@@ -424,7 +424,7 @@ def test_an_interrupted_inline_suite_exits_130_saying_what_it_recorded(capsys, t
     assert len(load_records(out)[0]) == after and not (out / "report").exists()
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(420)
 def test_an_interrupted_ray_suite_exits_130_saying_what_it_recorded(tmp_path):
     out = tmp_path / "runs"
     env = {**os.environ, "SEMEDA_DATA": str(tmp_path / "data"), "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
@@ -437,7 +437,7 @@ def test_an_interrupted_ray_suite_exits_130_saying_what_it_recorded(tmp_path):
            "--cpus-per-trial", "0.5", "--out", str(out), "--no-progress"]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        deadline = time.time() + 240
+        deadline = time.time() + 300
         while not list(out.glob("*.json")) and proc.poll() is None and time.time() < deadline:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # Ctrl-C, to the driver
