@@ -208,11 +208,11 @@ def run_single(args) -> int:
     from benchmark.train import train
 
     spec = spec_from_args(args)
-    out = check_single_run(args, spec)
-    torch.set_num_threads(args.threads or 1)  # as a suite's trial: the same floats as its record
     device = pick_device(args.device)
     check_precision(spec.settings.precision, device.type)
     spec.check_trainable()
+    out = check_single_run(args, spec)
+    torch.set_num_threads(args.threads or 1)  # as a suite's trial: the same floats as its record
     prepared = prepare(spec, data_root=args.data_root, progress=not args.no_progress)
     run_id = spec.run_id(prepared.data_version)
     path = record_path(out, run_id)

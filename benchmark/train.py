@@ -270,11 +270,12 @@ def train(
     prepared = prepared or prepare(spec, data_root=data_root, cache_dir=cache_dir)
     with precision_flags(device, s.precision):
         return _train(spec, prepared, device, started, progress=progress, save_weights=save_weights, resume=resume,
-                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, keep_predictions=keep_predictions)  # fmt: skip
+                      checkpoint=checkpoint, checkpoint_every=checkpoint_every, keep_predictions=keep_predictions,
+                      loader_workers=loader_workers)  # fmt: skip
 
 
 def _train(spec: RunSpec, prepared: Prepared, device: torch.device, started: float, *, progress, save_weights, resume, checkpoint,
-           checkpoint_every, keep_predictions) -> dict:  # fmt: skip
+           checkpoint_every, keep_predictions, loader_workers) -> dict:  # fmt: skip
     """``train`` once its device, precision flags and preparation are settled."""
     s = spec.settings
     info = dataset_info(prepared.dataset)
