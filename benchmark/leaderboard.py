@@ -162,7 +162,7 @@ class Leaderboard:
                     common = state.budget_selected
                     if common is not None and not math.isclose(common, state.selected, rel_tol=1e-9):
                         specs += self.seed_specs(method, dataset, common)
-        return specs
+        return list(dict.fromkeys(specs))  # the tuned PPCE at 1x is the default PPCE: one run each
 
     def budget_steps(self, dataset: str) -> int:
         """Training steps one search of the grid spends before any extension (the same for every method)."""

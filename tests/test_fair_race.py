@@ -12,7 +12,7 @@ from benchmark.report.leaderboard import TUNED_PPCE_LABEL, leaderboard_markdown,
 from benchmark.report.tidy import tidy_records
 from benchmark.search_definition import load_definitions, write_definition
 from benchmark.spec import RunSpec
-from benchmark.tuning import SEARCH_SEED, folded_losses, grid_budget_steps, reported_seeds, searched_hyperparameter
+from benchmark.tuning import SEARCH_SEED, SearchState, folded_losses, grid_budget_steps, reported_seeds, searched_hyperparameter
 
 
 def _lb(**kw) -> Leaderboard:
@@ -39,6 +39,8 @@ def test_ppce_is_searched_on_its_learning_rate_by_the_same_rule():
     assert trial.settings.lr == pytest.approx(3 * base.lr) and trial.settings.head_lr_mult == base.head_lr_mult
     # the default PPCE is the tuned one's 1x: the same run
     assert lb.seed_specs("ppce", "streets", 1.0)[0].run_id("v") == lb.seed_specs("ppce", "streets", None)[0].run_id("v")
+    at_one = lb.final_specs({("ppce", "streets"): SearchState(None, None, (), {}, 1.0)})
+    assert [(s.method, s.seed) for s in at_one] == [("ppce", 1), ("ppce", 2), ("ppce", 3)]  # listed once
     # a weight's trial keeps the scale's learning rate
     assert lb.trial_spec("dice", "streets", 3.0, 6).settings.lr == base.lr
     definition = lb.definition("streets")
