@@ -118,7 +118,8 @@ class Leaderboard:
         return SearchDefinition(dataset=dataset, backbone=self.backbone, scale=self.scale, init=self.init, settings=spec["settings"],
                                 grid=distinct(self.grid), rungs=self.rungs(dataset),
                                 methods=tuple(m for m in searched if searched_hyperparameter(m) == "weight"),
-                                lr_methods=tuple(m for m in searched if searched_hyperparameter(m) == "lr"))  # fmt: skip
+                                lr_methods=tuple(m for m in searched if searched_hyperparameter(m) == "lr"),
+                                seeds=reported_seeds(self.seeds))  # fmt: skip
 
     def states(self, out: Path, versions: dict[str, str], retry_failed: bool = False) -> dict[tuple[str, str], SearchState]:
         """Where each search stands, replayed from the trial records in ``out`` with the
@@ -162,7 +163,7 @@ class Leaderboard:
                     common = state.budget_selected
                     if common is not None and not math.isclose(common, state.selected, rel_tol=1e-9):
                         specs += self.seed_specs(method, dataset, common)
-        return specs
+        return list(dict.fromkeys(specs))  # the tuned PPCE at 1x is the default PPCE: one run each
 
     def budget_steps(self, dataset: str) -> int:
         """Training steps one search of the grid spends before any extension (the same for every method)."""

@@ -43,6 +43,11 @@ class SearchDefinition:
     #: The methods whose learning rate (a multiplier on ``settings["lr"]``), not a weight, is
     #: searched by the same rule: PPCE, the tuned baseline (``tuning.LR_SEARCHED``).
     lr_methods: tuple[str, ...] = ()
+    #: The seeds of the reported runs (``tuning.reported_seeds``): every row of the section,
+    #: PPCE's too, is read at these alone, so that rows stay paired and PPCE's runs that
+    #: other suites added (Table 1's seed rule) do not enter its row. Empty in a definition
+    #: written before it was stated: the report then reads ``tuning.DEFAULT_REPORTED_SEEDS``.
+    seeds: tuple[int, ...] = ()
 
     def context(self) -> dict:
         """The fields that name the context (what a file is keyed by)."""
@@ -58,9 +63,10 @@ class SearchDefinition:
 
     def to_json(self) -> str:
         data = {**asdict(self), "grid": list(self.grid), "rungs": list(self.rungs), "bound": [str(b) for b in self.bound],
-                "methods": list(self.methods), "lr_methods": list(self.lr_methods)}  # fmt: skip
-        if not self.lr_methods:
-            del data["lr_methods"]  # a definition without a learning-rate search reads as it always did
+                "methods": list(self.methods), "lr_methods": list(self.lr_methods), "seeds": list(self.seeds)}  # fmt: skip
+        for name in ("lr_methods", "seeds"):
+            if not data[name]:
+                del data[name]  # a definition without them reads as it always did
         return json.dumps(data, indent=1, sort_keys=True) + "\n"
 
     @classmethod
@@ -68,7 +74,8 @@ class SearchDefinition:
         return cls(dataset=data["dataset"], backbone=data["backbone"], scale=data["scale"], init=data["init"],
                    settings=dict(data.get("settings") or {}), grid=tuple(float(m) for m in data["grid"]),
                    rungs=tuple(int(s) for s in data["rungs"]), bound=tuple(Fraction(b) for b in data["bound"]),
-                   methods=tuple(data.get("methods") or ()), lr_methods=tuple(data.get("lr_methods") or ()))  # fmt: skip
+                   methods=tuple(data.get("methods") or ()), lr_methods=tuple(data.get("lr_methods") or ()),
+                   seeds=tuple(int(s) for s in data.get("seeds") or ()))  # fmt: skip
 
 
 def write_definition(out: str | os.PathLike, definition: SearchDefinition) -> Path:
@@ -79,7 +86,8 @@ def write_definition(out: str | os.PathLike, definition: SearchDefinition) -> Pa
     if earlier is not None and (earlier.grid, earlier.rungs, earlier.bound) == (definition.grid, definition.rungs, definition.bound):
         merged = tuple(dict.fromkeys(earlier.methods + definition.methods))
         lr_merged = tuple(dict.fromkeys(earlier.lr_methods + definition.lr_methods))
-        definition = SearchDefinition(**{**asdict(definition), "methods": merged, "lr_methods": lr_merged})
+        seeds = tuple(sorted(set(earlier.seeds) | set(definition.seeds)))  # a command with fewer seeds drops none made
+        definition = SearchDefinition(**{**asdict(definition), "methods": merged, "lr_methods": lr_merged, "seeds": seeds})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(definition.to_json())

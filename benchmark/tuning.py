@@ -54,7 +54,7 @@ from fractions import Fraction
 
 import methods
 
-__all__ = ["DEFAULT_GRID", "EXTENSION_BOUND", "EXTENSION_FACTOR", "LR_SEARCHED", "RUNG_SHARES", "SEARCH_SEED", "SearchState", "distinct",
+__all__ = ["DEFAULT_GRID", "DEFAULT_REPORTED_SEEDS", "EXTENSION_BOUND", "EXTENSION_FACTOR", "LR_SEARCHED", "RUNG_SHARES", "SEARCH_SEED", "SearchState", "distinct",
            "edge_side", "extended_search", "extension_chain", "folded_losses", "grid_budget_steps", "grid_text", "is_tuned", "lr_multiplier", "multiplier_of", "next_beyond",
            "parse_grid", "position_text", "reported_seeds", "rung_steps", "scaled_lr", "scaled_params", "search_state", "searched_hyperparameter",
            "survivors"]  # fmt: skip
@@ -86,6 +86,11 @@ def reported_seeds(count: int) -> tuple[int, ...]:
     """The seeds of the reported runs: the ``count`` seeds after ``SEARCH_SEED`` (1, 2, 3 for 3),
     the same for every row, so that rows stay paired by seed."""
     return tuple(range(SEARCH_SEED + 1, SEARCH_SEED + 1 + count))
+
+
+#: The reported seeds of a search definition written before definitions named them: the
+#: leaderboard suite's default, 3 seeds.
+DEFAULT_REPORTED_SEEDS: tuple[int, ...] = reported_seeds(3)
 
 
 def searched_hyperparameter(method: str) -> str | None:

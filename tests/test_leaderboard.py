@@ -42,20 +42,26 @@ def test_leaderboard_end_to_end_rerun_and_a_kill_during_tuning(tmp_path):
     records = _by_id(whole)
     trials = [r for r in records.values() if r["spec"].get("split") == "tune"]
     # budget of 3 runs: 3 trials to step 3, the best third (1) to step 6, then to 12
-    assert sorted(r["step"] for r in trials) == [3, 3, 3, 6, 12]
-    assert sorted(r["spec"]["method"] for r in records.values() if "split" not in r["spec"]) == ["dice", "dice", "ppce", "ppce"]
+    assert sorted(r["step"] for r in trials if r["spec"]["method"] == "dice") == [3, 3, 3, 6, 12]
+    # PPCE's learning rate searched by the same rule (an extension, where its edge wins, adds trials)
+    lrs = {r["spec"]["settings"]["lr"] for r in trials if r["spec"]["method"] == "ppce"}
+    assert len(lrs) >= 3 and sorted(r["step"] for r in trials if r["spec"]["method"] == "ppce")[-1] == 12
+    seeds = [r for r in records.values() if "split" not in r["spec"]]
+    assert {r["spec"]["seed"] for r in trials} == {0} and {r["spec"]["seed"] for r in seeds} == {1, 2}  # never the search's
+    assert sorted(r["spec"]["method"] for r in seeds if r["spec"]["method"] == "dice") == ["dice", "dice"]
+    assert sum(r["spec"]["method"] == "ppce" for r in seeds) in (2, 4)  # the default PPCE, and the tuned one unless it is 1x
     further = [r for r in trials if r["step"] > 3]
     assert all(r["resumed_from_step"] == r["step"] // 2 for r in further)  # each rung resumed from the one before
     selected = next(line for line in done.stdout.splitlines() if line.startswith("selected"))
     assert "dice" in selected
     board = (whole / "report" / "leaderboard.md").read_text()
-    assert "| dice(" in board and "| ppce |" in board
+    assert "| dice(" in board and "| ppce |" in board and "| ppce, tuned learning rate |" in board
     assert (whole / "report" / "leaderboard_budget.png").exists() and (whole / "report" / "leaderboard_weights.png").exists()
     assert not list((whole / "states").glob("*.pt"))  # every search done: no state left behind
 
     again = _run(_command(whole, "--no-report"))
     assert "tuning, rung" not in again.stdout
-    assert "0 done, 4 skipped (record exists)" in again.stdout
+    assert f"0 done, {len(seeds)} skipped (record exists)" in again.stdout
 
     # Killed while tuning, then the same command: no finished rung is run again, same outcome.
     killed = tmp_path / "killed"

@@ -79,8 +79,11 @@ def test_a_loss_in_a_file_of_ones_own_runs_the_leaderboard_and_gets_its_row(tmp_
     records, problems = load_records(folder / "runs")
     assert not problems and all(r["status"] == "ok" for r in records)
     mine = [r for r in records if r["spec"]["method"] == "softiou"]
-    # 3 trials to step 3, the best third (1) to 6 and 12, then the seed run at the selected weight
-    assert sorted(r["step"] for r in mine) == [3, 3, 3, 6, 12, 12] and len(records) == 7
+    # 3 trials to step 3, the best third (1) to 6 and 12, then the seed run at the selected weight (seed 1: never the search's 0);
+    # the rest: PPCE's learning-rate search and its seed runs
+    assert sorted(r["step"] for r in mine) == [3, 3, 3, 6, 12, 12]
+    assert {r["spec"]["seed"] for r in records if "split" not in r["spec"]} == {1}
+    assert {r["spec"]["method"] for r in records} == {"softiou", "ppce"}
     origin = mine[0]["spec"]["origin"]
     assert origin == {"module": "my_loss", "file": str((folder / "my_loss.py").resolve()), "sha256": _sha(folder / "my_loss.py"),
                       "default_lambdas": [1.0]}  # fmt: skip
@@ -298,7 +301,7 @@ def _record(method, lambdas, seed, miou, *, step=12, split="val"):
 def test_the_report_keeps_a_method_it_cannot_import_and_says_which_import_is_missing():
     records = [_record("ghost", [m * 0.5], 0, score, step=3, split="tune") for m, score in ((1 / 3, 0.30), (1, 0.20), (3, 0.25))]
     records += [_record("ghost", [0.5 / 3], 0, 0.40, step=6, split="tune"), _record("ghost", [0.5 / 3], 0, 0.50, split="tune")]
-    for seed, (ppce, ghost) in enumerate([(0.20, 0.22), (0.30, 0.34)]):
+    for seed, (ppce, ghost) in enumerate([(0.20, 0.22), (0.30, 0.34)], start=1):  # the reported seeds: never the search's 0
         records += [_record("ppce", None, seed, ppce), _record("ghost", [0.5 / 3], seed, ghost)]
     assert "ghost" not in methods.list_methods()
     tidy = tidy_records(records)

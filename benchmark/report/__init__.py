@@ -30,7 +30,9 @@ from the predictions a run kept, and stores them in its record). What it writes 
 - ``trimap.{png,svg,csv}``: Figure 5; ``boundary.{png,csv}``: Boundary IoU and boundary F
   against width and tolerance; ``curves_<suite>.png``: every run's loss curves.
 - ``qualitative_<dataset>_<scale>.png``: Figures 6/7, stored predictions as overlays.
-- ``leaderboard.{md,csv,tex}``: every loss at the weight its search selected, against PPCE;
+- ``leaderboard.{md,csv,tex}``: every loss at the weight its search selected, against the
+  default PPCE and the tuned PPCE (its learning rate searched by the same rule), on seeds no
+  search trial trained, a loss equal to another in one row, each row at the common budget;
   ``leaderboard_trials.csv``, ``leaderboard_budget.png`` (best tuning mIoU against the
   training steps spent), ``leaderboard_weights.png`` (tuning mIoU against the weight).
 

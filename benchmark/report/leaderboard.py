@@ -23,7 +23,17 @@ from benchmark.report.stats import SeedMetrics, add_holm, holm
 from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, registered, reported, sorted_rows, text_tokens
 from benchmark.spec import RowKey, row_key, row_label, scale_settings
 from benchmark.search_definition import SEARCHES_FOLDER, SearchDefinition, definition_context, replay, trial_score
-from benchmark.tuning import EXTENSION_BOUND, SearchState, folded_losses, grid_budget_steps, grid_text, lr_multiplier, position_text, scaled_params
+from benchmark.tuning import (
+    DEFAULT_REPORTED_SEEDS,
+    EXTENSION_BOUND,
+    SearchState,
+    folded_losses,
+    grid_budget_steps,
+    grid_text,
+    lr_multiplier,
+    position_text,
+    scaled_params,
+)
 
 __all__ = ["TUNED_PPCE_LABEL", "budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_sections", "leaderboard_table",
            "lr_trials", "search_trials", "tuned_context", "weight_figure", "weight_table", "write_leaderboard"]  # fmt: skip
@@ -216,15 +226,20 @@ def leaderboard_table(tidy: pd.DataFrame, definitions: list[SearchDefinition], w
                 keys.add(_selected(trials, ctx, method, state.budget_selected)[0])
         frame = in_ctx[in_ctx.apply(lambda r: (r["method"], r["params"]) in keys, axis=1)] if len(in_ctx) else in_ctx
         tuned_shown = _shown(tuned)
-        if tuned_shown is not None:
+        # the tuned PPCE at 1x is the default PPCE: the same runs, one row's key (no comparison of a run with itself)
+        at_one = tuned_shown is not None and math.isclose(tuned_shown, 1.0, rel_tol=1e-9)
+        if tuned_shown is not None and not at_one:
             at = tuned_context(definition, tuned_shown)
             runs = seeds[(seeds[CONTEXT] == pd.Series(at, index=CONTEXT)).all(axis=1) & (seeds["method"] == "ppce")] if len(seeds) else seeds
             runs = runs.assign(**dict(zip(CONTEXT, ctx)), params=_tuned_key(tuned_shown)[1])
             frame = pd.concat([frame, runs], ignore_index=True) if len(runs) else frame
-        if len(frame):  # the reported runs: seeds no search trial of the context trained
-            frame = frame[~frame["seed"].isin(searched_seeds)]
+        # The reported runs: the definition's seeds, never one a search trial of the context trained;
+        # PPCE's runs at other seeds (Table 1's seed rule adds them) enter no row.
+        stated = [s for s in (definition.seeds or DEFAULT_REPORTED_SEEDS) if s not in searched_seeds]
+        if len(frame):
+            frame = frame[frame["seed"].isin(stated)]
         metrics = SeedMetrics(frame, warnings) if len(frame) else None
-        reported_seeds_text = ", ".join(map(str, sorted(set(frame["seed"])))) if len(frame) else "none yet"
+        reported_seeds_text = ", ".join(map(str, stated))
         twins = "".join(f" {m} is {t} term for term at its defaults (StructureLoss.same_as): one row, one test." for m, t in folded.items())
         note = (
             f"Ours: {_context_text(ctx)}. Each loss's weight was searched as a multiplier on its default lambdas over "
@@ -240,12 +255,13 @@ def leaderboard_table(tidy: pd.DataFrame, definitions: list[SearchDefinition], w
             "Budget: trials run and training steps spent (each trial counted to the furthest step it reached). "
             f"At {grid_budget_steps(len(base), rungs):,} steps: the selection on the grid given, before any extension (the "
             "budget every search spends), with its mIoU and Δ PPCE where an extension moved the selection; '=' where it did not. "
-            "Δ tuned: mIoU minus the tuned PPCE's on the same seed, Holm over the rows compared with it." + twins
+            "Δ tuned: mIoU minus the tuned PPCE's on the same seed, Holm over the rows compared with it"
+            + (" (its search selected 1x: it is the default PPCE, the same runs)." if at_one else ".") + twins
         )
         rows = []
         entries = [("ppce", "-", None)] + ([("ppce", "lr", tuned)] if tuned is not None else [])
         entries += [(m, "weight", st) for m, st in sorted(weights.items()) if m not in folded]
-        tuned_key = _tuned_key(tuned_shown) if tuned_shown is not None else None
+        tuned_key = (BASELINE if at_one else _tuned_key(tuned_shown)) if tuned_shown is not None else None
         for method, searched, state in entries:
             shown = _shown(state)
             if searched == "lr":
@@ -269,7 +285,7 @@ def leaderboard_table(tidy: pd.DataFrame, definitions: list[SearchDefinition], w
                     search += "; selection diverged"
                 budget = {"trials_run": state.trials_run, "steps_spent": state.steps_spent}
                 weight = _weight_text(state, shown, rungs, searched)
-            budget_row = {"budget_multiplier": "-" if state is None else "=", "budget_ours_mean": float("nan"), "budget_n": 0,
+            budget_row = {"budget_multiplier": "=" if state is not None and state.selected is not None else "-", "budget_ours_mean": float("nan"), "budget_n": 0,
                           "budget_diff_mean": float("nan"), "budget_tuned_diff_mean": float("nan")}  # fmt: skip
             if method in common and searched == "weight" and metrics is not None:
                 at_budget = _selected(trials, ctx, method, common[method])[0]
@@ -283,7 +299,8 @@ def leaderboard_table(tidy: pd.DataFrame, definitions: list[SearchDefinition], w
             params = picked[1] if picked is not None else {}
             twin = [m for m, t in folded.items() if t == method and searched == "weight"]
             rows.append(dict(zip(CONTEXT, ctx), note=note, method=method, searched=searched, same_as=" ".join(twin),
-                             label=picked[2] if picked is not None else row_label(key) if key is not None else method, multiplier=weight,
+                             label=TUNED_PPCE_LABEL if searched == "lr" else picked[2] if picked is not None else row_label(key) if key is not None else method,
+                             multiplier=weight,
                              search=search, **budget, lambdas=lambdas_text(params.get("lambdas")) if params else "-", **stats,
                              **budget_row))  # fmt: skip
         out += sorted(rows, key=lambda r: -r["ours_mean"] if r["ours_mean"] == r["ours_mean"] else math.inf)
