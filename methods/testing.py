@@ -26,7 +26,9 @@ target': ...``. The rules, in the order they are checked (``RULES``):
 - ``void pixels``: changing the prediction at void pixels far from every labelled one (4
   pixels: the edge net's receptive field is 7x7) leaves ``total`` unchanged.
 - ``parameters round-trip``: ``params`` holds plain JSON values naming every keyword
-  parameter of the constructor (``ignore_index`` aside), and building the method again
+  parameter of the constructor (``ignore_index`` aside; one may be left out while it is at
+  its default and kept as the attribute of its name, so that adding a parameter keeps the
+  ids of the runs made before it), and building the method again
   from their JSON gives the same ``params``: the run id is made of them, so a parameter
   left out would give two different losses one id.
 - ``perfect prediction``: every term of ``minima`` the method returns equals its declared
@@ -40,6 +42,7 @@ target': ...``. The rules, in the order they are checked (``RULES``):
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 
@@ -63,6 +66,20 @@ ONE_HOT_LOGIT = 40.0
 
 def _broken(cls, rule: str, detail: str) -> AssertionError:
     return AssertionError(f"method {getattr(cls, 'name', cls.__name__)!r} breaks rule {rule!r}: {detail}")
+
+
+_MISSING = object()
+
+
+def _constructor_defaults(cls) -> dict:
+    """Default of every keyword-only constructor parameter along ``cls``'s method classes."""
+    defaults = {}
+    for klass in reversed(cls.__mro__):
+        if "__init__" in vars(klass) and isinstance(klass, type) and issubclass(klass, StructureLoss):
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.kind is p.KEYWORD_ONLY and p.default is not p.empty:
+                    defaults[p.name] = p.default
+    return defaults
 
 
 def _build(cls, params: dict, num_classes: int) -> StructureLoss:
@@ -177,9 +194,11 @@ def check_method(cls: type[StructureLoss], *, params: dict | None = None, num_cl
         text = json.dumps(stored, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise _broken(cls, "parameters round-trip", f"params {stored!r} are not plain JSON values ({err})") from None
-    missing = sorted(set(cls.parameter_names()) - {"ignore_index"} - set(stored))
-    if missing:
-        raise _broken(cls, "parameters round-trip", f"params leaves out constructor parameter {missing[0]!r}, so it never reaches the run id")
+    defaults = _constructor_defaults(cls)
+    for name in sorted(set(cls.parameter_names()) - {"ignore_index"} - set(stored)):
+        # left out at its default only (so ids made before the parameter existed stay the same)
+        if name not in defaults or getattr(method, name, _MISSING) != defaults[name]:
+            raise _broken(cls, "parameters round-trip", f"params leaves out constructor parameter {name!r}, so it never reaches the run id")
     again = json.dumps(_build(cls, json.loads(text), num_classes).params, sort_keys=True, allow_nan=False)
     if again != text:
         raise _broken(cls, "parameters round-trip", f"building it from its params {text} gives params {again}")
