@@ -34,10 +34,11 @@ from benchmark.report.readme_tables import MARKER
 __all__ = ["ReportValues", "report_values", "prose", "unmatched"]
 
 _NOT_REPORT = re.compile(r"<!-- not-report: [^>]+ -->.*?<!-- /not-report -->", re.S)
-_NUM = r"[+-]?\d+\.\d(?![\d.])"
-_SIGNED = r"[+-]\d+\.\d(?![\d.])"
+_END = r"(?!\d|\.\d)"  # one decimal, then no further digit (a sentence's full stop may follow)
+_NUM = rf"[+-]?\d+\.\d{_END}"
+_SIGNED = rf"[+-]\d+\.\d{_END}"
 _INTERVAL = re.compile(rf"(?<![\w.])({_SIGNED})\s+\[({_SIGNED}),\s+({_SIGNED})\]")
-_MEAN_STD = re.compile(r"(?<![\w.+-])(\d+\.\d)\s+(?:\+-|±)\s+(\d+\.\d)(?![\d.])")
+_MEAN_STD = re.compile(rf"(?<![\w.+-])(\d+\.\d)\s+(?:\+-|±)\s+(\d+\.\d){_END}")
 _SINGLE = re.compile(rf"(?<![\w.,/^=])({_NUM})")
 #: Spans that hold settings or names, not results: versions, parameter tuples and ranges,
 #: weights and peaks named by their parameter.
