@@ -17,7 +17,8 @@ masks (64 x 128, the size the net is used at in training):
     patches   the held-out share of the fitting patches, every pixel: the F1 the floor of 0.95
               reads at the small scale (``fit_edge_net``'s own measure)
 
-plus "whole", the zero-padded net fitted on whole masks instead of patches.
+plus "whole", the zero-padded net fitted on whole masks instead of patches (its own held-out
+fifth of them scored whole in the "patches" column), and "whole-reflect", with reflect padding.
 
     python examples/edge_net_border.py                     # every way, every input
     python examples/edge_net_border.py --borders zeros reflect --sigmas 0.0625 --peaks
@@ -74,7 +75,7 @@ def f1_on(net: methods.EdgeNet, masks: torch.Tensor, peak, sigma: float, ring: i
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--borders", nargs="+", default=[*methods.EDGE_NET_BORDERS, "whole"])
+    p.add_argument("--borders", nargs="+", default=[*methods.EDGE_NET_BORDERS, "whole", "whole-reflect"])
     p.add_argument("--sigmas", nargs="*", type=float, default=[0.25, 0.0625], help="the literal input's sigmas")
     p.add_argument("--peaks", nargs="*", type=float, default=[0.9], help="fixed peaks (sigma 1) fitted too")
     p.add_argument("--fit-masks", type=int, default=512, help="masks fitted on, the last fifth's patches held out")
@@ -90,9 +91,10 @@ def main() -> None:
     for border in args.borders:
         for peak, sigma in inputs:
             started = time.perf_counter()
-            fitted = fit_masks if border == "whole" else patches
+            whole = border.startswith("whole")
+            fitted = fit_masks if whole else patches
             net = methods.fit_edge_net(fitted, NUM_CLASSES, peak=peak, sigma=sigma, steps=args.steps, ignore_index=IGNORE, seed=0,
-                                       border="zeros" if border == "whole" else border)  # fmt: skip
+                                       border=border.partition("-")[2] or "zeros" if whole else border)  # fmt: skip
             seconds = time.perf_counter() - started
             name = f"peak {peak}" if peak != methods.LITERAL else "literal"
             print(f"{border:10s} {name + f', s={sigma:g}':18s} {f1_on(net, held, peak, sigma):6.3f} "
