@@ -119,7 +119,7 @@ def _synthetic_root(spec: RunSpec, data_dir: Path, *, tuning: bool = False) -> P
 #: The settings a dataset's preparation depends on (data, distance maps, edge net): two
 #: specs that agree on these (and on the dataset) share one preparation.
 PREPARATION_SETTINGS = ("n_train", "n_val", "image_size", "data_seed", "resize", "trimap_widths", "edge_net_steps", "edge_net_peak",
-                        "edge_net_sampling", "edge_net_balance")  # fmt: skip
+                        "edge_net_sampling", "edge_net_balance", "edge_net_border")  # fmt: skip
 
 
 def preparation_key(spec: RunSpec) -> str:
@@ -170,7 +170,8 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     ``edge_net_sampling`` "uniform": one uniform patch per mask, the last fifth of the
     patches held out. "edges": the masks' last fifth (at most ``FIT_HELD_OUT``) held out
     whole, ``FIT_MASKS`` patches of the others, half centred on edges
-    (``methods.edge_net_inputs``). ``edge_net_balance`` weighs the loss by class.
+    (``methods.edge_net_inputs``). ``edge_net_balance`` weighs the loss by class;
+    ``edge_net_border`` says how the net reads past the border (``methods.EDGE_NET_BORDERS``).
     """
     keep_freed_memory()
     s = spec.settings
@@ -179,6 +180,8 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(train), generator=g)[:FIT_MASKS].tolist()
     fit = dict(steps=s.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress, balance=s.edge_net_balance)
+    if s.edge_net_border != "zeros":  # the default's call stays the one that fitted every earlier net
+        fit["border"] = s.edge_net_border
     if s.edge_net_sampling == "uniform":
         patches = []
         for i in order:

@@ -92,6 +92,11 @@ class Settings:
     #: Weigh the edge net's loss by class (HED: an edge pixel by the share of non-edge
     #: pixels; ``methods.balanced_edge_cross_entropy``) rather than the plain mean.
     edge_net_balance: bool = False
+    #: How the edge net reads past the image border (``methods.EDGE_NET_BORDERS``): "zeros"
+    #: (zero padding, the fixed-peak and drawn-peak nets'), "reflect" (mirrored pixels: the
+    #: border looks like more of the image, in fitting and in training alike) or "uncounted"
+    #: (zero padding; the fit leaves the loss within 3 px of its inputs' border out).
+    edge_net_border: str = "zeros"
     #: Speed lever: the memory layout of the network's weights and of its input batches, in
     #: training and evaluation: "contiguous" (NCHW, PyTorch's default) or "channels_last"
     #: (NHWC, ``torch.channels_last``). Not bit-identical to the default (oneDNN sums a
@@ -279,6 +284,7 @@ _VALUE_RULES = {
     "log_every": (lambda v: v >= 1, "an integer >= 1 (the loss curve keeps one point per log_every steps)"),
     "edge_net_peak": (_peak, f"a number in (0, 1), a range low,high or {methods.LITERAL}"),
     "edge_net_sampling": (lambda v: v in EDGE_NET_SAMPLINGS, " or ".join(EDGE_NET_SAMPLINGS)),
+    "edge_net_border": (lambda v: v in methods.EDGE_NET_BORDERS, " or ".join(methods.EDGE_NET_BORDERS)),
     "memory_format": (lambda v: v in MEMORY_FORMATS, " or ".join(MEMORY_FORMATS)),
 }
 
@@ -359,7 +365,7 @@ ORIGIN_IDENTITY = ("sha256", "distribution", "version")
 #: Settings added after records began: left out of a spec's settings (and so of its run id)
 #: while they hold their field default, which must be the behaviour before they existed, so
 #: every earlier run keeps its id. A new setting adds its name here.
-UNSTATED_SETTINGS: tuple[str, ...] = ("edge_net_sampling", "edge_net_balance", "memory_format", "compile")
+UNSTATED_SETTINGS: tuple[str, ...] = ("edge_net_sampling", "edge_net_balance", "memory_format", "compile", "edge_net_border")
 
 
 @dataclass(frozen=True)

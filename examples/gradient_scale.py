@@ -21,6 +21,13 @@ run fits its own for longer), so their figures are rougher than the others'.
     python examples/gradient_scale.py                      # every tuned method
     python examples/gradient_scale.py hausdorff_dt ppce_edges --batches 3
     python examples/gradient_scale.py hausdorff_dt --warm 300   # after 300 PPCE steps instead
+    python examples/gradient_scale.py --terms --edge-net data/prepared/streets-dacdfacb2f6e/edge_net.pt
+
+``--terms`` measures, instead, the ratio |g_term| / |g_ppce| of each term of Table 1 at weight 1
+(SEMEDA per layer, before and after ReLU; Ubernet-style's and PPCE on edges' edge terms) and of
+every tuned method at its default weights, with the edge net a run of the small scale uses
+(``--edge-net``: its prepared file, fitted on ``streets`` at peak 0.9; without it, one fitted here
+in 200 steps), and prints them as ``benchmark/term_scales.py`` stores them.
 
 A reading, not a record: the numbers depend on the batch, the initialisation and the point of
 training (``--warm``), so they tell the order of magnitude of the weight at which a term
@@ -99,6 +106,38 @@ def distance_weights(target: torch.Tensor, logits: torch.Tensor, num_classes: in
             "true class: 99th percentile": float(np.percentile(true_w, 99)), "max": float(all_w.max())}  # fmt: skip
 
 
+#: Table 1's terms, one at a time at weight 1: (method, parameters).
+TABLE1_TERMS = (
+    ("semeda", {"lambdas": (1, 0, 0)}), ("semeda", {"lambdas": (0, 1, 0)}), ("semeda", {"lambdas": (0, 0, 1)}),
+    ("semeda", {"lambdas": (1, 0, 0), "relu": True}), ("semeda", {"lambdas": (0, 1, 0), "relu": True}),
+    ("ubernet", {"lambdas": (1,)}), ("ppce_edges", {"lambdas": (1,)}),
+)  # fmt: skip
+
+
+def term_ratios(terms, batches, edge_net, *, model_seed: int = 0, width: int = 32) -> list[tuple[str, dict, float]]:
+    """Per (method, parameters) of ``terms``: mean |g_term| / mean |g_ppce| over ``batches`` at
+    initialisation (the model of ``model_seed``, train mode, as the first step sees it)."""
+    info = dataset_info("streets")
+    out = []
+    for name, params in terms:
+        cls = methods.method_class(name)
+        method = methods.build_method(name, **params)
+        if cls.needs_edge_net:
+            method.attach_edge_net(edge_net)
+        torch.manual_seed(model_seed)
+        model = build_model("deeplabv2_small", info.num_classes, edge_head=cls.needs_edge_head, width=width)
+        model.train()
+        g_ppce, g_term = [], []
+        for images, target in batches:
+            out_ = model(normalize(images))
+            edges = methods.semantic_edges(target, info.ignore_index) if cls.needs_edge_head or cls.needs_edge_net else None
+            terms_ = method(out_["logits"], target, edges=edges, edge_logits=out_.get("edge_logits"))
+            g_ppce.append(float(gradient(model, terms_["ppce"]).norm()))
+            g_term.append(float(gradient(model, terms_["total"] - terms_["ppce"]).norm()))
+        out.append((name, params, float(np.mean(g_term) / np.mean(g_ppce))))
+    return out
+
+
 def measure(names, batches, *, model_seed: int = 0, warm: int = 0, width: int = 32) -> list[dict]:
     """Per method, the means over ``batches`` of its terms' values and gradient norms (see the
     module docstring), and ``m_star``, the multiplier at which its term's gradient equals PPCE's."""
@@ -158,10 +197,20 @@ def main(argv=None) -> None:
     p.add_argument("--batches", type=int, default=3, help="batches of 4 images (default 3)")
     p.add_argument("--warm", type=int, default=0, help="measure after this many PPCE steps (on up to 50 other batches) instead")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--terms", action="store_true", help="Table 1's terms and every tuned method's, as term_scales.py stores them")
+    p.add_argument("--edge-net", help="the edge net file to use (default: one fitted here in 200 steps)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     names = args.methods or [n for n in methods.list_methods() if methods.method_class(n).num_lambdas > 0]
     started = time.time()
+    if args.terms:
+        batches = streets_batches(args.batches)
+        edge_net = methods.load_edge_net(args.edge_net) if args.edge_net else edge_net_for(batches, dataset_info("streets").num_classes)
+        tuned = [(n, {}) for n in names if (n, {}) not in TABLE1_TERMS]
+        for name, params, ratio in term_ratios(list(TABLE1_TERMS) + tuned, batches, edge_net):
+            print(f"    ({name!r}, {params!r}, {ratio:.3g}),")
+        print(f"({time.time() - started:.0f} s; edge net F1 {edge_net.info.f1:.3f}, peak {edge_net.info.peak})")
+        return
     rows = measure(names, streets_batches(args.batches), warm=args.warm)
     header = f"{'method':14s} {'PPCE':>6s} {'term':>9s} {'|g_ppce|':>9s} {'|g_term|':>9s} {'m*':>9s}  " + " ".join(
         f"{'1/' + str(round(1 / m)) if m < 1 else f'{m:g}':>8s}" for m in MULTIPLIERS)

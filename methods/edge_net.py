@@ -42,6 +42,9 @@ __all__ = [
     "edge_net_inputs",
     "balanced_edge_cross_entropy",
     "EDGE_PATCH_SHARE",
+    "EDGE_NET_BORDERS",
+    "RECEPTIVE_RADIUS",
+    "inner_pixels",
 ]
 
 #: Peak softmax probability that the fitting input mimics, and the noise on its logits.
@@ -57,6 +60,16 @@ MIN_F1 = 0.95
 #: the fitted net passes ``MIN_F1`` (``fit_literal_edge_net``).
 LITERAL = "literal"
 LITERAL_SIGMAS = (2.0, 1.0, 0.5, 0.25, 0.125, 0.0625)
+#: How the edge net's 3x3 convolutions read the pixels past the image border, the first the
+#: default: "zeros" (zero padding, as the paper's framework does by default), "reflect" (the
+#: pixels mirrored about the border, so the border looks like more of the image: nothing is
+#: an edge for being at the border, as in ``semantic_edges``, whose "8 identical neighbours"
+#: count only neighbours inside the image), or "uncounted" (zero padding, but the fit does
+#: not count the loss of the pixels within ``RECEPTIVE_RADIUS`` of its inputs' border).
+EDGE_NET_BORDERS = ("zeros", "reflect", "uncounted")
+#: Pixels from a pixel to the edge of the net's 7x7 window (three 3x3 convolutions): a
+#: pixel this close to the border sees padding.
+RECEPTIVE_RADIUS = 3
 #: Share of the fitting patches of ``edge_net_inputs`` centred on an edge pixel. Measured on
 #: street scenes at 1024x512 (1.2% edge pixels, 6 fitting masks, F1 on 2 whole held-out
 #: ones, 512 patches, 300 steps, plain loss): F1 0.897 with none centred, 0.938 with a
@@ -76,6 +89,8 @@ class EdgeNetInfo:
     #: The fitting input's peak: a fixed value, or the (low, high) range peaks were drawn from
     #: (then ``alpha`` is NaN: each mask had its own), or ``LITERAL`` (alpha 1).
     peak: float | tuple[float, float] | str = DEFAULT_PEAK
+    #: How the net's convolutions read past the image border (``EDGE_NET_BORDERS``).
+    border: str = "zeros"
 
 
 class EdgeNet(nn.Module):
@@ -88,13 +103,16 @@ class EdgeNet(nn.Module):
         takes the logits directly.
     """
 
-    def __init__(self, num_classes: int, channels: tuple[int, int] = (16, 32)):
+    def __init__(self, num_classes: int, channels: tuple[int, int] = (16, 32), border: str = "zeros"):
         super().__init__()
+        if border not in EDGE_NET_BORDERS:
+            raise ValueError(f"edge-net border must be one of {', '.join(EDGE_NET_BORDERS)}, got {border!r}")
         self.num_classes = num_classes
-        self.conv1 = nn.Conv2d(num_classes, channels[0], 3, padding=1)
-        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1)
-        self.conv3 = nn.Conv2d(channels[1], 2, 3, padding=1)
-        self.info = EdgeNetInfo(num_classes, alpha=float("nan"), sigma=float("nan"))
+        mode = "reflect" if border == "reflect" else "zeros"
+        self.conv1 = nn.Conv2d(num_classes, channels[0], 3, padding=1, padding_mode=mode)
+        self.conv2 = nn.Conv2d(channels[0], channels[1], 3, padding=1, padding_mode=mode)
+        self.conv3 = nn.Conv2d(channels[1], 2, 3, padding=1, padding_mode=mode)
+        self.info = EdgeNetInfo(num_classes, alpha=float("nan"), sigma=float("nan"), border=border)
 
     def embeddings(self, s: torch.Tensor, depth: int = 3, relu: bool = False) -> list[torch.Tensor]:
         """[psi^1, ..., psi^depth] of ``s``; layers past ``depth`` are not computed.
@@ -148,7 +166,7 @@ class EdgeNet(nn.Module):
         for l, conv in enumerate(convs):
             deepest = l == depth - 1
             if deepest and (conv is self.conv3 or not relu):
-                out[l] = F.conv2d(x_pred - x_target, conv.weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+                out[l] = _conv_without_bias(conv, x_pred - x_target)
                 break
             z_pred = conv(x_pred)
             with torch.no_grad():
@@ -166,6 +184,15 @@ class EdgeNet(nn.Module):
 
     def forward(self, s: torch.Tensor) -> torch.Tensor:
         return self.embeddings(s, depth=3)[-1]
+
+
+def _conv_without_bias(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` without its bias. Reflect padding copies pixels, a linear map, so that
+    conv(a) - conv(b) = conv_without_bias(a - b) holds for it as for zero padding."""
+    if conv.padding_mode == "zeros":
+        return F.conv2d(x, conv.weight, None, conv.stride, conv.padding, conv.dilation, conv.groups)
+    ph, pw = conv.padding
+    return F.conv2d(F.pad(x, (pw, pw, ph, ph), mode=conv.padding_mode), conv.weight, None, conv.stride, 0, conv.dilation, conv.groups)
 
 
 def _check_depth(depth: int) -> None:
@@ -367,6 +394,7 @@ def fit_edge_net(
     progress: bool = False,
     balance: bool = False,
     val_masks: Sequence[torch.Tensor] | None = None,
+    border: str = "zeros",
 ) -> EdgeNet:
     """Fit g_phi on ground-truth masks against their semantic edges (Eq. 4), then freeze it.
 
@@ -379,7 +407,10 @@ def fit_edge_net(
     held-out masks are scored whole, one at a time. The F1 of the edge class on the
     held-out masks (fresh noise, argmax, the same input distribution, every non-void
     pixel) is stored in ``net.info.f1``. ``balance`` weights the loss of the rare class up
-    (``balanced_edge_cross_entropy``) instead of the plain mean over pixels.
+    (``balanced_edge_cross_entropy``) instead of the plain mean over pixels. ``border``: how
+    the net reads past the image border (``EDGE_NET_BORDERS``); "uncounted" leaves the loss
+    of the pixels within ``RECEPTIVE_RADIUS`` of each fitting input's border out of the fit
+    (the held-out F1 counts them, as it counts every pixel).
 
     ``alpha`` defaults to ``alpha_for_peak(peak, num_classes)``; a ``peak`` range
     ``(low, high)`` instead draws one peak per mask, uniformly, in fitting and in the
@@ -411,12 +442,13 @@ def fit_edge_net(
         fit_masks = masks.to(device)
         val_batches = [m.to(device, torch.long)[None] for m in val_masks]
     fit_edges = semantic_edges(fit_masks, ignore_index)
+    counted = inner_pixels(fit_masks.shape[-2:], device) if border == "uncounted" else None
     loss_of = balanced_edge_cross_entropy if balance else pixel_cross_entropy
 
     generator = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        net = EdgeNet(num_classes).to(device)
+        net = EdgeNet(num_classes, border=border).to(device)
     optimiser = torch.optim.Adam(net.parameters(), lr=lr)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
     iterator = progress_bar(range(steps), desc="fit edge net", leave=False) if progress else range(steps)
@@ -425,7 +457,10 @@ def fit_edge_net(
         batch = fit_masks[idx]
         alphas = draw_alphas(len(idx), peak, num_classes, generator) if ranged else alpha
         inputs = noisy_softmax(batch, num_classes, alphas, sigma, ignore_index=ignore_index, generator=generator)
-        loss = loss_of(net(inputs), edge_targets(fit_edges[idx], batch, ignore_index), ignore_index)
+        labels = edge_targets(fit_edges[idx], batch, ignore_index)
+        if counted is not None:
+            labels = labels.masked_fill(~counted, ignore_index)
+        loss = loss_of(net(inputs), labels, ignore_index)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -438,8 +473,19 @@ def fit_edge_net(
             inputs = noisy_softmax(batch, num_classes, alphas, sigma, ignore_index=ignore_index, generator=generator)
             for i, c in enumerate(edge_f1(net(inputs), semantic_edges(batch, ignore_index), batch != ignore_index)):
                 counts[i] += c
-    net.info = EdgeNetInfo(num_classes, alpha=float("nan") if ranged else alpha, sigma=sigma, f1=_f1(*counts), peak=peak)
+    net.info = EdgeNetInfo(num_classes, alpha=float("nan") if ranged else alpha, sigma=sigma, f1=_f1(*counts), peak=peak,
+                           border=border)  # fmt: skip
     return net.requires_grad_(False).eval()
+
+
+def inner_pixels(shape: torch.Size | tuple[int, int], device: torch.device | str = "cpu") -> torch.Tensor:
+    """bool [H, W]: the pixels farther than ``RECEPTIVE_RADIUS`` from the border, whose 7x7
+    window lies inside the image."""
+    h, w = shape
+    inner = torch.zeros((h, w), dtype=torch.bool, device=device)
+    r = RECEPTIVE_RADIUS
+    inner[r : h - r, r : w - r] = True
+    return inner
 
 
 def fit_literal_edge_net(masks: torch.Tensor, num_classes: int, *, sigmas=LITERAL_SIGMAS, min_f1: float = MIN_F1, **fit) -> EdgeNet:
@@ -478,7 +524,7 @@ def load_edge_net(path: str | os.PathLike, device: str | torch.device = "cpu") -
     if isinstance(stored.get("peak"), list):
         stored["peak"] = tuple(stored["peak"])
     info = EdgeNetInfo(**stored)
-    net = EdgeNet(info.num_classes).to(device)
+    net = EdgeNet(info.num_classes, border=info.border).to(device)
     net.load_state_dict(blob["state_dict"])
     net.info = info
     return net.requires_grad_(False).eval()

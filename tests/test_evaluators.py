@@ -81,7 +81,7 @@ def test_every_evaluator_has_a_unique_name_and_json_counts():
     import json
 
     names = [cls.name for cls in EVALUATORS]
-    assert names == ["confusion", "trimap", "boundary_iou", "boundary_f"]
+    assert names == ["confusion", "trimap", "boundary_iou", "boundary_f", "boundary_f_image"]
     record = _record([(PRED, TARGET)])
     assert json.loads(json.dumps(record["counts"])) == record["counts"]
 
@@ -91,7 +91,7 @@ def test_flat_metric_names_follow_the_settings():
     s = scale_settings("small")
     assert s.boundary_widths == (1, 3) and s.boundary_tolerances == (1, 2)
     expected = {"miou", *(f"{r}_miou_w{w:g}" for r in ("boundary", "interior") for w in s.trimap_widths),
-                "biou_d1", "biou_d3", "bf_t1", "bf_t2"}  # fmt: skip
+                "biou_d1", "biou_d3", "bf_t1", "bf_t2", "bfi_t1", "bfi_t2"}  # fmt: skip
     assert set(metrics) == expected
 
 
@@ -170,10 +170,10 @@ def test_old_record_gives_old_metrics_and_nan_for_new_ones():
     assert metrics["boundary_miou_w2"] == pytest.approx((4 / 6 + 5 / 7) / 2)
     assert metrics["interior_miou_w1"] == metrics["interior_miou_w2"] == 1.0
     # the boundary metrics take their names from the smoke scale's defaults: NaN
-    for key in ("biou_d1", "biou_d2", "bf_t1", "bf_t2"):
+    for key in ("biou_d1", "biou_d2", "bf_t1", "bf_t2", "bfi_t1", "bfi_t2"):
         assert math.isnan(metrics[key])
     assert set(metrics) == {"miou", "boundary_miou_w1", "boundary_miou_w2", "interior_miou_w1",
-                            "interior_miou_w2", "biou_d1", "biou_d2", "bf_t1", "bf_t2"}  # fmt: skip
+                            "interior_miou_w2", "biou_d1", "biou_d2", "bf_t1", "bf_t2", "bfi_t1", "bfi_t2"}  # fmt: skip
 
 
 def test_failed_record_gives_nan_everywhere():
@@ -202,6 +202,24 @@ def test_paper_scale_boundary_settings_follow_the_dataset():
     assert (smoke.boundary_widths, smoke.boundary_tolerances) == ((1, 2), (1, 2))
 
 
+def test_boundary_f_per_image_against_pooled_by_hand():
+    # 4x4 images, class 0 on the left half, class 1 on the right: contours are column 1 (class 0)
+    # and column 2 (class 1), 4 pixels each. Image A predicted perfectly: F = 1 for both classes.
+    # Image B predicted all class 0: no predicted contour, P = R = 0, F = 0 for both classes.
+    halves = torch.tensor([[[0, 0, 1, 1]] * 4])
+    target = torch.cat([halves, halves])
+    pred = torch.cat([halves, torch.zeros_like(halves)])
+    # a third image of one class everywhere, in both maps, has no contour: no score
+    target, pred = torch.cat([target, torch.zeros_like(halves)]), torch.cat([pred, torch.zeros_like(halves)])
+    metrics = summarize_record(_record([(pred, target)]))
+    assert metrics["bfi_t1"] == pytest.approx((1.0 + 0.0) / 2)  # per image: A 1, B 0; the third not scored
+    # pooled over the split, per class: P = 4 / 4 (A's), R = 4 / 8 (A's and B's contour): F = 2/3
+    assert metrics["bf_t1"] == pytest.approx(2 / 3)
+    counts = _record([(pred, target)])["counts"]["boundary_f_image"]
+    assert counts["images"] == [2, 2] and counts["f_sum"] == [1.0, 1.0]
+    assert evaluators.definition_of("bfi_t2") == ("boundary_f_image", 2)
+
+
 # --------------------------------------------------------------------------- a trained run
 
 
@@ -216,7 +234,7 @@ def smoke_record():
 def test_smoke_run_stores_the_counts_of_every_evaluator(smoke_record):
     r = smoke_record
     assert r["status"] == "ok"
-    assert set(r["counts"]) == {"confusion", "trimap", "boundary_iou", "boundary_f"}
+    assert set(r["counts"]) == {"confusion", "trimap", "boundary_iou", "boundary_f", "boundary_f_image"}
     assert r["counts"]["boundary_iou"]["widths"] == [1, 2]
     assert r["counts"]["boundary_f"]["tolerances"] == [1, 2]
     assert np.shape(r["counts"]["boundary_iou"]["union"]) == (2, 19)

@@ -18,6 +18,7 @@ import torch
 
 from benchmark.evaluators.base import Evaluator
 from benchmark.evaluators.boundary_f import BoundaryF
+from benchmark.evaluators.boundary_f_image import BoundaryFPerImage
 from benchmark.evaluators.boundary_iou import BoundaryIoU
 from benchmark.evaluators.confusion import ConfusionMatrix
 from benchmark.evaluators.trimap import Trimap
@@ -26,6 +27,7 @@ __all__ = [
     "EVALUATORS",
     "Evaluator",
     "BoundaryF",
+    "BoundaryFPerImage",
     "BoundaryIoU",
     "ConfusionMatrix",
     "Trimap",
@@ -47,6 +49,7 @@ EVALUATORS: list[type[Evaluator]] = [
     Trimap,
     BoundaryIoU,
     BoundaryF,
+    BoundaryFPerImage,
 ]
 
 

@@ -23,6 +23,7 @@ from benchmark.report.stats import SeedMetrics, add_holm, holm
 from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, registered, reported, sorted_rows, text_tokens
 from benchmark.spec import RowKey, row_key, row_label, scale_settings
 from benchmark.search_definition import SEARCHES_FOLDER, SearchDefinition, definition_context, replay, trial_score
+from benchmark.term_scales import method_scales_text
 from benchmark.tuning import (
     DEFAULT_REPORTED_SEEDS,
     EXTENSION_BOUND,
@@ -362,7 +363,7 @@ def leaderboard_sections(t: pd.DataFrame) -> list[Section]:
                          str(r["n"]), diff_text(r), holm_text(r), diff_text(_tuned(r)), holm_text(_tuned(r)), common_budget_text(r)]
                         + [x for name, _ in extra for x in metric_text(r, name)])  # fmt: skip
         note = g["note"].iloc[0]
-        sections.append(Section("Leaderboard: " + _context_text(ctx), header, rows, notes=(note, COMMON_NOTE), caption=note))
+        sections.append(Section("Leaderboard: " + _context_text(ctx), header, rows, notes=(note, COMMON_NOTE, method_scales_text()), caption=note))
     return sections
 
 

@@ -8,7 +8,8 @@ A table in those files is never typed by hand: it sits between two HTML comments
 
 and its text is what ``marked_blocks(report_dir)`` makes of the report's markdown files
 (``table1.md``, ``table2.md``, ``sensitivity.md``, ``leaderboard.md``, ``multiverse.md``): a
-section's title, then its table, from the header row through the table's last row. The
+section's title, then its table, from the header row through the table's last row; or, from
+``findings.md``, a section's title and its list of sentences. The
 test ``tests/test_docs.py`` compares every marked block with the committed report, so a
 rebuilt report and a stale README cannot both be committed;
 
@@ -34,11 +35,12 @@ MARKER = re.compile(
 )
 
 
-def section_tables(markdown: str) -> list[tuple[str, list[str]]]:
+def section_tables(markdown: str, start: str = "|") -> list[tuple[str, list[str]]]:
     """Every ``## `` section of a report file that holds a table: ``(title, table lines)``.
 
-    The table lines run from the section's first line starting with ``|`` through the last
-    consecutive one (header, separator and rows)."""
+    The table lines run from the section's first line starting with ``start`` (``|``; ``- ``
+    for a list, as ``findings.md`` holds) through the last consecutive one (header,
+    separator and rows)."""
     sections: list[tuple[str, list[str]]] = []
     title, table, done = None, [], False
     for line in markdown.splitlines() + ["## end"]:
@@ -47,7 +49,7 @@ def section_tables(markdown: str) -> list[tuple[str, list[str]]]:
                 sections.append((title, table))
             title, table, done = line[3:].strip(), [], False
         elif title is not None and not done:
-            if line.startswith("|"):
+            if line.startswith(start):
                 table.append(line)
             elif table:
                 done = True
@@ -104,7 +106,10 @@ BLOCKS: dict[str, tuple[str, str | None, Callable[[list[str]], list[str]]]] = {
     "leaderboard-streets": ("leaderboard.md", "streets", lambda t: t),
     "leaderboard-shapes": ("leaderboard.md", "shapes", lambda t: t),
     "multiverse": ("multiverse.md", None, lambda t: t),
+    "findings-table1": ("findings.md", None, lambda t: t),
 }
+#: Report files whose blocks are lists, not tables: the start of their lines.
+LIST_FILES = {"findings.md": "- "}
 
 
 def marked_blocks(report_dir: Path | str) -> dict[str, str]:
@@ -116,7 +121,7 @@ def marked_blocks(report_dir: Path | str) -> dict[str, str]:
         path = report_dir / filename
         if not path.is_file():
             continue
-        sections = section_tables(path.read_text(encoding="utf-8"))
+        sections = section_tables(path.read_text(encoding="utf-8"), LIST_FILES.get(filename, "|"))
         chosen = [s for s in sections if contains is None or contains in s[0]]
         if chosen:
             title, table = chosen[0]

@@ -25,6 +25,7 @@ from benchmark.report.cells import (
     paper_text,
 )
 from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
+from benchmark.report.findings import findings_markdown
 from benchmark.report.multiverse import multiverse_table
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.render import Section, frame_csv, latex, markdown
@@ -44,6 +45,7 @@ from benchmark.report.tidy import (
     table2_rows,
 )
 from benchmark.seed_rule import RULE_TEXT
+from benchmark.term_scales import table1_scales_text
 from benchmark.spec import row_label
 
 __all__ = ["table1", "table2", "table_sections", "table_markdown", "table_latex", "write_table1", "write_table2"]
@@ -210,7 +212,8 @@ def _table1_sections(t: pd.DataFrame) -> list[Section]:
                 + [x for name, _ in extra for x in metric_text(r, name)]
             )  # fmt: skip
         align = "llll" + "rlr" + "lll" + "l" * (len(header) - 10)
-        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE, TABLE1_NOTE), align=align))
+        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE, TABLE1_NOTE, table1_scales_text()),
+                                align=align))  # fmt: skip
     return sections
 
 
@@ -269,8 +272,8 @@ def _write(kind: str, t: pd.DataFrame, out: PartOutput) -> None:
 
 
 def write_table1(inputs: PartInput, out: PartOutput) -> None:
-    """``table1.{md,csv,tex}``, and ``claims.{md,csv}``: the paper's claims judged in every
-    context Table 1 shows (with the multiverse's share per verdict once it has runs of its own)."""
+    """``table1.{md,csv,tex}``, ``claims.{md,csv}`` and ``findings.md``: the paper's claims judged in every
+    context Table 1 shows, and in words (with the multiverse's share per verdict once it has runs of its own)."""
     tidy = inputs.reported
     t = table1(tidy, out.warnings)
     _write("table1", t, out)
@@ -278,6 +281,7 @@ def write_table1(inputs: PartInput, out: PartOutput) -> None:
     verdicts = claims_table(tidy, contexts)
     out.text("claims.md", claims_markdown(verdicts, multiverse_claims(multiverse_table(tidy))))
     out.text("claims.csv", frame_csv(verdicts))
+    out.text("findings.md", findings_markdown(verdicts))
 
 
 def write_table2(inputs: PartInput, out: PartOutput) -> None:
