@@ -49,7 +49,7 @@ class InlineExecutor:
     def __exit__(self, *exc) -> None:
         """Nothing to stop (a Ray executor shuts down the Ray it started here)."""
 
-    def workers(self, todo: int) -> int:
+    def workers(self, todo: list[RunSpec]) -> int:
         """One run at a time."""
         return 1
 
