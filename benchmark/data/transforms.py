@@ -138,8 +138,10 @@ class TrainAugment:
 class Augmented(Dataset):
     """``base`` with ``augment`` applied; sample ``i`` of epoch ``e`` uses ``sample_rng(seed, e, i)``.
 
-    Call :meth:`set_epoch` before each epoch. With DataLoader workers, do not use
-    ``persistent_workers=True``: workers would keep the epoch they were started with.
+    A key is an index (of the epoch :meth:`set_epoch` set) or an ``(epoch, index)`` pair: the
+    trainer's sampler gives pairs (``train.EpochBatches``), so that DataLoader workers started
+    once for a whole run (``persistent_workers``) never depend on an epoch set in the main
+    process after they started.
     """
 
     def __init__(self, base: Dataset, augment: TrainAugment, seed: int):
@@ -151,9 +153,10 @@ class Augmented(Dataset):
     def __len__(self) -> int:
         return len(self.base)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, key: int | tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
         image, target = self.base[index]
-        return self.augment(image, target, sample_rng(self.seed, self.epoch, index))
+        return self.augment(image, target, sample_rng(self.seed, epoch, index))
 
 
 def augment_batch(

@@ -39,7 +39,7 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.prepare import Prepared, is_real, prepare, preparation_key
+from benchmark.prepare import Prepared, decode_splits, is_real, prepare, preparation_key
 from benchmark.records import PREDICTIONS_KEY, predictions_bytes, write_predictions_bytes, write_record
 from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
@@ -114,6 +114,7 @@ def _on_this_node(payload: dict, spec: RunSpec) -> Prepared:
             raise FileNotFoundError(f"dataset root {prepared.root} is not on this node; mount it at the same path on every node")
         # the synthetic set at the driver's path (the folder the driver generated it in)
         prepare(spec, data_dir=prepared.root.parent, cache_dir=local.cache.parent, edge_net=False, check=False)
+    decode_splits(local, spec.settings.resize)  # a real set's images, decoded once on this node (one trial decodes, the others wait)
     return local
 
 
