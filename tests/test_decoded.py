@@ -87,3 +87,20 @@ def test_persistent_loader_workers_follow_the_epochs_of_the_in_process_path():
     workers.close()
     with pytest.raises(ValueError, match="batch size 7 exceeds the 6 training images"):
         next(train_batches(data, 7, 3, 0, workers=0))
+
+
+def test_labels_resized_as_bytes_equal_the_int64_resize():
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as F
+
+    from benchmark.data.transforms import resize_labels
+
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, 19, (37, 53), generator=g)
+    ids[ids == 3] = 255
+    wide = ids * 1000  # ids past a byte take the int64 path
+    for target in (ids, wide, ids[None]):
+        for size in ((74, 106), (20, 31), (37, 60)):
+            expected = F.resize_mask(target, list(size), interpolation=InterpolationMode.NEAREST_EXACT)
+            got = resize_labels(target, size)
+            assert got.dtype == torch.int64 and torch.equal(got, expected)
