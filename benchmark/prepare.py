@@ -2,7 +2,10 @@
 
 - the synthetic sets are generated (deterministically, from the settings' data seed) into the data folder;
 - the distance maps of the masks a run is scored on are computed and cached;
-- the edge net g_phi is fitted on training masks and saved (refused below its F1 bar).
+- the edge net g_phi is fitted on training masks and saved (refused below its F1 bar);
+- a real set's training and scored images and masks are decoded once, at the read
+  resolution, into memory-mapped uint8 files (``benchmark.data.decoded``) that the trainer
+  and the evaluation read instead of the PNGs (the synthetic sets are held in memory).
 
 A run scored on the tuning split (``spec.split == "tune"``) never reads the reported split:
 a synthetic set's tuning split is the validation split of a separate set, drawn with its
@@ -17,24 +20,29 @@ concurrent trials on one machine never see half a file.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 
 import torch
+from torch.utils.data import Dataset
 
 import methods
 from benchmark import metrics
 from benchmark.allocator import keep_freed_memory
 from benchmark.data import as_tensors, check_dataset, dataset_info, load_split
+from benchmark.data.decoded import DecodedSplit, decoded_exists, write_decoded
 from benchmark.data.fingerprint import fingerprint
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
 from benchmark.spec import UNSTATED_SETTINGS, RunSpec, Settings
 
-__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "is_real", "TUNING_DATA_SEED", "REAL_PREFIX"]
+__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "decode_splits", "decodable", "is_real", "TUNING_DATA_SEED",
+           "REAL_PREFIX"]
 
 #: The data version of a real dataset: this prefix and the fingerprint of its files
 #: (``benchmark.data.fingerprint``); a synthetic set's is its generator's version.
@@ -95,6 +103,19 @@ class Prepared:
     def distance_path(self) -> Path:
         return self.cache / f"{self.eval_split}_distance.pt"
 
+    def decoded_stem(self, split: str) -> Path:
+        """Where split ``split`` is decoded (``benchmark.data.decoded``; real sets only)."""
+        return self.cache / f"{split}_decoded"
+
+    def read(self, part: str, resize: tuple[int, int] | None = None) -> Dataset:
+        """The split trained on (``part="train"``) or scored on (``"eval"``), items (image uint8
+        [3, H, W], target int64 [H, W]) at ``resize`` (the preparation's): from its decoded
+        files when preparation wrote them, else from the dataset's own files."""
+        root, split = self.train_source if part == "train" else self.eval_source
+        files = load_split(self.dataset, root, split, resize=resize)
+        stem = self.decoded_stem(split)
+        return DecodedSplit(stem, files.ids) if not self.in_memory and decoded_exists(stem) else files
+
     def edge_net(self, device="cpu") -> methods.EdgeNet:
         return methods.load_edge_net(self.edge_net_path, device)
 
@@ -149,6 +170,38 @@ def _cache_key(spec: RunSpec, root: Path, data_version: str) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+def decodable(dataset: str) -> bool:
+    """True when a set's class ids and void label fit the decoded files' byte."""
+    info = dataset_info(dataset)
+    return info.num_classes <= 255 and 0 <= info.ignore_index <= 255
+
+
+@contextmanager
+def _locked(path: Path):
+    """Hold an exclusive lock on ``path`` (created): one process of a machine at a time
+    decodes a split (trials of one node that all lack it wait for the first one's)."""
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def decode_splits(prepared: Prepared, resize, progress: bool = False) -> None:
+    """Decode the splits ``prepared`` trains and is scored on into its cache (real sets whose
+    ids fit a byte; idempotent). Costs ``decoded_bytes`` on disk: 4 bytes a pixel."""
+    if prepared.in_memory or not decodable(prepared.dataset):
+        return
+    for root, split in (prepared.train_source, prepared.eval_source):
+        stem = prepared.decoded_stem(split)
+        if decoded_exists(stem):
+            continue
+        with _locked(stem.with_name(stem.name + ".lock")):
+            if not decoded_exists(stem):
+                write_decoded(load_split(prepared.dataset, root, split, resize=resize), stem, progress=progress)
+
+
 def _distances(prepared: Prepared, resize) -> None:
     """Distance of every pixel scored on to the nearest ground-truth edge, floored and
     capped at 255, as uint8. For an integer width w, d < w iff floor(d) < w, so the floored
@@ -157,7 +210,7 @@ def _distances(prepared: Prepared, resize) -> None:
     resized for scoring): stacked [N, H, W] when all share a size, else a list; one byte
     per pixel on disk (1,449 VOC val masks: about 270 MB; 500 Cityscapes masks at
     1024x512: 262 MB), memory-mapped when read."""
-    val = load_split(prepared.dataset, *prepared.eval_source, resize=resize)
+    val = prepared.read("eval", resize)
     info = dataset_info(prepared.dataset)
     maps = [metrics.edge_distance(target[None], info.ignore_index)[0].clamp(max=255).floor().to(torch.uint8) for _, target in val]
     one_size = len({tuple(m.shape) for m in maps}) <= 1
@@ -176,7 +229,7 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     keep_freed_memory()
     s = spec.settings
     info = dataset_info(prepared.dataset)
-    train = load_split(prepared.dataset, *prepared.train_source, resize=s.resize)
+    train = prepared.read("train", s.resize)
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(train), generator=g)[:FIT_MASKS].tolist()
     fit = dict(steps=s.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress, balance=s.edge_net_balance)
@@ -246,6 +299,7 @@ def prepare(
         for source in (prepared.train_source, prepared.eval_source):
             check_dataset(spec.dataset, *source)
         (cache / "checked").touch()
+    decode_splits(prepared, spec.settings.resize, progress)
     if not prepared.distance_path.exists():
         _distances(prepared, spec.settings.resize)
     if edge_net is None:

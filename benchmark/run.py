@@ -69,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "in this process, Ray never imported (a debugger, the smallest machines, a GPU box without Ray)")  # fmt: skip
     suite.add_argument("--address", help="Ray cluster to run on (auto, ray://host:port, host:port; or RAY_ADDRESS); default: local Ray")
     suite.add_argument("--cpus-per-trial", type=float, default=1, help="CPUs (and torch threads) per trial (default: 1)")
-    suite.add_argument("--gpus-per-trial", type=float, help="GPUs per trial (default: 1 where GPUs exist, else 0)")
+    suite.add_argument("--gpus-per-trial", type=float, help="GPUs per trial (default: none on a cluster without GPUs; 1/4 at the smoke and small "
+                       "scales, whose runs share a GPU; 1 at the paper scale)")
     suite.add_argument("--max-concurrent", type=int, help="cap on trials running at once (default: as resources allow)")
     suite.add_argument("--retries", type=int, default=2, help="times a failed trial is retried before it is recorded as failed (default: 2)")
     suite.add_argument("--retry-failed", action="store_true", help="re-run runs whose record says failed (a single run's too)")

@@ -16,12 +16,12 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 import methods
 from benchmark.allocator import keep_freed_memory
 from benchmark.arithmetic import check_precision, check_resume, pick_device, precision_flags, uses_loss_scaler
-from benchmark.data import as_tensors, dataset_info, load_split
+from benchmark.data import as_tensors, dataset_info
 from benchmark.evaluators import build_evaluators, pass_batches, take
 from benchmark.data.transforms import Augmented, TrainAugment, normalize
 from benchmark.models import build_model
@@ -31,7 +31,7 @@ from benchmark.rounding import environment_facts
 from benchmark.spec import RunSpec
 from benchmark.step import apply_levers, in_memory_format, train_step
 
-__all__ = ["train", "NonFiniteLoss", "pick_device", "train_set", "train_batches", "build_optimiser"]
+__all__ = ["train", "NonFiniteLoss", "pick_device", "train_set", "train_batches", "EpochBatches", "build_optimiser"]
 
 
 class NonFiniteLoss(RuntimeError):
@@ -118,10 +118,11 @@ def train_set(spec: RunSpec, prepared: Prepared) -> Augmented:
     """The training split as the trainer draws it: sample ``i`` is (image uint8 [3, *crop],
     target int64 [*crop]), cropped to the scale's ``crop`` (else ``resize``, else the image
     size) after a random rescale and mirror, seeded by ``spec.seed``, so every method of a
-    seed sees the same samples. Held in memory when the prepared data is."""
+    seed sees the same samples. Held in memory when the prepared data is (the synthetic sets);
+    a real set's samples are read from the files preparation decoded them into."""
     s = spec.settings
     info = dataset_info(prepared.dataset)
-    base = load_split(prepared.dataset, *prepared.train_source, resize=s.resize)
+    base = prepared.read("train", s.resize)
     if prepared.in_memory:
         base = TensorDataset(*as_tensors(base))
     crop = s.crop or s.resize or s.image_size  # no crop: augment at the full (synthetic) image size
@@ -139,20 +140,36 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int) -> list[list[i
     return [perm[i : i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
 
 
-def train_batches(dataset: Augmented, batch_size: int, seed: int, start_step: int, workers: int):
+class EpochBatches(Sampler):
+    """Endless batches of sample keys ``(epoch, index)`` from step ``start_step`` on, in the
+    order of ``epoch_batches``: each key carries its epoch, so a DataLoader's workers, started
+    once for the whole run, augment every sample as its epoch says (``Augmented``)."""
+
+    def __init__(self, n: int, batch_size: int, seed: int, start_step: int):
+        self.n, self.batch_size, self.seed = n, batch_size, seed
+        self.per_epoch = n // batch_size
+        if self.per_epoch == 0:
+            raise ValueError(f"batch size {batch_size} exceeds the {n} training images; lower --set batch_size")
+        self.start_step = start_step
+
+    def __iter__(self):
+        epoch, offset = divmod(self.start_step, self.per_epoch)
+        while True:
+            for batch in epoch_batches(self.n, self.batch_size, self.seed, epoch)[offset:]:
+                yield [(epoch, i) for i in batch]
+            epoch, offset = epoch + 1, 0
+
+
+def train_batches(dataset: Augmented, batch_size: int, seed: int, start_step: int, workers: int, *, pin_memory: bool = False):
     """Endless training batches from step ``start_step`` on: (images uint8 [B, 3, *crop],
     targets int64 [B, *crop]) in the order of ``epoch_batches``, so a run resumed at a step
     draws what it would have drawn; the augmentation's epoch advances with every pass.
-    ``workers``: DataLoader processes (0: in the caller's thread)."""
-    per_epoch = len(dataset) // batch_size
-    if per_epoch == 0:
-        raise ValueError(f"batch size {batch_size} exceeds the {len(dataset)} training images; lower --set batch_size")
-    epoch, offset = divmod(start_step, per_epoch)
-    while True:
-        dataset.set_epoch(epoch)
-        batches = epoch_batches(len(dataset), batch_size, seed, epoch)[offset:]
-        yield from DataLoader(dataset, batch_sampler=batches, num_workers=workers)
-        epoch, offset = epoch + 1, 0
+    ``workers``: DataLoader processes (0: in the caller's thread), started once for the
+    whole run (one iterator over an endless sampler: no restart at an epoch's end) and
+    stopped when the generator is closed or dropped; ``pin_memory``: batches in page-locked
+    memory, so that ``.to(cuda, non_blocking=True)`` copies while the GPU computes."""
+    sampler = EpochBatches(len(dataset), batch_size, seed, start_step)  # checks the batch size before any worker starts
+    yield from DataLoader(dataset, batch_sampler=sampler, num_workers=workers, pin_memory=pin_memory, persistent_workers=workers > 0)
 
 
 def build_optimiser(model, spec: RunSpec) -> tuple[torch.optim.SGD, torch.optim.lr_scheduler.LambdaLR]:
@@ -185,7 +202,7 @@ def evaluate(model, spec: RunSpec, prepared: Prepared, device: torch.device, *, 
     c = info.num_classes
     if keep_predictions and c > 256:
         raise ValueError(f"kept predictions are uint8; {info.name} has {c} classes")
-    val = load_split(prepared.dataset, *prepared.eval_source, resize=s.resize)
+    val = prepared.read("eval", s.resize)
     distances = prepared.distances()
     n = len(val)
     keep = set(np.linspace(0, n - 1, num=min(s.stored_predictions, n), dtype=int).tolist()) if s.stored_predictions else set()
@@ -312,8 +329,10 @@ def _train(spec: RunSpec, prepared: Prepared, device: torch.device, started: flo
         norms.load_state(resume.get("grad_norms"))
         first_step = resume["step"] + 1
     dataset = train_set(spec, prepared)
+    # Sets read from disk: as many loader processes as the run has CPUs (its torch threads
+    # unless told), each reading decoded samples and augmenting them while the step runs.
     workers = 0 if prepared.in_memory else (torch.get_num_threads() if loader_workers is None else loader_workers)
-    batches = train_batches(dataset, s.batch_size, spec.seed, first_step - 1, workers)
+    batches = train_batches(dataset, s.batch_size, spec.seed, first_step - 1, workers, pin_memory=device.type == "cuda")
     record = {
         "run_id": spec.run_id(prepared.data_version),
         "spec": spec.to_dict(),
@@ -369,6 +388,7 @@ def _train(spec: RunSpec, prepared: Prepared, device: torch.device, started: flo
         record["timing"] = {"wall_s": time.time() - started}
         return record
     finally:
+        batches.close()  # the loader's processes end with the training
         if bar is not None:
             bar.close()
     train_s = time.time() - train_started

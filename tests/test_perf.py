@@ -85,8 +85,8 @@ def test_suite_wall_runs_only_when_asked():
 
 def test_sections_in_the_order_of_the_output():
     names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall", "paper_scale", "levers",
-             "agreement", "gpu", "distance_transforms", "distance_steps")
-    assert perf.section_names() == names and perf.default_sections() == names[:-7]  # the last seven: only when asked for
+             "agreement", "gpu", "distance_transforms", "distance_steps", "loader")
+    assert perf.section_names() == names and perf.default_sections() == names[:-8]  # the last eight: only when asked for
 
 
 def test_every_section_is_one_file_with_its_note_and_sizes():
@@ -392,6 +392,17 @@ def test_distance_sections_time_every_backend_and_hold_the_small_step_to_its_tar
             assert host["median"] > 0 and device["median"] > 0
             if not torch.cuda.is_available():
                 assert device["values"] == host["values"] and device["device_is_host"]
+
+
+def test_loader_section_checks_both_paths_agree_and_rates_them(monkeypatch):
+    """The loader section on two 2048x1024 images, one repeat: a rate per path, the ratios, the cores."""
+    from benchmark.perf import loader
+
+    figures = {f.key: f for f in loader.measure(perf.Context("quick", (2, 1), torch.device("cpu"), progress=False))}
+    assert set(figures) == {"decoded_samples_s", "png_samples_s", "speedup", "read_speedup", "cores_for_a_paper_step",
+                            "png_cores_for_a_paper_step"}  # fmt: skip
+    assert figures["speedup"].target == (">=", 5.0) and all(f.median > 0 for f in figures.values())
+    assert figures["cores_for_a_paper_step"].median == pytest.approx(400 / figures["decoded_samples_s"].median)
 
 
 # --------------------------------------------------------------------------- levers, agreement

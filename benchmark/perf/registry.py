@@ -14,7 +14,7 @@ import warnings
 
 from benchmark.perf import (
     agreement, distance_steps, distance_transforms, edge_maps, evaluation, harness, levers, limits, loss_overhead, paper_scale, suite_wall,
-    sweep, trimap, gpu,
+    sweep, trimap, gpu, loader,
 )
 from benchmark.perf.section import Section, section_of
 
@@ -68,3 +68,4 @@ register_section(agreement, optional=True)
 register_section(gpu, optional=True)
 register_section(distance_transforms, optional=True)
 register_section(distance_steps, optional=True)
+register_section(loader, optional=True)

@@ -10,11 +10,11 @@
 """
 
 from benchmark.sweep.console import SuiteConsole, SweepSummary, clock_text, run_name, run_status, settings_text, tally
-from benchmark.sweep.options import EXECUTORS, SweepOptions
+from benchmark.sweep.options import EXECUTORS, SMALL_RUNS_PER_GPU, SweepOptions, default_gpus_per_trial
 from benchmark.sweep.resume import STATES_FOLDER, earlier_checkpoints, load_earlier, saved_states
 from benchmark.sweep.runner import executor_for, executor_session, run_specs
 from benchmark.sweep.schedule import estimate_costs, one_per_dataset, one_per_preparation, order_longest_first, pending
 
-__all__ = ["EXECUTORS", "STATES_FOLDER", "SuiteConsole", "SweepOptions", "SweepSummary", "clock_text", "earlier_checkpoints",
-           "estimate_costs", "executor_for", "executor_session", "load_earlier", "one_per_dataset", "one_per_preparation",
+__all__ = ["EXECUTORS", "SMALL_RUNS_PER_GPU", "STATES_FOLDER", "SuiteConsole", "SweepOptions", "SweepSummary", "clock_text",
+           "default_gpus_per_trial", "earlier_checkpoints", "estimate_costs", "executor_for", "executor_session", "load_earlier", "one_per_dataset", "one_per_preparation",
            "order_longest_first", "pending", "run_name", "run_specs", "run_status", "saved_states", "settings_text", "tally"]  # fmt: skip

@@ -49,7 +49,7 @@ class InlineExecutor:
     def __exit__(self, *exc) -> None:
         """Nothing to stop (a Ray executor shuts down the Ray it started here)."""
 
-    def workers(self, todo: int) -> int:
+    def workers(self, todo: list[RunSpec]) -> int:
         """One run at a time."""
         return 1
 
@@ -110,7 +110,8 @@ class InlineExecutor:
             resume = load_earlier(own + earlier.get(run_id, []) + states.get(schedule_id, []), schedule_id)
             try:
                 record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=every,
-                               keep_predictions=self.options.keep_predictions, device=device or self.device())  # fmt: skip
+                               keep_predictions=self.options.keep_predictions, device=device or self.device(),
+                               loader_workers=self.options.threads())  # fmt: skip
                 break
             except KeyboardInterrupt:
                 raise

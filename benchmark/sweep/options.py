@@ -11,6 +11,26 @@ from benchmark.arithmetic import DEVICE_CHOICES
 #: The executors a sweep can run on: Ray Tune (local or a cluster), or this process.
 EXECUTORS = ("ray", "inline")
 
+#: Runs of these scales share a GPU by default, ``SMALL_RUNS_PER_GPU`` to a GPU. A small-scale
+#: step is about 1.7 GFLOP spread over 200-700 kernel launches: the time goes to launching
+#: kernels from the host, not to the GPU's arithmetic, so one run alone leaves a GPU mostly
+#: idle while several runs' launches interleave on it (Ray gives each trial its share and
+#: the same ``CUDA_VISIBLE_DEVICES``; CUDA time-slices the processes). Four keeps each run's
+#: memory (a CUDA context of about 0.5 GB, its network and batches tens of MB) far below any
+#: GPU's and needs four host cores per GPU, one per trial; paper-scale runs (2.7 TFLOP a
+#: step) take a whole GPU. ``--gpus-per-trial`` overrides it.
+SHARED_GPU_SCALES = ("smoke", "small")
+SMALL_RUNS_PER_GPU = 4
+
+
+def default_gpus_per_trial(scale: str, cluster_gpus: float) -> float:
+    """GPUs a trial of ``scale`` asks for when ``--gpus-per-trial`` is not given, on a cluster
+    of ``cluster_gpus`` GPUs: none without GPUs, ``1 / SMALL_RUNS_PER_GPU`` at the scales of
+    ``SHARED_GPU_SCALES``, else one."""
+    if not cluster_gpus:
+        return 0
+    return 1 / SMALL_RUNS_PER_GPU if scale in SHARED_GPU_SCALES else 1
+
 
 @dataclass(frozen=True)
 class SweepOptions:

@@ -39,11 +39,11 @@ from pathlib import Path
 import torch
 
 import methods
-from benchmark.prepare import Prepared, is_real, prepare, preparation_key
+from benchmark.prepare import Prepared, decode_splits, is_real, prepare, preparation_key
 from benchmark.records import PREDICTIONS_KEY, predictions_bytes, write_predictions_bytes, write_record
 from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
-from benchmark.sweep.options import SweepOptions
+from benchmark.sweep.options import SweepOptions, default_gpus_per_trial
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
 from benchmark.validate import check_trial_resources
 from benchmark.sweep.worker_state import start_trial
@@ -114,6 +114,7 @@ def _on_this_node(payload: dict, spec: RunSpec) -> Prepared:
             raise FileNotFoundError(f"dataset root {prepared.root} is not on this node; mount it at the same path on every node")
         # the synthetic set at the driver's path (the folder the driver generated it in)
         prepare(spec, data_dir=prepared.root.parent, cache_dir=local.cache.parent, edge_net=False, check=False)
+    decode_splits(local, spec.settings.resize)  # a real set's images, decoded once on this node (one trial decodes, the others wait)
     return local
 
 
@@ -406,28 +407,32 @@ class RayExecutor:
             ray.shutdown()
             self.started_here = False
 
-    def gpus(self) -> float:
-        """GPUs per trial: none under ``--device cpu``; else as given; else 1 where the cluster
-        Ray runs on has GPUs (``ray.cluster_resources()``, whatever the driver's machine has), 0
-        where it has none. ``--device cuda`` on a cluster without GPUs is a ``ValueError``."""
+    def gpus(self, todo: list[RunSpec] = ()) -> float:
+        """GPUs per trial: none under ``--device cpu``; else as given; else
+        ``default_gpus_per_trial`` for the scales of the runs ``todo`` and the GPUs of the
+        cluster Ray runs on (``ray.cluster_resources()``, whatever the driver's machine has):
+        the largest share any of them asks for (every trial asks alike), a whole GPU when no
+        run is named, none where the cluster has no GPU. ``--device cuda`` on a cluster
+        without GPUs is a ``ValueError``."""
         import ray
 
         if self.options.device == "cpu":
             return 0
         gpus = self.options.gpus_per_trial
         if gpus is None:
-            gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+            cluster_gpus = ray.cluster_resources().get("GPU", 0)
+            gpus = max(default_gpus_per_trial(scale, cluster_gpus) for scale in {s.scale for s in todo} or {None})
         if not gpus and self.options.device == "cuda":
             raise ValueError("--device cuda: the Ray cluster has no GPU (ray.cluster_resources()); use --device auto or cpu")
         return gpus
 
     def device_type(self) -> str:
-        """``cuda`` when trials are given GPUs, else ``cpu`` (``trial_device``)."""
+        """``cuda`` when trials are given GPUs, else ``cpu`` (``trial_device``; a share of a GPU is a GPU)."""
         return "cuda" if self.gpus() else "cpu"
 
-    def workers(self, todo: int) -> int:
-        """How many trials run at once."""
-        return _workers(todo, self.options.cpus_per_trial, self.gpus(), self.options.max_concurrent)
+    def workers(self, todo: list[RunSpec]) -> int:
+        """How many of the runs ``todo`` run at once."""
+        return _workers(len(todo), self.options.cpus_per_trial, self.gpus(todo), self.options.max_concurrent)
 
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
             states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
@@ -449,9 +454,9 @@ class RayExecutor:
             tune.with_parameters(
                 _trial, payloads={k: _payload(p, ship) for k, p in prepared.items()}, weights=weights,
                 earlier=earlier, threads=options.threads(), checkpoint_every=every, keep_predictions=options.keep_predictions,
-                states=states, imports=trial_imports(todo), gpus=self.gpus(),
+                states=states, imports=trial_imports(todo), gpus=self.gpus(todo),
             ),  # fmt: skip
-            {"cpu": options.cpus_per_trial, "gpu": self.gpus()},
+            {"cpu": options.cpus_per_trial, "gpu": self.gpus(todo)},
         )
         tuner = tune.Tuner(
             trainable,

@@ -104,7 +104,7 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
             check_precision(spec.settings.precision, runner.device_type())
         check_arithmetic([(s, earlier.get(s.run_id(versions[s.dataset]), []) + states.get(s.schedule_id(versions[s.dataset]), []))
                           for s in todo], runner.device_type())  # fmt: skip
-        workers = runner.workers(len(todo))
+        workers = runner.workers(todo)
         several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
         settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
         shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
