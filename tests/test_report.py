@@ -219,7 +219,7 @@ def test_palette_and_overlay():
     assert tuple(voc[1]) == (128, 0, 0) and tuple(voc[255]) == (0, 0, 0)
     image = np.full((1, 2, 3), 100, np.uint8)
     out = figures.overlay(image, np.array([[0, 255]], np.uint8), pal, alpha=0.5)
-    assert out[0, 0].tolist() == [114, 82, 114] and out[0, 1].tolist() == [0, 0, 0]
+    assert out[0, 0].tolist() == [114, 82, 114] and out[0, 1].tolist() == [255, 255, 255]  # void white, as in the paper
 
 
 def test_overrides_column(tmp_path):

@@ -134,10 +134,11 @@ def _group_stem(name: str, group: tuple, first: bool) -> str:
     return name if first else f"{name}_{scale}_{slug(backbone + ' ' + overrides)}"
 
 
-def _line_panels(points: pd.DataFrame, regions: tuple[str, ...], value: str, title: str, xlabel: str, ylabel: str):
+def _line_panels(points: pd.DataFrame, regions: tuple[str, ...], value: str, title: str, xlabels: tuple[str, ...], ylabel: str):
     """One group's figure: a panel per (dataset, region), a line per method (colour, marker) and
-    initialisation (line style), the mean over seeds with one sample std as a band, a cross on
-    each diverged seed; one legend below the panels."""
+    initialisation (line style), the mean over seeds with one sample std as a band (within
+    0..100), a cross on each diverged seed; one legend below the panels. ``xlabels``: one per
+    region."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -163,14 +164,14 @@ def _line_panels(points: pd.DataFrame, regions: tuple[str, ...], value: str, tit
                         g = runs.groupby("width")[value]
                         mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
                         st = styles[label]
-                        ax.fill_between(mean.index, mean - std, mean + std, color=st["color"], alpha=0.15, lw=0)
+                        ax.fill_between(mean.index, (mean - std).clip(0, 100), (mean + std).clip(0, 100), color=st["color"], alpha=0.15, lw=0)
                         ax.plot(mean.index, mean.to_numpy(), color=st["color"], ls=dashes[init], marker=st["marker"])
                         bad = runs[runs["diverged"]]
                         if len(bad):
                             ax.scatter(bad["width"], bad[value], **DIVERGED)
                 ax.set_xticks(sorted(set(data["width"])) or sorted(set(points["width"])))
                 ax.set_title(fit_title(f"{dataset_text(dataset)}: {region}", PAGE_IN / len(regions) - 0.3), fontsize=8)
-                ax.set_xlabel(xlabel)
+                ax.set_xlabel(xlabels[j])
                 ax.set_ylabel(ylabel)
         handles = [Line2D([], [], color=styles[lab]["color"], marker=styles[lab]["marker"], label=lab) for lab in labels]
         if len(inits) > 1:
@@ -183,14 +184,14 @@ def _line_panels(points: pd.DataFrame, regions: tuple[str, ...], value: str, tit
     return fig
 
 
-def _group_figures(points: pd.DataFrame, name: str, regions: tuple[str, ...], value: str, what: str, xlabel: str,
+def _group_figures(points: pd.DataFrame, name: str, regions: tuple[str, ...], value: str, what: str, xlabels: tuple[str, ...],
                    ylabel: str) -> dict[str, object]:  # fmt: skip
     figures = {}
     for n, group in enumerate(_groups(points)):
         scale, backbone, overrides = group
         mine = points[(points[GROUP] == pd.Series(group, index=GROUP)).all(axis=1)]
         title = f"{what}: {scale} scale, {backbone}" + (f", settings {overrides}" if overrides else "")
-        figures[_group_stem(name, group, n == 0)] = _line_panels(mine, regions, value, title, xlabel, ylabel)
+        figures[_group_stem(name, group, n == 0)] = _line_panels(mine, regions, value, title, xlabels, ylabel)
     return figures
 
 
@@ -198,7 +199,7 @@ def trimap_figures(tidy: pd.DataFrame) -> dict[str, object]:
     """Figure 5 per setting of the Table 2 suite: {file stem: figure} (``trimap`` first); empty
     without trimap data."""
     return _group_figures(trimap_points(tidy), "trimap", ("boundary", "non-boundary"), "miou",
-                          "Figure 5, trimap mIoU against band width", "trimap band half-width w (px)", "mIoU (%)")  # fmt: skip
+                          "Figure 5, trimap mIoU against band width", ("trimap band half-width w (px)",) * 2, "mIoU (%)")  # fmt: skip
 
 
 def trimap_figure(tidy: pd.DataFrame):
@@ -211,7 +212,7 @@ def boundary_figures(tidy: pd.DataFrame) -> dict[str, object]:
     """Boundary IoU against band width d and boundary F against tolerance t (%) for Figure 5's
     methods, laid out as Figure 5: {file stem: figure} (``boundary`` first)."""
     return _group_figures(boundary_points(tidy), "boundary", tuple(BOUNDARY_PANELS.values()), "value",
-                          "Boundary IoU and boundary F", "band width d / tolerance t (px)", "score (%)")  # fmt: skip
+                          "Boundary IoU and boundary F", ("band width d (px)", "tolerance t (px)"), "score (%)")  # fmt: skip
 
 
 def boundary_figure(tidy: pd.DataFrame):
@@ -269,11 +270,16 @@ def class_palette(dataset: str, num_classes: int) -> np.ndarray:
         return pal
 
 
+#: The colour of void (unscored) pixels in an overlay: white, as the paper's Figure 4 draws them
+#: (black is a class of its own in the VOC colour map: background).
+VOID_COLOUR = (255, 255, 255)
+
+
 def overlay(image: np.ndarray, labels: np.ndarray, pal: np.ndarray, alpha: float = 0.6) -> np.ndarray:
-    """uint8 [H, W, 3]: the label colours blended over the image; void pixels black."""
+    """uint8 [H, W, 3]: the label colours blended over the image; void pixels ``VOID_COLOUR``."""
     colour = pal[labels].astype(np.float32)
     out = (1 - alpha) * image.astype(np.float32) + alpha * colour
-    out[labels == 255] = 0
+    out[labels == 255] = VOID_COLOUR
     return out.round().astype(np.uint8)
 
 
@@ -346,7 +352,7 @@ def _class_names(record: dict, count: int) -> list[str]:
 def qualitative_figure(choice: QualitativeChoice):
     """Figures 6/7 for one choice of ``qualitative_choices``: a row per image (its id at the
     left), columns image / ground truth / PPCE / SEMEDA (0,1,0) before ReLU, the label colours
-    over the image, and a legend of the colours of every class shown (void in black)."""
+    over the image, and a legend of the colours of every class shown (void in white)."""
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
@@ -386,7 +392,7 @@ def qualitative_figure(choice: QualitativeChoice):
                     ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=6.5)
         handles = [Patch(facecolor=pal[c] / 255, edgecolor="0.4", lw=0.3, label=names[c]) for c in classes]
         if 255 in seen:
-            handles.append(Patch(facecolor="black", label="void (not scored)"))
+            handles.append(Patch(facecolor=np.array(VOID_COLOUR) / 255, edgecolor="0.4", lw=0.3, label="void (not scored)"))
         fig.legend(handles=handles, loc="outside lower center", ncol=6, frameon=False, fontsize=6.5, handlelength=1.2,
                    columnspacing=1.0)  # fmt: skip
         title = f"{describe_context(choice.dataset, choice.scale, choice.backbone, choice.init, choice.overrides)}; seed {choice.seed}"
@@ -413,7 +419,7 @@ def qualitative_figures(records_or_folder, max_images: int = 4) -> tuple[dict[st
 #: What the results page says of Figures 6/7.
 QUALITATIVE_CAPTION = (
     "Figures 6/7: validation images, their ground truth and the predictions of PPCE and SEMEDA (0,1,0) before ReLU "
-    "at the same seed, the class colours blended over the image (void in black)."
+    "at the same seed, the class colours blended over the image (void in white)."
 )
 
 

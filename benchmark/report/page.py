@@ -111,17 +111,22 @@ def _inline(text: str) -> str:
 
 
 def _paragraph(text: str) -> str:
-    """A Markdown paragraph as HTML: a <ul> where its lines are "- " items, else a <p>."""
-    lines = text.splitlines()
-    if not lines or not lines[0].startswith("- "):
-        return f"<p>{_inline(text)}</p>"
-    items: list[str] = []
-    for line in lines:
-        if line.startswith("- "):
-            items.append(line[2:])
-        else:
-            items[-1] += " " + line.strip()
-    return "<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>"
+    """Markdown paragraphs as HTML: a <ul> for a block whose lines are "- " items (a line that
+    does not start one continues the item above), else a <p>."""
+    out = []
+    for block in text.split("\n\n"):
+        lines = block.splitlines()
+        if not lines or not lines[0].startswith("- "):
+            out.append(f"<p>{_inline(block)}</p>")
+            continue
+        items: list[str] = []
+        for line in lines:
+            if line.startswith("- "):
+                items.append(line[2:])
+            else:
+                items[-1] += " " + line.strip()
+        out.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
+    return "\n".join(out)
 
 
 def _row(cells: Sequence[str], tag: str = "td") -> str:
