@@ -90,7 +90,7 @@ svg.spark { vertical-align: middle; }
 #: figures" (a part from outside the package).
 LAYOUT: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("claims", "The paper's claims", ("claims",), ()),
-    ("table1", "Table 1", ("table1",), ()),
+    ("table1", "Table 1", ("table1",), (r"table1_seeds",)),
     ("table2", "Table 2", ("table2",), ()),
     ("trimap", "Figure 5: the trimap", (), (r"trimap(_.*)?", r"boundary(_.*)?")),
     ("leaderboard", "Leaderboard", ("leaderboard",), (r"leaderboard_.*",)),
