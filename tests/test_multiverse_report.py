@@ -144,18 +144,19 @@ def test_claims_md_gains_the_multiverse_only_with_its_own_runs(tidy, tmp_path):
     assert "## Across the multiverse: streets, deeplabv2_small, small, scratch" in text
     assert "| C1 SEMEDA above PPCE | semeda(1,0,0) before ReLU | 2 above | 1 not shown | 1 below | 4 of 18 | 14 | above |" in text
     assert "| C2 before ReLU above after ReLU | - | not in the multiverse: it has no after-ReLU row | - | - | - | - | - |" in text
-    # Records of the protocols other suites run alone (default, clipping off, mean over channels): unchanged.
+    # Records of the protocols other suites run alone (default, clipping off, mean over channels): unchanged,
+    # and no multiverse table either (those protocols are the other suites' tables to show).
     folder = tmp_path / "others"
     write_multiverse(folder, own_runs=False)
     other = report.load_tidy(folder)[0]
     verdicts = claims_table(other, default)
-    assert multiverse_claims(multiverse_table(other))["measured"].sum() > 0
+    assert multiverse_table(other).empty and report.multiverse_figure(other) is None
     assert claims_markdown(verdicts, multiverse_claims(multiverse_table(other))) == claims_markdown(verdicts)
 
 
 def test_claims_md_shares_only_where_the_multiverse_ran(tmp_path):
-    """A second place (pre-trained) holding only the protocols other suites run gets no share
-    section beside the place the multiverse ran at."""
+    """A second place (pre-trained) holding only the protocols other suites run gets no section
+    of the multiverse's table, figure or shares beside the place the multiverse ran at."""
     runs, others = tmp_path / "runs", tmp_path / "others"
     write_multiverse(runs)
     write_multiverse(others, own_runs=False)
@@ -165,10 +166,14 @@ def test_claims_md_shares_only_where_the_multiverse_ran(tmp_path):
         record["run_id"] += "-pretrained"
         write_record(runs, record)
     tidy = report.load_tidy(runs)[0]
-    places = multiverse_claims(multiverse_table(tidy))
-    # scratch: SEMEDA (1,0,0) under protocols 1, 11, 12, 13, (0,1,0) under 11, PPCE on edges
-    # under 1 and 11; pre-trained: SEMEDA (1,0,0) under 1 and 13, PPCE on edges under 1
-    assert places.groupby("init")["measured"].sum().to_dict() == {"scratch": 7, "synthetic-pretrained": 3}
+    table = multiverse_table(tidy)
+    assert set(table["init"]) == {"scratch"} and len(table) == 18 * 5
+    places = multiverse_claims(table)
+    # scratch: SEMEDA (1,0,0) under protocols 1, 11, 12, 13, (0,1,0) under 11, PPCE on edges under 1 and 11
+    # (pre-trained: SEMEDA (1,0,0) under 1 and 13, PPCE on edges under 1, other suites' runs alone)
+    assert places.groupby("init")["measured"].sum().to_dict() == {"scratch": 7}
+    assert list(report.multiverse_figures(tidy)) == ["multiverse"]
+    assert "synthetic-pretrained" not in report.multiverse_markdown(table)
     text = claims_markdown(claims_table(tidy), multiverse_claims(multiverse_table(tidy)))
     assert "## Across the multiverse: streets, deeplabv2_small, small, scratch" in text
     assert "Across the multiverse: streets, deeplabv2_small, small, synthetic-pretrained" not in text
@@ -204,7 +209,7 @@ def test_figure_and_build(tidy, tmp_path):
     write_multiverse(folder)
     built = report.build_report(folder, tmp_path / "out", suite="multiverse")
     names = {p.name for p in built.files}
-    assert {"multiverse.md", "multiverse.csv", "multiverse.tex", "multiverse.png"} <= names
+    assert {"multiverse.md", "multiverse.csv", "multiverse.tex", "multiverse.png", "multiverse.svg"} <= names
     csv = pd.read_csv(tmp_path / "out" / "multiverse.csv")
     assert len(csv) == 90 and csv.loc[(csv["protocol"] == 11) & (csv["column"] == "ppce_edges(1)"), "diff_mean"].iloc[0] == 0.3
     assert r"$\Delta$ +3.0 [+0.5, +5.5]" in (tmp_path / "out" / "multiverse.tex").read_text()

@@ -52,8 +52,13 @@ def test_notebook_executes(path, records_dir, monkeypatch):
     outputs = [o for c in book.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     shown = [o.get("data", {}) for o in outputs]
-    if path.stem in ("table1", "table2"):
-        assert any(f"# Table {path.stem[-1]}" in d.get("text/markdown", "") for d in shown)
+    streams = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "TqdmWarning" not in streams and "IProgress" not in streams  # no progress-bar warning
+    pngs = [d["image/png"] for d in shown if "image/png" in d]
+    assert len(pngs) == len(set(pngs)), "a figure shown twice (display and the inline backend)"
+    if path.stem in ("table1", "table2"):  # the table the notebook is named for comes first
+        first = next(d for d in shown if d)
+        assert f"# Table {path.stem[-1]}" in first.get("text/markdown", "")
     if path.stem == "sensitivity":
         assert any("# Sensitivity" in d.get("text/markdown", "") for d in shown)
         assert any("# The paper's claims" in d.get("text/markdown", "") for d in shown)

@@ -173,12 +173,15 @@ def test_report_files_rebuild_byte_identical(records, tmp_path):
     b = report.build_report(records, tmp_path / "b")
     names = sorted(p.name for p in a.files)
     for name in ("tidy.csv", "tidy.parquet", "table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv",
-                 "table2.tex", "trimap.png", "trimap.svg", "trimap.csv", "boundary.png", "boundary.csv",
-                 "sensitivity.md", "curves_table1.png", "qualitative_streets_small.png",
-                 "qualitative_shapes_small.png"):  # fmt: skip
+                 "table2.tex", "trimap.png", "trimap.svg", "trimap.csv", "boundary.png", "boundary.svg", "boundary.csv",
+                 "sensitivity.md", "curves_table1.png", "curves_table1.pdf", "qualitative_streets_small.png",
+                 "qualitative_streets_small.svg", "qualitative_shapes_small.png", "index.html"):  # fmt: skip
         assert name in names
+    for name in names:  # every figure has its vector twin
+        if name.endswith(".png"):
+            assert {name[:-4] + ".svg", name[:-4] + ".pdf"} & set(names), name
     for name in ("table1.md", "table1.csv", "table1.tex", "table2.md", "table2.csv", "table2.tex", "trimap.csv", "tidy.csv",
-                 "boundary.csv", "sensitivity.md"):
+                 "boundary.csv", "sensitivity.md", "trimap.svg", "qualitative_streets_small.svg", "curves_table1.pdf"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     assert a.warnings == []
     assert report.build_report(records).out == records / "report"
@@ -216,7 +219,7 @@ def test_palette_and_overlay():
     assert tuple(voc[1]) == (128, 0, 0) and tuple(voc[255]) == (0, 0, 0)
     image = np.full((1, 2, 3), 100, np.uint8)
     out = figures.overlay(image, np.array([[0, 255]], np.uint8), pal, alpha=0.5)
-    assert out[0, 0].tolist() == [114, 82, 114] and out[0, 1].tolist() == [0, 0, 0]
+    assert out[0, 0].tolist() == [114, 82, 114] and out[0, 1].tolist() == [255, 255, 255]  # void white, as in the paper
 
 
 def test_overrides_column(tmp_path):
@@ -285,8 +288,10 @@ def test_a_new_method_gets_its_own_row(tmp_path):
     assert len(t1) == 15 and t1.iloc[-1]["loss"] == "lovasz(1)" and math.isnan(t1.iloc[-1]["paper"])
     assert t1.iloc[-1]["diff_mean"] == pytest.approx(1.5)
     assert "| lovasz(1) | 1 | - | - | - | 54.0 ± 2.8 | 2 | s0 +2.0, s1 +1.0 | +1.5 [-4.9, +7.9] |" in report.table_markdown("table1", t1)
-    assert "lovasz(1)" in set(t2["method_name"])  # Table 2 lists it after the paper's three rows
-    assert "lovasz(1)" in set(report.trimap_points(tidy)["label"])
+    assert "lovasz(1)" in set(t2["method_name"])  # Table 2 lists it after the paper's three rows, where it ran
+    assert set(t2.loc[t2["method_name"] == "lovasz(1)", "dataset"]) == {"streets"} and len(t2) == 2 * 2 * 3 + 1
+    # Figure 5 is the paper's figure: PPCE and Table 2's SEMEDA row, never a further method
+    assert set(report.trimap_points(tidy)["label"]) == {"ppce"}
 
 
 def test_claims_verdicts(tmp_path):

@@ -26,6 +26,19 @@ def test_markdown_of_sections():
     assert report.markdown("Heading", [], empty="Nothing yet.") == "# Heading\n\nNothing yet.\n"
 
 
+def test_rows_set_apart_and_a_banner():
+    apart = report.Section("T", ["a", "b"], [["1", "2"]], apart=[["3", "4"]], apart_label="Every seed diverged")
+    doc = report.Document("Heading", [apart], banner="Plumbing check.")
+    assert doc.markdown() == (
+        "**Plumbing check.**\n\n# Heading\n\n## T\n\n| a | b |\n|---|---|\n| 1 | 2 |\n| **Every seed diverged** |  |\n| 3 | 4 |\n"
+    )
+    assert report.latex([apart], empty="x", banner="Plumbing check.").splitlines()[:12] == [
+        "% Plumbing check.", "% T", r"\begin{table}[t]", r"\centering", r"\small", r"\begin{tabular}{ll}", r"\toprule",
+        r"a & b \\", r"\midrule", r"1 & 2 \\", r"\midrule", r"\multicolumn{2}{l}{\emph{Every seed diverged}} \\",
+    ]  # fmt: skip
+    assert report.latex([], empty="nothing", banner="Plumbing check.") == "% Plumbing check.\n% nothing\n"
+
+
 def test_latex_of_sections():
     text = report.latex([SECTION], empty="nothing")
     assert text.splitlines() == [
@@ -71,7 +84,8 @@ def test_a_registered_part_is_built(two_runs, tmp_path, toy_part):
     assert (tmp_path / "toy" / "toy.txt").read_text() == "2 records, suites toy\n"
     names = [p.name for p in built.files]
     # in registration order: the parts every suite builds (tidy table, qualitative figures), then the toy's
-    assert names == ["tidy.parquet", "tidy.csv", "qualitative_streets_small.png", "toy.txt"]
+    assert names == ["tidy.parquet", "tidy.csv", "qualitative_streets_small.png", "qualitative_streets_small.svg", "toy.txt",
+                     "index.html"]  # then the results page of every part's files
 
 
 def test_registry_rules(toy_part):

@@ -59,32 +59,56 @@ protocol, the specification curve), ``tables`` (Tables 1 and 2, with the claims)
 ``build`` (the command), ``readme_tables`` (the README files' tables).
 """
 
+import warnings as _warnings
+
+with _warnings.catch_warnings():
+    # The report draws no progress bar, but the methods' registry imports smp, whose hub
+    # client imports ``tqdm.auto``: in a notebook kernel without ipywidgets that import warns
+    # "IProgress not found" (and falls back to the console bar). Imported once here, silenced.
+    _warnings.filterwarnings("ignore", message="IProgress not found")
+    import tqdm.auto  # noqa: F401
+
 from benchmark.report.build import Report, build_parser, build_report, check_report, main
 from benchmark.report.cells import diff_text, metric_text, ours_text
-from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
+from benchmark.report.claims import claims_document, claims_markdown, claims_table, multiverse_claims
 from benchmark.report.curves import curves_figure, suite_records
 from benchmark.report.figures import (
     boundary_figure,
     boundary_points,
+    boundary_figures,
     class_palette,
+    qualitative_choices,
     qualitative_figures,
     trimap_figure,
+    trimap_figures,
     trimap_points,
     trimap_summary,
 )
-from benchmark.report.leaderboard import budget_figure, leaderboard_latex, leaderboard_markdown, leaderboard_table, weight_figure
-from benchmark.report.multiverse import curve_points, dot_matrix, multiverse_figure, multiverse_latex, multiverse_markdown, multiverse_table
+from benchmark.report.leaderboard import leaderboard_document, leaderboard_latex, leaderboard_markdown, leaderboard_table
+from benchmark.report.leaderboard_figures import budget_figure, forest_figure, weight_figure
+from benchmark.report.multiverse import (
+    curve_points,
+    dot_matrix,
+    multiverse_document,
+    multiverse_figure,
+    multiverse_figures,
+    multiverse_latex,
+    multiverse_markdown,
+    multiverse_table,
+)
 from benchmark.report.output import PartInput, PartOutput
 from benchmark.report.parts import PARTS, Part, register_part, suite_names
-from benchmark.report.render import Section, frame_csv, latex, latex_text, markdown
-from benchmark.report.sensitivity import sensitivity_latex, sensitivity_markdown, sensitivity_table
+from benchmark.report.page import page_html
+from benchmark.report.render import Document, Section, frame_csv, latex, latex_text, markdown
+from benchmark.report.sensitivity import sensitivity_document, sensitivity_latex, sensitivity_markdown, sensitivity_table
 from benchmark.report.stats import paired_differences, t_interval
-from benchmark.report.tables import table1, table2, table_latex, table_markdown
+from benchmark.report.tables import table1, table2, table_document, table_latex, table_markdown
 from benchmark.report.tidy import CONTEXT, load_folder, load_tidy, tidy_records
 from benchmark.search_definition import load_definitions
 
 __all__ = [
     "CONTEXT",
+    "Document",
     "PARTS",
     "Part",
     "PartInput",
@@ -92,11 +116,13 @@ __all__ = [
     "Report",
     "Section",
     "boundary_figure",
+    "boundary_figures",
     "boundary_points",
     "budget_figure",
     "build_parser",
     "build_report",
     "check_report",
+    "claims_document",
     "claims_markdown",
     "claims_table",
     "class_palette",
@@ -104,9 +130,11 @@ __all__ = [
     "curves_figure",
     "diff_text",
     "dot_matrix",
+    "forest_figure",
     "frame_csv",
     "latex",
     "latex_text",
+    "leaderboard_document",
     "leaderboard_latex",
     "leaderboard_markdown",
     "leaderboard_table",
@@ -117,14 +145,19 @@ __all__ = [
     "markdown",
     "metric_text",
     "multiverse_claims",
+    "multiverse_document",
     "multiverse_figure",
+    "multiverse_figures",
     "multiverse_latex",
     "multiverse_markdown",
     "multiverse_table",
     "ours_text",
+    "page_html",
     "paired_differences",
+    "qualitative_choices",
     "qualitative_figures",
     "register_part",
+    "sensitivity_document",
     "sensitivity_latex",
     "sensitivity_markdown",
     "sensitivity_table",
@@ -133,10 +166,12 @@ __all__ = [
     "t_interval",
     "table1",
     "table2",
+    "table_document",
     "table_latex",
     "table_markdown",
     "tidy_records",
     "trimap_figure",
+    "trimap_figures",
     "trimap_points",
     "trimap_summary",
     "weight_figure",

@@ -1,7 +1,8 @@
 """``python -m benchmark.report``: records -> tidy table -> the registered parts' files, in one loop.
 
-``build_report`` reads the records once, makes the tidy table and runs every part of
-``benchmark.report.parts`` that the suite asks for; ``check_report`` rebuilds into a
+``build_report`` reads the records once, makes the tidy table, runs every part of
+``benchmark.report.parts`` that the suite asks for, then writes the results page of what they
+wrote (``benchmark.report.page``: ``index.html``); ``check_report`` rebuilds into a
 temporary folder and names the files that differ from a committed report (``--check DIR``).
 """
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from benchmark.cli import ArgumentParser, UserError, add_import_option, import_from_argv, import_plugins, main_guard, writable_folder
 from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.page import write_page
 from benchmark.report.parts import ALL, PARTS, parts_for, suite_names
 from benchmark.report.tidy import check_records_folder, load_folder, reported, tidy_records
 from benchmark.search_definition import load_definitions
@@ -61,11 +63,12 @@ def evaluate_kept(folder: str | os.PathLike, records: list[dict], data_root: str
 
 
 def build_report(records: str | os.PathLike, out: str | os.PathLike | None = None, suite: str = ALL,
-                 *, from_predictions: bool = False, data_root: str | None = None) -> Report:
+                 *, from_predictions: bool = False, data_root: str | None = None, links_from: str | os.PathLike | None = None) -> Report:
     """Rebuild the tidy table and the ``suite``'s tables and figures from ``records`` into
     ``out`` (default ``<records>/report``): every registered part the suite asks for
-    (``parts.parts_for``), in registration order. Any suite name no part knows (e.g. a
-    sweep's ``smoke``) rebuilds everything."""
+    (``parts.parts_for``), in registration order, then the results page ``index.html`` of
+    what they wrote. Any suite name no part knows (e.g. a sweep's ``smoke``) rebuilds everything.
+    ``links_from``: the folder the page's links to the records are written from (default: ``out``)."""
     recs, warnings = load_folder(records)
     updated = evaluate_kept(records, recs, data_root) if from_predictions else []
     out = Path(out) if out is not None else Path(records) / "report"
@@ -77,10 +80,12 @@ def build_report(records: str | os.PathLike, out: str | os.PathLike | None = Non
     read = set(tidy["run_id"]) if not tidy.empty else set()
     known = suite_names()[:-1]
     inputs = PartInput(records=recs, tidy=everything, reported=tidy, reported_records=[r for r in recs if r["run_id"] in read],
-                       suites=(suite,) if suite in known else tuple(known), definitions=tuple(load_definitions(records)))  # fmt: skip
-    output = PartOutput(out, warnings=warnings)
+                       suites=(suite,) if suite in known else tuple(known), definitions=tuple(load_definitions(records)),
+                       folder=Path(records))  # fmt: skip
+    output = PartOutput(out, warnings=warnings, links_from=Path(links_from) if links_from is not None else None)
     for part in parts_for(suite):
         part.write(inputs, output)
+    write_page(inputs, output)
     return Report(out, everything, output.files, list(dict.fromkeys(output.warnings)), updated)
 
 
@@ -94,7 +99,7 @@ def check_report(records: str | os.PathLike, reference: str | os.PathLike, suite
     if not reference.is_dir():
         raise UserError(f"report folder {reference} to check against does not exist")
     with tempfile.TemporaryDirectory(prefix="report-check-") as tmp:
-        report = build_report(records, tmp, suite, **options)
+        report = build_report(records, tmp, suite, links_from=reference, **options)  # the page's links as from reference
         names = [p.name for p in report.files]
         problems = []
         for name in sorted(names):
@@ -109,11 +114,21 @@ def check_report(records: str | os.PathLike, reference: str | os.PathLike, suite
     return report, problems
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default where it says something: not for a flag, an option without
+    one, or a help text that names its default itself."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(
         prog="python -m benchmark.report",
         description="Rebuild the tables and figures from run records (never trains).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_DefaultsFormatter,
     )
     p.add_argument("--suite", default=ALL, choices=suite_names(), help="which tables and figures to rebuild")
     p.add_argument("--records", default="runs", help="folder of run records (*.json)")

@@ -13,7 +13,7 @@ import pandas as pd
 from benchmark.divergence import RULE_TEXT
 from benchmark.report.stats import BOUNDARY_COLUMNS
 
-__all__ = ["COMMON_NOTE", "diff_seeds_text", "diff_text", "diverged_text", "holm_text", "interval_text", "mean_std_text",
+__all__ = ["COMMON_NOTE", "DIVERGED_APART", "all_diverged", "diff_seeds_text", "diff_text", "diverged_text", "holm_text", "interval_text", "mean_std_text",
            "metric_headers", "metric_text", "ours_text", "paper_text"]  # fmt: skip
 
 #: The note under every table of mIoU cells with paired differences (Tables 1 and 2, the leaderboard).
@@ -26,6 +26,16 @@ COMMON_NOTE = (
     "'(def. k)': made under the metric's earlier definition k (see its docstring), compared only with PPCE under the same one. "
     f"'diverged k/n': k of the cell's n runs diverged by the suite's rule ({RULE_TEXT}); their values stay in the mean."
 )
+
+
+#: The label above a table's rows whose every seed diverged, set apart below a rule line.
+DIVERGED_APART = "Every seed diverged: the mean says how the loss fails, not how well it segments"
+
+
+def all_diverged(r) -> bool:
+    """Whether every run of a cell (ok and failed; at least one) diverged by the suite's rule."""
+    runs = r["n"] + r["n_failed"]
+    return bool(runs) and r.get("n_diverged", 0) == runs
 
 
 def mean_std_text(mean: float, std: float, n: int) -> str:

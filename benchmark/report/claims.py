@@ -19,15 +19,17 @@ The rules are written here, before any run, and applied to every context Table 1
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
-from benchmark.report.render import Section, markdown
+from benchmark.report.render import Document, Section
+from benchmark.report.scope import plumbing_banner
 from benchmark.report.stats import holm, paired_p_value, seed_cells, t_interval
 from benchmark.report.tidy import BASELINE, CONTEXT, table1_rows, width_of, reported
 from benchmark.spec import row_label
 
-__all__ = ["CLAIMS", "EQUAL_MARGIN", "VERDICT_WORDS", "claims_table", "claims_markdown", "equal_verdict", "multiverse_claims",
+__all__ = ["CLAIMS", "EQUAL_MARGIN", "VERDICT_WORDS", "claims_document", "claims_table", "claims_markdown", "equal_verdict", "multiverse_claims",
            "sign_verdict"]  # fmt: skip
 
 #: "About equal": the paired 95% interval inside +-EQUAL_MARGIN points of mIoU.
@@ -252,16 +254,24 @@ def _claims_sections(t: pd.DataFrame) -> list[Section]:
     return sections
 
 
-def claims_markdown(t: pd.DataFrame, multiverse: pd.DataFrame | None = None) -> str:
+def claims_document(t: pd.DataFrame, multiverse: pd.DataFrame | None = None, plumbing: Sequence[str] = ()) -> Document:
     """claims.md: per context of Table 1, each claim's verdict with its interval; then, once the
     records hold a run only the multiverse makes, the share of its protocols per verdict
     (``multiverse``: ``multiverse_claims(...)``). Before that, every protocol measured is one
-    Table 1 or the sensitivity study already shows, and the file reads as it did."""
+    Table 1 or the sensitivity study already shows, and the file reads as it did. ``plumbing``:
+    the scales of a plumbing check among Table 1's contexts, left out of ``t`` (no verdict is
+    drawn from them): the file's first line says so."""
     shares = multiverse if multiverse is not None and not multiverse.empty and multiverse["own_runs"].sum() else None
     sections = _multiverse_sections(shares) if shares is not None else []
+    banner = plumbing_banner(plumbing)
     if t.empty:
-        intro = ["No record of Table 1's runs."]
+        intro = ["No verdict: Table 1's runs are a plumbing check." if plumbing else "No record of Table 1's runs."]
     else:
         intro = [(__doc__ or "").split("\n\n", 1)[1].strip()]
         sections = _claims_sections(t) + sections
-    return markdown("The paper's claims against our records", sections, intro=intro)
+    return Document("The paper's claims against our records", sections, intro=intro, banner=banner)
+
+
+def claims_markdown(t: pd.DataFrame, multiverse: pd.DataFrame | None = None, plumbing: Sequence[str] = ()) -> str:
+    """claims.md as text (``claims_document``)."""
+    return claims_document(t, multiverse, plumbing).markdown()

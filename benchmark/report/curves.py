@@ -2,7 +2,9 @@
 
 One panel per (context, row), one thin line per seed and term, log scale, so that a
 divergence (a PPCE term thrown far above chance, or one that never leaves log C) is seen
-at a glance. The dashed line is log C, a uniform prediction's cross-entropy.
+at a glance; a cross ends the PPCE curve of a run the divergence rule marks. The dashed line
+is log C, a uniform prediction's cross-entropy. Its vector twin is a PDF: thousands of
+logged points make an SVG four times its size.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 import math
 
 from benchmark.data import dataset_info
+from benchmark.divergence import record_diverged
 from benchmark.overrides import overrides_text, settings_text
 from benchmark.report.output import PartInput, PartOutput
+from benchmark.report.style import DIVERGED
 from benchmark.report.tidy import is_reported
 from benchmark.spec import row_key, row_label
 
@@ -56,8 +60,13 @@ def curves_figure(records: list[dict], keys: set | None = None):
     colours = dict(zip(("ppce", "total"), sns.color_palette("deep", 2)))
     for ax in axes.flat[len(order):]:
         ax.set_visible(False)
+    marked = False
     for ax, panel in zip(axes.flat, order):
         (dataset, scale, backbone, init, overrides), key = panel
+        try:
+            num_classes = dataset_info(dataset).num_classes
+        except ValueError:
+            num_classes = None
         for r in sorted(panels[panel], key=lambda r: r["spec"].get("seed", 0)):
             curve = r["loss_curve"]
             for term in ("total", "ppce"):
@@ -65,16 +74,23 @@ def curves_figure(records: list[dict], keys: set | None = None):
                     values = [v if v is not None and v > 0 else float("nan") for v in curve[term]]
                     ax.plot(curve["step"], values, lw=0.7, alpha=0.8, color=colours[term],
                             label=term if r is panels[panel][0] else None)  # fmt: skip
-        try:
-            ax.axhline(math.log(dataset_info(dataset).num_classes), color="0.4", lw=0.6, ls="--")
-        except ValueError:
-            pass
+            if num_classes and record_diverged(r, num_classes):
+                last = next((i for i in range(len(curve["ppce"]) - 1, -1, -1) if (curve["ppce"][i] or 0) > 0), None)
+                if last is not None:
+                    ax.scatter([curve["step"][last]], [curve["ppce"][last]], label=None if marked else "diverged", **{**DIVERGED, "s": 14})
+                    marked = True
+        if num_classes:
+            ax.axhline(math.log(num_classes), color="0.4", lw=0.6, ls="--")
         ax.set_yscale("log")
         title = row_label(key) + f"\n{dataset}, {scale}, {init}" + (f", {overrides}" if overrides else "")
         ax.set_title(title, fontsize=7)
         ax.tick_params(labelsize=6)
         ax.grid(True, alpha=0.3, which="both", lw=0.4)
-    axes.flat[0].legend(fontsize=6, frameon=False)
+    handles = {}
+    for ax in axes.flat:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+    fig.legend(list(handles.values()), list(handles), loc="outside upper right", fontsize=7, frameon=False, ncol=len(handles))
     fig.supxlabel("training step", fontsize=8)
     fig.supylabel("loss (log scale); dashed: log C", fontsize=8)
     return fig
@@ -103,4 +119,6 @@ def write_curves(inputs: PartInput, out: PartOutput) -> None:
             continue
         fig = curves_figure(suite_records(inputs.reported_records, suite), None)
         if fig is not None:
-            out.figure(f"curves_{suite}", fig)
+            out.figure(f"curves_{suite}", fig, formats=("png", "pdf"),
+                       caption=f"The loss curves of the {suite} suite's runs: per row and context, each seed's PPCE term and total "
+                               "against the step (log scale); dashed: log C; a cross: a run that diverged.")  # fmt: skip

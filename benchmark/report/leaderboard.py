@@ -18,7 +18,8 @@ import pandas as pd
 from benchmark.overrides import overrides_text
 from benchmark.report.cells import COMMON_NOTE, diff_text, holm_text, metric_headers, metric_text, ours_text
 from benchmark.report.output import PartInput, PartOutput
-from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.render import Document, Section, frame_csv, latex
+from benchmark.report.scope import plumbing_banner
 from benchmark.report.stats import SeedMetrics, add_holm, holm
 from benchmark.report.tidy import BASELINE, CONTEXT, describe_context, lambdas_text, registered, reported, sorted_rows, text_tokens
 from benchmark.spec import RowKey, row_key, row_label, scale_settings
@@ -36,8 +37,8 @@ from benchmark.tuning import (
     scaled_params,
 )
 
-__all__ = ["TUNED_PPCE_LABEL", "budget_figure", "leaderboard_latex", "leaderboard_markdown", "leaderboard_sections", "leaderboard_table",
-           "lr_trials", "search_trials", "tuned_context", "weight_figure", "weight_table", "write_leaderboard"]  # fmt: skip
+__all__ = ["TUNED_PPCE_LABEL", "budget_points", "leaderboard_document", "leaderboard_latex", "leaderboard_markdown", "leaderboard_sections",
+           "leaderboard_table", "lr_trials", "search_trials", "tuned_context", "weight_table", "write_leaderboard"]  # fmt: skip
 
 #: The label of the tuned baseline's row: PPCE at the learning rate its search selected.
 TUNED_PPCE_LABEL = "ppce, tuned learning rate"
@@ -367,32 +368,50 @@ def leaderboard_sections(t: pd.DataFrame) -> list[Section]:
     return sections
 
 
+def _banner(t: pd.DataFrame) -> str:
+    return plumbing_banner(t["scale"]) if "scale" in t.columns else ""
+
+
+def leaderboard_document(t: pd.DataFrame) -> Document:
+    """The document of ``leaderboard_table(...)``."""
+    return Document("Leaderboard: every loss at its searched weight, % mIoU on the reported split", leaderboard_sections(t),
+                    empty="No record of a weight search.", banner=_banner(t))  # fmt: skip
+
+
 def leaderboard_markdown(t: pd.DataFrame) -> str:
     """Markdown of ``leaderboard_table(...)``."""
-    return markdown("Leaderboard: every loss at its searched weight, % mIoU on the reported split", leaderboard_sections(t),
-                    empty="No record of a weight search.")  # fmt: skip
+    return leaderboard_document(t).markdown()
 
 
 def leaderboard_latex(t: pd.DataFrame) -> str:
     """LaTeX (booktabs) of ``leaderboard_table(...)``: one table environment per context."""
-    return latex(leaderboard_sections(t), empty="no record of a weight search")
+    return latex(leaderboard_sections(t), empty="no record of a weight search", banner=_banner(t))
 
 
 def write_leaderboard(inputs: PartInput, out: PartOutput) -> None:
     """``leaderboard.{md,csv,tex}``; with a search, ``leaderboard_trials.csv`` and the figures
-    ``leaderboard_budget.png`` and ``leaderboard_weights.png``. Reads every record: the
-    searches' trials as well as the seed runs."""
+    (``benchmark.report.leaderboard_figures``) ``leaderboard_forest`` (the tuned losses against
+    PPCE), ``leaderboard_budget`` and ``leaderboard_weights``. Reads every record: the searches'
+    trials as well as the seed runs."""
+    from benchmark.report import leaderboard_figures as figures
+
     everything = inputs.tidy
     t = leaderboard_table(everything, inputs.definitions, out.warnings)
-    out.table("leaderboard", leaderboard_markdown(t), frame_csv(t.drop(columns=["note"], errors="ignore")), leaderboard_latex(t))
+    out.table("leaderboard", leaderboard_document(t), frame_csv(t.drop(columns=["note"], errors="ignore")), leaderboard_latex(t))
     if t.empty:
         return
     out.text("leaderboard_trials.csv", frame_csv(weight_table(everything, inputs.definitions)))
-    for stem, make in (("leaderboard_budget", lambda t: budget_figure(t, inputs.definitions)),
-                       ("leaderboard_weights", lambda t: weight_figure(t, inputs.definitions))):
-        fig = make(everything)
+    made = (
+        ("leaderboard_forest", figures.forest_figure(t), figures.FOREST_CAPTION),
+        ("leaderboard_budget", figures.budget_figure(everything, inputs.definitions),
+         "The searches' budget: each loss's best tuning-split mIoU at each rung against the training steps its trials spent."),
+        ("leaderboard_weights", figures.weight_figure(everything, inputs.definitions),
+         "Every trial's tuning-split mIoU against its weight multiplier (PPCE's: its learning rate's), a panel per loss: a flat "
+         "curve is a loss that does not care much for its weight."),
+    )  # fmt: skip
+    for stem, fig, caption in made:
         if fig is not None:
-            out.figure(stem, fig)
+            out.figure(stem, fig, caption=caption)
 
 
 def budget_points(tidy: pd.DataFrame, definitions: list[SearchDefinition]) -> pd.DataFrame:
@@ -430,66 +449,6 @@ def _scores_of(trials: pd.DataFrame, ctx: tuple, method: str, grid: tuple[float,
         if g is not None:
             out[(g, int(r.step))] = float(r.miou) if r.status == "ok" and r.miou == r.miou else None
     return out
-
-
-def _figure_panels(frame: pd.DataFrame):
-    import matplotlib.pyplot as plt
-
-    datasets = list(dict.fromkeys(frame["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(6.0 * len(datasets), 4.2), squeeze=False)
-    return fig, dict(zip(datasets, axes[0]))
-
-
-def budget_figure(tidy: pd.DataFrame, definitions: list[SearchDefinition]):
-    """Best tuning-split mIoU against the training steps spent, one line per method and a panel
-    per dataset; None without search trials."""
-    import seaborn as sns
-
-    points = budget_points(tidy, definitions)
-    if points.empty:
-        return None
-    fig, panels = _figure_panels(points)
-    for dataset, ax in panels.items():
-        sns.lineplot(data=points[points["dataset"] == dataset], x="steps_spent", y="best_miou", hue="method", marker="o",
-                     palette=_method_colours(points["method"]), ax=ax)  # fmt: skip
-        ax.set(title=f"{dataset}: weight search budget", xlabel="training steps spent (all trials)", ylabel="best tuning mIoU at the rung (%)")
-        ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
-
-
-def _method_colours(methods: pd.Series) -> dict:
-    """One colour per method, the same in every panel and figure: tab20's ten strong colours
-    first, then its light ones (a default palette of 10 repeats itself past ten losses)."""
-    import seaborn as sns
-
-    tab20 = sns.color_palette("tab20", 20)
-    colours = tab20[0::2] + tab20[1::2]
-    return {m: colours[i % len(colours)] for i, m in enumerate(sorted(set(methods)))}
-
-
-def weight_figure(tidy: pd.DataFrame, definitions: list[SearchDefinition] = ()):
-    """Every trial's tuning-split mIoU against its weight multiplier (log scale), one line per
-    method and rung: a flat curve is a loss that does not care much for its weight. PPCE's
-    learning-rate search is the line ``ppce (lr)`` (its multiplier is on the learning rate)."""
-    import seaborn as sns
-
-    trials = search_trials(tidy, definitions)
-    if trials.empty:
-        return None
-    points = trials.assign(miou_pct=100 * trials["miou"], rung=trials["step"].map(lambda s: f"step {s}"),
-                           method=[m + (" (lr)" if k == "lr" else "") for m, k in zip(trials["method"], trials["searched"])])  # fmt: skip
-    fig, panels = _figure_panels(points)
-    for dataset, ax in panels.items():
-        sub = points[points["dataset"] == dataset]
-        sns.lineplot(data=sub, x="multiplier", y="miou_pct", hue="method", style="rung", markers=True, dashes=True,
-                     palette=_method_colours(points["method"]), ax=ax)  # fmt: skip
-        ax.set_xscale("log")
-        ax.set_xticks(sorted(set(sub["multiplier"])), [grid_text(m) for m in sorted(set(sub["multiplier"]))])
-        ax.set(title=f"{dataset}: tuning mIoU against the weight", xlabel="multiplier on the default lambdas", ylabel="tuning mIoU (%)")
-        ax.legend(fontsize=6, ncol=2)
-    fig.tight_layout()
-    return fig
 
 
 def weight_table(tidy: pd.DataFrame, definitions: list[SearchDefinition] = ()) -> pd.DataFrame:

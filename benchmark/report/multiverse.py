@@ -26,14 +26,16 @@ from benchmark.divergence import RULE_TEXT
 from benchmark.report.cells import diff_text, diverged_text, ours_text
 from benchmark.report.claims import CLAIMS, EQUAL_MARGIN, VERDICT_WORDS, equal_verdict, multiverse_claims, sign_verdict
 from benchmark.report.output import PartInput, PartOutput
-from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.render import Document, Section, frame_csv, latex
+from benchmark.report.scope import is_plumbing, plumbing_banner
+from benchmark.report.style import DIVERGED, PAGE_HEIGHT_IN, PAGE_IN, fit_title, paper_style, slug
 from benchmark.report.stats import cell_stats, seed_cells
 from benchmark.report.tidy import BASELINE, CONTEXT, default_context, overrides_tokens, place_title, reported, text_tokens
 from benchmark.spec import row_label
 from benchmark.suites import MULTIVERSE_AXES, MULTIVERSE_ROWS, SUITES, Row, multiverse_grid, multiverse_protocols, protocol_row
 
-__all__ = ["AXES", "multiverse_table", "multiverse_sections", "multiverse_markdown", "multiverse_latex", "curve_points",
-           "dot_matrix", "multiverse_figure", "multiverse_only_rows", "write_multiverse"]  # fmt: skip
+__all__ = ["AXES", "multiverse_table", "multiverse_sections", "multiverse_document", "multiverse_markdown", "multiverse_latex", "curve_points",
+           "dot_matrix", "multiverse_figure", "multiverse_figures", "multiverse_only_rows", "write_multiverse"]  # fmt: skip
 
 #: The axes' names, in ``MULTIVERSE_AXES``'s order: the table's columns of protocol values.
 AXES: tuple[str, ...] = tuple(axis for axis, _ in MULTIVERSE_AXES)
@@ -131,8 +133,9 @@ def multiverse_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> p
     ``distinct`` (False where an earlier protocol already gives the same run: the choices that
     differ do not apply to the method), ``only_multiverse`` (a run no other suite makes), the
     statistics of ``stats.cell_stats`` (values in %), ``claim`` and ``verdict``. A (protocol,
-    row) without records is a row with n = 0 and verdict "missing". Empty without any record
-    of the multiverse's rows."""
+    row) without records is a row with n = 0 and verdict "missing". Only the places where the
+    multiverse ran: those holding a run only it makes (a place holding other suites' runs alone,
+    two or three protocols of eighteen, is their tables' to show). Empty without such a place."""
     tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
     warnings = [] if warnings is None else warnings
     if tidy.empty:
@@ -141,7 +144,7 @@ def multiverse_table(tidy: pd.DataFrame, warnings: list[str] | None = None) -> p
     out = []
     for place, contexts in _places(seed_cells(tidy, warnings)).items():
         rows = _place_rows(place, contexts, only)
-        if any(r["n"] or r["n_failed"] for r in rows):
+        if any((r["n"] or r["n_failed"]) and r["only_multiverse"] for r in rows):
             out += rows
     return pd.DataFrame(out)
 
@@ -227,26 +230,44 @@ def multiverse_sections(t: pd.DataFrame, shares: pd.DataFrame | None = None) -> 
     return sections
 
 
+def _banner(t: pd.DataFrame) -> str:
+    return plumbing_banner(t["scale"]) if "scale" in t.columns else ""
+
+
+def multiverse_document(t: pd.DataFrame) -> Document:
+    """The document of ``multiverse_table(...)``: per place, one row per protocol (the default
+    first) and a column per method, then the share per verdict of each method (none at the
+    scale of a plumbing check: no verdict is drawn from it)."""
+    shares = multiverse_claims(t[~t["scale"].map(is_plumbing)]) if not t.empty else None
+    sections = multiverse_sections(t, shares) if not t.empty else []
+    return Document("Multiverse: every combination of the protocol choices the paper leaves open", sections,
+                    empty="No record of the multiverse's own runs.", banner=_banner(t))  # fmt: skip
+
+
 def multiverse_markdown(t: pd.DataFrame) -> str:
-    """Markdown of ``multiverse_table(...)``: per place, one row per protocol (the default first)
-    and a column per method, then the share per verdict of each method."""
-    sections = multiverse_sections(t, multiverse_claims(t)) if not t.empty else []
-    return markdown("Multiverse: every combination of the protocol choices the paper leaves open", sections,
-                    empty="No record of the multiverse's runs.")  # fmt: skip
+    """Markdown of ``multiverse_table(...)`` (``multiverse_document``)."""
+    return multiverse_document(t).markdown()
 
 
 def multiverse_latex(t: pd.DataFrame) -> str:
     """LaTeX (booktabs) of ``multiverse_table(...)``: one table environment per place."""
-    return latex(multiverse_sections(t), empty="no record of the multiverse's runs")
+    return latex(multiverse_sections(t), empty="no record of the multiverse's own runs", banner=_banner(t))
 
 
 def write_multiverse(inputs: PartInput, out: PartOutput) -> None:
-    """``multiverse.{md,csv,tex}`` and ``multiverse.png``, the specification curve."""
+    """``multiverse.{md,csv,tex}`` and ``multiverse.{png,svg}``, the specification curve (one
+    figure per place the multiverse ran at)."""
     t = multiverse_table(inputs.reported, out.warnings)
-    out.table("multiverse", multiverse_markdown(t), frame_csv(t), multiverse_latex(t))
-    fig = multiverse_figure(inputs.reported)
-    if fig is not None:
-        out.figure("multiverse", fig)
+    out.table("multiverse", multiverse_document(t), frame_csv(t), multiverse_latex(t))
+    for stem, fig in multiverse_figures(inputs.reported).items():
+        out.figure(stem, fig, caption=MULTIVERSE_CAPTION)
+
+
+MULTIVERSE_CAPTION = (
+    "The specification curve: per method, every protocol's paired mIoU difference to PPCE under the same protocol, "
+    "ranked, the default protocol in red; below, which value of each choice the protocol takes (grey: the choice does "
+    "not apply to the method)."
+)
 
 
 # --------------------------------------------------------------------------- specification curve
@@ -258,10 +279,10 @@ def curve_points(t: pd.DataFrame) -> pd.DataFrame:
 
     Columns: the place, ``base_overrides``, ``column``, ``method``, ``rank`` (0-based, the x
     position), ``protocol``, ``default``, ``diff_mean``, ``diff_ci_low``, ``diff_ci_high``
-    (points; NaN bounds for a single pair), ``diff_n``, ``verdict``, and one column per axis
+    (points; NaN bounds for a single pair), ``diff_n``, ``n_diverged``, ``verdict``, and one column per axis
     holding the protocol's value, None where the choice does not apply to the method."""
     columns = [*PLACE, "base_overrides", "column", "method", "rank", "protocol", "default", "diff_mean", "diff_ci_low",
-               "diff_ci_high", "diff_n", "verdict", *AXES]  # fmt: skip
+               "diff_ci_high", "diff_n", "n_diverged", "verdict", *AXES]  # fmt: skip
     if t.empty:
         return pd.DataFrame(columns=columns)
     points = t[(t["method"] != BASELINE[0]) & t["distinct"] & (t["diff_n"] >= 1)].copy()
@@ -292,83 +313,119 @@ def dot_matrix(points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=[*PLACE, "base_overrides", "column", "axis", "value", "rank", "protocol", "filled"])
 
 
+#: How the figure names each axis of the dot matrix (short enough for a page's width).
+AXIS_SHORT = {"gradient clipping": "clipping", "edge-net fitting input": "edge-net input", "SEMEDA |.| of Eq. (6)": "Eq. (6) |.|"}
+
+
 def _draw_curve(ax, g: pd.DataFrame, highlight: str) -> None:
-    """Each point's estimate with its 95% interval (none for a single pair), the default in ``highlight``."""
+    """Each point's estimate with its 95% interval (none for a single pair), the default in
+    ``highlight``, a cross on a protocol some of whose seeds diverged."""
     for is_default, colour in ((False, "0.25"), (True, highlight)):
         d = g[g["default"] == is_default]
         if d.empty:
             continue
         yerr = np.vstack([d["diff_mean"] - d["diff_ci_low"], d["diff_ci_high"] - d["diff_mean"]])
-        ax.errorbar(d["rank"], d["diff_mean"], yerr=np.nan_to_num(yerr), fmt="o", color=colour, ms=6 if is_default else 4,
-                    capsize=2, lw=1, label="default protocol" if is_default else "other protocols")  # fmt: skip
+        ax.errorbar(d["rank"], d["diff_mean"], yerr=np.nan_to_num(yerr), fmt="o", color=colour, ms=4.5 if is_default else 3,
+                    capsize=1.5, lw=0.9, label="default protocol" if is_default else "other protocols")  # fmt: skip
+    bad = g[g["n_diverged"] > 0]
+    if len(bad):
+        ax.scatter(bad["rank"], bad["diff_mean"], **DIVERGED)
     ax.axhline(0, color="0.5", lw=0.8, ls="--")
 
 
-def _draw_matrix(ax, m: pd.DataFrame, n_points: int, default_ranks: list[int], highlight: str) -> None:
-    """The dot matrix ``m`` (``dot_matrix``'s rows of one method): a row per choice value, top down."""
-    labels = list(dict.fromkeys(zip(m["axis"], m["value"])))
+def _matrix_rows() -> list[tuple[str, str]]:
+    """Every (axis, value) of the grid, top down, in ``MULTIVERSE_AXES``'s order."""
+    return [(axis, c.value) for axis, values in MULTIVERSE_AXES for c in values]
+
+
+def _draw_matrix(ax, m: pd.DataFrame, n_points: int, default_ranks: list[int], highlight: str, method: str) -> None:
+    """The dot matrix ``m`` (``dot_matrix``'s rows of one method): a row per choice value of the
+    grid, top down; a value that does not apply to the method is a grey band."""
+    labels = _matrix_rows()
     y = {lab: -i for i, lab in enumerate(labels)}
     ys = [y[(a, v)] for a, v in zip(m["axis"], m["value"])]
     filled = m["filled"].to_numpy(bool)
-    ax.scatter(m["rank"][~filled], [v for v, f in zip(ys, filled) if not f], s=14, facecolors="none", edgecolors="0.8", lw=0.6)
+    ax.scatter(m["rank"][~filled], [v for v, f in zip(ys, filled) if not f], s=9, facecolors="none", edgecolors="0.75", lw=0.5)
     colours = [highlight if r in default_ranks else "0.15" for r in m["rank"][filled]]
-    ax.scatter(m["rank"][filled], [v for v, f in zip(ys, filled) if f], s=18, c=colours)
-    ax.set_yticks(list(y.values()), [f"{a}: {v}" for a, v in labels], fontsize=7)
+    ax.scatter(m["rank"][filled], [v for v, f in zip(ys, filled) if f], s=11, c=colours)
+    for lab in labels:
+        if not axis_applies(lab[0], method):
+            ax.axhspan(y[lab] - 0.5, y[lab] + 0.5, color="0.93", lw=0)
+    ax.set_yticks(list(y.values()), [f"{AXIS_SHORT.get(a, a)}: {v}" for a, v in labels])
     axes = [a for a, _ in labels]
     for i in range(1, len(axes)):
         if axes[i] != axes[i - 1]:
             ax.axhline(-i + 0.5, color="0.7", lw=0.6)
     ax.set_ylim(-len(labels) + 0.5, 0.5)
     ax.set_xlim(-0.6, n_points - 0.4)
-    ax.set_xticks(range(n_points))
-    ax.set_xlabel("protocols, ranked by the estimate", fontsize=8)
+    ax.set_xticks(range(n_points), [str(i + 1) for i in range(n_points)], fontsize=6)
+    ax.set_xlabel("protocols, ranked by the estimate")
     ax.grid(False)
 
 
-def multiverse_figure(tidy: pd.DataFrame):
-    """The specification curve per method (a panel column per non-PPCE method; a pair of panel
-    rows per place): top, every protocol's paired mIoU difference to PPCE (points) with its
-    95% interval, sorted by the estimate, a dashed line at 0, the default protocol highlighted;
-    below, a dot matrix with a row per choice value (grouped by axis; choices that do not
-    apply to the method left out) and a filled dot where that protocol takes that value
-    (Simonsohn, Simmons and Nelson 2020, Figure 2). ``None`` when no protocol has data."""
-    import seaborn as sns
-    from matplotlib.figure import Figure
-
+def multiverse_figures(tidy: pd.DataFrame) -> dict[str, object]:
+    """The specification curve per method, one figure per place the multiverse ran at
+    (``multiverse`` for the first, ``multiverse_<place>`` for others): per method (a 2-column
+    grid), every protocol's paired mIoU difference to PPCE (points) with its 95% interval, sorted
+    by the estimate, a dashed line at 0, the default protocol highlighted, a cross where a seed
+    diverged; below it, a dot matrix with a row per choice value (grouped by axis; grey where the
+    choice does not apply to the method) and a filled dot where that protocol takes that value
+    (Simonsohn, Simmons and Nelson 2020, Figure 2). Empty when no protocol has data."""
     points = curve_points(multiverse_table(tidy))
     if points.empty:
-        return None
+        return {}
     matrix = dot_matrix(points)
     group = [*PLACE, "base_overrides"]
     places = list(dict.fromkeys(points[group].itertuples(index=False, name=None)))
+    figures = {}
+    for n, place in enumerate(places):
+        at = pd.Series(place, index=group)
+        stem = "multiverse" if n == 0 else "multiverse_" + slug(" ".join(str(v) for v in place if v))
+        figures[stem] = _place_figure(place, points[(points[group] == at).all(axis=1)], matrix[(matrix[group] == at).all(axis=1)])
+    return figures
+
+
+def multiverse_figure(tidy: pd.DataFrame):
+    """The first figure of ``multiverse_figures`` (the first place), ``None`` when no protocol
+    has data."""
+    return next(iter(multiverse_figures(tidy).values()), None)
+
+
+def _place_figure(place: tuple, points: pd.DataFrame, matrix: pd.DataFrame, highlight: str = "tab:red"):
+    """One place's figure: per method, its curve above its dot matrix, two methods a row."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     columns = list(dict.fromkeys(points["column"]))
-    fig = Figure(figsize=(3.8 * len(columns) + 1.5, 6.2 * len(places)), layout="constrained")
-    subfigs = fig.subfigures(len(places), 1, squeeze=False)[:, 0]
-    with sns.axes_style("whitegrid"):
-        for sub, place in zip(subfigs, places):
-            sub.suptitle(place_title(place[:4], place[4]), fontsize=9)
-            at = pd.Series(place, index=group)
-            _draw_place(sub, points[(points[group] == at).all(axis=1)], matrix[(matrix[group] == at).all(axis=1)], columns)
+    cols = min(2, len(columns))
+    rows = -(-len(columns) // cols)
+    with paper_style():
+        fig = Figure(figsize=(PAGE_IN, min(PAGE_HEIGHT_IN, 3.3 * rows + 0.8)), layout="constrained")
+        axes = fig.subplots(2 * rows, cols, squeeze=False, height_ratios=[3, 2.4] * rows)
+        for k in range(rows * cols):
+            i, j = divmod(k, cols)
+            top, bottom = axes[2 * i, j], axes[2 * i + 1, j]
+            if k >= len(columns):
+                top.set_visible(False)
+                bottom.set_visible(False)
+                continue
+            column = columns[k]
+            g = points[points["column"] == column]
+            top.sharex(bottom)
+            top.tick_params(labelbottom=False)
+            top.set_title(column)
+            _draw_curve(top, g, highlight)
+            _draw_matrix(bottom, matrix[matrix["column"] == column], len(g), list(g.loc[g["default"], "rank"]), highlight,
+                         g["method"].iloc[0])  # fmt: skip
+            if j == 0:
+                top.set_ylabel("Δ mIoU vs PPCE (points)")
+            else:
+                bottom.set_yticklabels([])
+        handles = [Line2D([], [], color="0.25", marker="o", ms=3, label="a protocol: mean paired difference, 95% t-interval"),
+                   Line2D([], [], color=highlight, marker="o", ms=4.5, label="the default protocol"),
+                   Line2D([], [], color="0.5", ls="--", label="PPCE under the same protocol (0)")]  # fmt: skip
+        if (points["n_diverged"] > 0).any():
+            handles.append(Line2D([], [], ls="", marker="x", color="black", label="some seeds diverged"))
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False)
+        fig.suptitle(fit_title("Multiverse: " + place_title(place[:4], place[4]), PAGE_IN - 0.3, 9))
     return fig
-
-
-def _draw_place(sub, points: pd.DataFrame, matrix: pd.DataFrame, columns: list[str], highlight: str = "tab:red") -> None:
-    """One place's panels in ``sub``: per method column, its curve above its dot matrix."""
-    axes = sub.subplots(2, len(columns), squeeze=False, height_ratios=[3, 2], sharex="col")
-    first = None
-    for j, column in enumerate(columns):
-        g = points[points["column"] == column]
-        top, bottom = axes[0, j], axes[1, j]
-        top.set_title(column, fontsize=9)
-        if g.empty:
-            top.text(0.5, 0.5, "no protocol with a paired difference", ha="center", va="center", fontsize=8,
-                     transform=top.transAxes)  # fmt: skip
-            top.set_axis_off()
-            bottom.set_axis_off()
-            continue
-        _draw_curve(top, g, highlight)
-        _draw_matrix(bottom, matrix[matrix["column"] == column], len(g), list(g.loc[g["default"], "rank"]), highlight)
-        if first is None:
-            first = top
-            top.set_ylabel("Δ mIoU vs PPCE (points)", fontsize=8)
-            top.legend(fontsize=7, loc="best")

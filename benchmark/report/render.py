@@ -1,9 +1,10 @@
 """The report's one renderer: sections of text cells as Markdown and LaTeX, table frames as CSV.
 
 Every table of the report is a list of ``Section``s (a title, a header, rows of text cells
-and the notes below them) that a part builds from its statistics; this module alone turns
-them into a Markdown document (``markdown``), LaTeX table environments (``latex``) and a
-frame into CSV text (``frame_csv``). Output is byte-for-byte reproducible: nothing here reads
+and the notes below them) that a part builds from its statistics, gathered with the file's
+heading in a ``Document``; this module turns them into a Markdown document (``markdown``),
+LaTeX table environments (``latex``) and a frame into CSV text (``frame_csv``);
+``benchmark.report.page`` writes the same sections as the results page's HTML. Output is byte-for-byte reproducible: nothing here reads
 a clock, a locale or a dictionary order that the caller did not fix.
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["Section", "frame_csv", "latex", "latex_text", "markdown", "markdown_cell", "markdown_table"]
+__all__ = ["Document", "Section", "frame_csv", "latex", "latex_text", "markdown", "markdown_cell", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,10 @@ class Section:
 
     LaTeX shows the section as one booktabs table environment: ``caption`` (default: the
     notes joined by a space) is its caption, ``align`` (default: ``l`` per column) its
-    column specification. ``level`` is the Markdown heading's level (3: a subsection)."""
+    column specification. ``level`` is the Markdown heading's level (3: a subsection).
+
+    ``apart``: rows set apart below a rule line under their label ``apart_label`` (the rows
+    whose every seed diverged: their mean says how the loss fails, not how well it does)."""
 
     title: str
     header: Sequence[str]
@@ -36,6 +40,25 @@ class Section:
     caption: str | None = None
     align: str | None = None
     level: int = 2
+    apart: Sequence[Sequence[str]] = ()
+    apart_label: str = ""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One report file's tables: ``# heading``, the paragraphs ``intro``, the ``sections``;
+    without sections the paragraph ``empty`` says why. ``banner``: a line above the heading
+    that qualifies every number below it (the smoke scale's plumbing check)."""
+
+    heading: str
+    sections: Sequence[Section] = ()
+    intro: Sequence[str] = ()
+    empty: str = ""
+    banner: str = ""
+
+    def markdown(self) -> str:
+        """The document as Markdown (``markdown``)."""
+        return markdown(self.heading, self.sections, intro=self.intro, empty=self.empty, banner=self.banner)
 
 
 def markdown_cell(text) -> str:
@@ -54,16 +77,24 @@ def _paragraphs(texts: Iterable[str]) -> list[str]:
     return [line for text in texts for line in (text, "")]
 
 
-def markdown(heading: str, sections: Sequence[Section], *, intro: Sequence[str] = (), empty: str = "") -> str:
-    """A Markdown document: ``# heading``, the paragraphs ``intro``, then every section
-    (``## title``, its intro, its table, its notes), blank lines between blocks and a final
-    newline. Without sections the paragraph ``empty`` (when given) says why."""
-    lines = [f"# {heading}", ""] + _paragraphs(intro)
+def _apart_rows(s: Section) -> list[list[str]]:
+    """The rows set apart, under a row holding their label in bold (Markdown draws no rule line)."""
+    if not s.apart:
+        return []
+    return [[f"**{s.apart_label}**"] + [""] * (len(s.header) - 1), *s.apart]
+
+
+def markdown(heading: str, sections: Sequence[Section], *, intro: Sequence[str] = (), empty: str = "", banner: str = "") -> str:
+    """A Markdown document: the line ``banner`` (when given), ``# heading``, the paragraphs
+    ``intro``, then every section (``## title``, its intro, its table, its notes), blank lines
+    between blocks and a final newline. Without sections the paragraph ``empty`` (when given)
+    says why."""
+    lines = ([f"**{banner}**", ""] if banner else []) + [f"# {heading}", ""] + _paragraphs(intro)
     if not sections and empty:
         lines += _paragraphs([empty])
     for s in sections:
         lines += [f"{'#' * s.level} {s.title}", ""] + _paragraphs(s.intro)
-        lines += markdown_table(s.header, s.rows) + [""] + _paragraphs(s.notes)
+        lines += markdown_table(s.header, [*s.rows, *_apart_rows(s)]) + [""] + _paragraphs(s.notes)
     return "\n".join(lines)
 
 
@@ -83,9 +114,10 @@ def latex_text(text) -> str:
     return text
 
 
-def latex(sections: Sequence[Section], *, empty: str) -> str:
+def latex(sections: Sequence[Section], *, empty: str, banner: str = "") -> str:
     """LaTeX (booktabs) of ``sections``: a ``% title`` comment and one table environment per
-    section; the comment ``% empty`` alone without sections.
+    section (the rows set apart below a ``\\midrule`` under their label); the comment
+    ``% empty`` alone without sections; the comment ``% banner`` first when given.
 
     Written by hand: pandas' ``Styler.to_latex`` needs jinja2 and cannot merge the notes in."""
     out = []
@@ -97,8 +129,12 @@ def latex(sections: Sequence[Section], *, empty: str) -> str:
             " & ".join(latex_text(h) for h in s.header) + r" \\", r"\midrule",
         ]  # fmt: skip
         out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in s.rows]
+        if s.apart:
+            out += [r"\midrule", rf"\multicolumn{{{len(s.header)}}}{{l}}{{\emph{{{latex_text(s.apart_label)}}}}} \\"]
+            out += [" & ".join(latex_text(c) for c in row) + r" \\" for row in s.apart]
         out += [r"\bottomrule", r"\end{tabular}", rf"\caption{{{latex_text(caption)}}}", r"\end{table}", ""]
-    return "\n".join(out) if out else f"% {empty}\n"
+    head = [f"% {banner}"] if banner else []
+    return "\n".join(head + out) if out else "\n".join(head + [f"% {empty}", ""])
 
 
 def frame_csv(frame: pd.DataFrame, decimals: int | None = 3) -> str:

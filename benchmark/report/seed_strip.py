@@ -97,4 +97,4 @@ def write_seed_strip(inputs: PartInput, out: PartOutput) -> None:
     if fig is None:
         out.warn("Table 1's seed figure skipped: no ok run of a Table 1 row")
         return
-    out.figure("table1_seeds", fig, formats=("png", "svg"))
+    out.figure("table1_seeds", fig, caption=STRIP_NOTE)

@@ -14,12 +14,13 @@ import pandas as pd
 from benchmark.divergence import RULE_TEXT
 from benchmark.report.cells import diverged_text, interval_text, mean_std_text
 from benchmark.report.output import PartInput, PartOutput
-from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.render import Document, Section, frame_csv, latex
+from benchmark.report.scope import plumbing_banner
 from benchmark.report.stats import cell_stats, seed_cells
 from benchmark.report.tidy import BASELINE, CONTEXT, default_context, overrides_tokens, place_title, reported, text_tokens
 from benchmark.spec import row_key, row_label
 
-__all__ = ["SENSITIVITY_NOTE", "cell_text", "sensitivity_latex", "sensitivity_markdown", "sensitivity_sections", "sensitivity_table",
+__all__ = ["SENSITIVITY_NOTE", "cell_text", "sensitivity_document", "sensitivity_latex", "sensitivity_markdown", "sensitivity_sections", "sensitivity_table",
            "write_sensitivity"]  # fmt: skip
 
 
@@ -109,18 +110,27 @@ def sensitivity_sections(t: pd.DataFrame) -> list[Section]:
     return sections
 
 
+def _banner(t: pd.DataFrame) -> str:
+    return plumbing_banner(t["scale"]) if "scale" in t.columns else ""
+
+
+def sensitivity_document(t: pd.DataFrame) -> Document:
+    """The document of ``sensitivity_table(...)``."""
+    return Document("Sensitivity: the protocol choices the paper leaves open, varied alone", sensitivity_sections(t),
+                    empty="No record of the sensitivity study's runs.", banner=_banner(t))  # fmt: skip
+
+
 def sensitivity_markdown(t: pd.DataFrame) -> str:
     """Markdown of ``sensitivity_table(...)``."""
-    return markdown("Sensitivity: the protocol choices the paper leaves open, varied alone",
-                    sensitivity_sections(t), empty="No record of the sensitivity study's runs.")  # fmt: skip
+    return sensitivity_document(t).markdown()
 
 
 def sensitivity_latex(t: pd.DataFrame) -> str:
     """LaTeX (booktabs) of ``sensitivity_table(...)``: one table environment per place."""
-    return latex(sensitivity_sections(t), empty="no record of the sensitivity study's runs")
+    return latex(sensitivity_sections(t), empty="no record of the sensitivity study's runs", banner=_banner(t))
 
 
 def write_sensitivity(inputs: PartInput, out: PartOutput) -> None:
     """``sensitivity.{md,csv,tex}``."""
     t = sensitivity_table(inputs.reported, out.warnings)
-    out.table("sensitivity", sensitivity_markdown(t), frame_csv(t), sensitivity_latex(t))
+    out.table("sensitivity", sensitivity_document(t), frame_csv(t), sensitivity_latex(t))

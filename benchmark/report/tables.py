@@ -3,7 +3,8 @@
 Every table shows, beside mIoU, the boundary metrics: the trimap band (w = 1), Boundary
 IoU and boundary F at the last width / tolerance of the run's settings, each as mean +-
 std over seeds with its paired difference to PPCE and a 95% interval. A cell some of whose
-seeds diverged (``benchmark.divergence``) says "diverged k/n" beside its mean.
+seeds diverged (``benchmark.divergence``) says "diverged k/n" beside its mean; a row whose
+every seed diverged is set apart below the section's other rows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import pandas as pd
 from benchmark import paper
 from benchmark.report.cells import (
     COMMON_NOTE,
+    DIVERGED_APART,
+    all_diverged,
     diff_seeds_text,
     diff_text,
     holm_text,
@@ -24,11 +27,12 @@ from benchmark.report.cells import (
     ours_text,
     paper_text,
 )
-from benchmark.report.claims import claims_markdown, claims_table, multiverse_claims
+from benchmark.report.claims import claims_document, claims_table, multiverse_claims
 from benchmark.report.findings import findings_markdown
 from benchmark.report.multiverse import multiverse_table
 from benchmark.report.output import PartInput, PartOutput
-from benchmark.report.render import Section, frame_csv, latex, markdown
+from benchmark.report.render import Document, Section, frame_csv, latex
+from benchmark.report.scope import is_plumbing, made_by_a_study, plumbing_banner
 from benchmark.report.seed_strip import STRIP_NOTE
 from benchmark.report.stats import SeedMetrics, add_holm, cell_stats
 from benchmark.report.tidy import (
@@ -48,7 +52,7 @@ from benchmark.seed_rule import RULE_TEXT
 from benchmark.term_scales import table1_scales_text
 from benchmark.spec import row_label
 
-__all__ = ["table1", "table2", "table_sections", "table_markdown", "table_latex", "write_table1", "write_table2"]
+__all__ = ["table1", "table2", "table_document", "table_sections", "table_markdown", "table_latex", "write_table1", "write_table2"]
 
 
 def _extra_rows(keys: Iterable[tuple]) -> list[tuple]:
@@ -133,10 +137,14 @@ def _params(key: tuple) -> dict:
 def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
     """Table 2 as data: dataset x initialisation x method, the paper's value beside ours.
 
-    A section is one (scale, backbone, overrides) and one kind of data (real or synthetic).
+    A section is one (scale, backbone, overrides) and one kind of data (real or synthetic),
+    shown where the table's suite ran: at the scale's own settings, or under settings whose
+    contexts hold more than a protocol study's runs (``scope.made_by_a_study``; a study's
+    context of two Table 2 rows is the study's table, not a Table 2 of "missing" cells).
     Each dataset stands for a paper column through its ``DatasetInfo.stands_for``; at the
     embedded scale "ImageNet" is trained from scratch and "ImageNet+MsCoco" pre-trained on a
-    larger, separate synthetic set. Values in % (the paper prints fractions; shown x100).
+    larger, separate synthetic set. A method beyond the paper's rows has a row in the cells
+    where it ran. Values in % (the paper prints fractions; shown x100).
     """
     tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
     warnings = [] if warnings is None else warnings
@@ -151,6 +159,8 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
             continue
         kind = "synthetic" if is_synthetic(dataset) else "real"
         sections.setdefault((scale, backbone, overrides, kind), {})[(dataset, init)] = ctx
+    sections = {s: found for s, found in sections.items()
+                if not all(made_by_a_study(ctx, metrics.miou[ctx]) for ctx in found.values())}  # fmt: skip
     out = []
     for (scale, backbone, overrides, kind), found in sorted(
         sections.items(), key=lambda kv: (display_rank("scale", kv[0][0]), kv[0][1], kv[0][2], kv[0][3])
@@ -175,9 +185,10 @@ def table2(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
             for data_name in paper.TABLE2_DATASETS:
                 dataset, init = datasets.get(data_name), inits.get(init_name)
                 ctx = found.get((dataset, init))
+                ran = set(metrics.miou[ctx]) if ctx is not None else set()
                 if ctx is None:
                     ctx = (dataset or data_name.lower(), backbone, scale, init or init_name.lower(), overrides)
-                for key in rows2 + extra:
+                for key in rows2 + [k for k in extra if k in ran]:
                     value = paper.TABLE2.get((data_name, init_name, key))
                     out.append(
                         dict(
@@ -202,18 +213,20 @@ def _table1_sections(t: pd.DataFrame) -> list[Section]:
         header = ["Loss", "λ1", "λ2", "λ3", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
         header += [h for _, text in extra for h in (text, "Δ")]
         title = "Table 1: " + describe_context(ctx["dataset"], ctx["scale"], ctx["backbone"], ctx["init"], ctx["overrides"])
-        rows, last = [], None
-        for _, r in g.iterrows():
-            loss = r["loss"] if r["loss"] != last else ""
-            last = r["loss"]
-            rows.append(
-                [loss, r["lambda_1"], r["lambda_2"], r["lambda_3"], paper_text(r["paper"]), ours_text(r),
-                 str(r["n"]), diff_seeds_text(r), diff_text(r), holm_text(r)]
-                + [x for name, _ in extra for x in metric_text(r, name)]
-            )  # fmt: skip
+        rows, apart = [], []
+        for part, frame in ((rows, g[~g.apply(all_diverged, axis=1)]), (apart, g[g.apply(all_diverged, axis=1)])):
+            last = None
+            for _, r in frame.iterrows():
+                loss = r["loss"] if r["loss"] != last else ""
+                last = r["loss"]
+                part.append(
+                    [loss, r["lambda_1"], r["lambda_2"], r["lambda_3"], paper_text(r["paper"]), ours_text(r),
+                     str(r["n"]), diff_seeds_text(r), diff_text(r), holm_text(r)]
+                    + [x for name, _ in extra for x in metric_text(r, name)]
+                )  # fmt: skip
         align = "llll" + "rlr" + "lll" + "l" * (len(header) - 10)
         sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE, TABLE1_NOTE, table1_scales_text()),
-                                align=align))  # fmt: skip
+                                align=align, apart=apart, apart_label=DIVERGED_APART))  # fmt: skip
     return sections
 
 
@@ -230,20 +243,23 @@ def _table2_sections(t: pd.DataFrame) -> list[Section]:
         header = ["Pre-training", "Dataset", "Method", "Paper", "Ours", "n", "Δ PPCE per seed", "Δ PPCE mean [95% CI]", "Holm"]
         header += [h for _, text in extra for h in (text, "Δ")]
         title = f"Table 2: {scale} scale, {backbone}" + (f", settings {overrides}" if overrides else "")
-        rows, last = [], (None, None)
-        for _, r in g.iterrows():
-            pre = f"{r['pretraining']} (ours: {r['init']})" if r["pretraining"].lower() != r["init"] else r["pretraining"]
-            data = f"{r['column']} (ours: {r['dataset']})" if r["column"].lower() != r["dataset"] else r["column"]
-            shown_pre = pre if last[0] != pre else ""
-            shown_data = data if last != (pre, data) else ""
-            last = (pre, data)
-            rows.append(
-                [shown_pre, shown_data, r["method_name"], paper_text(r["paper"]), ours_text(r), str(r["n"]),
-                 diff_seeds_text(r), diff_text(r), holm_text(r)]
-                + [x for name, _ in extra for x in metric_text(r, name)]
-            )  # fmt: skip
+        rows, apart = [], []
+        for part, frame in ((rows, g[~g.apply(all_diverged, axis=1)]), (apart, g[g.apply(all_diverged, axis=1)])):
+            last = (None, None)
+            for _, r in frame.iterrows():
+                pre = f"{r['pretraining']} (ours: {r['init']})" if r["pretraining"].lower() != r["init"] else r["pretraining"]
+                data = f"{r['column']} (ours: {r['dataset']})" if r["column"].lower() != r["dataset"] else r["column"]
+                shown_pre = pre if last[0] != pre else ""
+                shown_data = data if last != (pre, data) else ""
+                last = (pre, data)
+                part.append(
+                    [shown_pre, shown_data, r["method_name"], paper_text(r["paper"]), ours_text(r), str(r["n"]),
+                     diff_seeds_text(r), diff_text(r), holm_text(r)]
+                    + [x for name, _ in extra for x in metric_text(r, name)]
+                )  # fmt: skip
         align = "lll" + "rlr" + "lll" + "l" * (len(header) - 9)
-        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE), align=align))
+        sections.append(Section(title, header, rows, notes=(g["note"].iloc[0], COMMON_NOTE), align=align, apart=apart,
+                                apart_label=DIVERGED_APART))  # fmt: skip
     return sections
 
 
@@ -257,29 +273,44 @@ def table_sections(kind: str, table: pd.DataFrame) -> list[Section]:
 _HEADINGS = {"table1": "Table 1: % mIoU per loss (paper: Cityscapes)", "table2": "Table 2: % mIoU per dataset and pre-training"}
 
 
+def _banner(table: pd.DataFrame) -> str:
+    return plumbing_banner(table["scale"]) if "scale" in table.columns else ""
+
+
+def table_document(kind: str, table: pd.DataFrame) -> Document:
+    """The document of ``table1(...)`` or ``table2(...)`` (``kind`` "table1" | "table2")."""
+    return Document(_HEADINGS[kind], table_sections(kind, table), empty="No record of this table's runs.", banner=_banner(table))
+
+
 def table_markdown(kind: str, table: pd.DataFrame) -> str:
     """Markdown of ``table1(...)`` or ``table2(...)`` (``kind`` "table1" | "table2")."""
-    return markdown(_HEADINGS[kind], table_sections(kind, table), empty="No record of this table's runs.")
+    return table_document(kind, table).markdown()
 
 
 def table_latex(kind: str, table: pd.DataFrame) -> str:
     """LaTeX (booktabs) of ``table1(...)`` or ``table2(...)``: one table environment per section."""
-    return latex(table_sections(kind, table), empty="no record of this table's runs")
+    return latex(table_sections(kind, table), empty="no record of this table's runs", banner=_banner(table))
 
 
 def _write(kind: str, t: pd.DataFrame, out: PartOutput) -> None:
-    out.table(kind, table_markdown(kind, t), frame_csv(t), table_latex(kind, t))
+    out.table(kind, table_document(kind, t), frame_csv(t), table_latex(kind, t))
 
 
 def write_table1(inputs: PartInput, out: PartOutput) -> None:
     """``table1.{md,csv,tex}``, ``claims.{md,csv}`` and ``findings.md``: the paper's claims judged in every
-    context Table 1 shows, and in words (with the multiverse's share per verdict once it has runs of its own)."""
+    context Table 1 shows, and in words (with the multiverse's share per verdict once it has runs of its own),
+    but those of a plumbing check's scale (``scope.is_plumbing``), which get no verdict."""
     tidy = inputs.reported
     t = table1(tidy, out.warnings)
     _write("table1", t, out)
     contexts = [tuple(c) for c in t[CONTEXT].drop_duplicates().itertuples(index=False)] if not t.empty else []
-    verdicts = claims_table(tidy, contexts)
-    out.text("claims.md", claims_markdown(verdicts, multiverse_claims(multiverse_table(tidy))))
+    judged = [c for c in contexts if not is_plumbing(c[CONTEXT.index("scale")])]
+    verdicts = claims_table(tidy, judged)
+    multiverse = multiverse_table(tidy)
+    if not multiverse.empty:
+        multiverse = multiverse[~multiverse["scale"].map(is_plumbing)]
+    plumbing = sorted({c[CONTEXT.index("scale")] for c in contexts} - {c[CONTEXT.index("scale")] for c in judged})
+    out.document("claims", claims_document(verdicts, multiverse_claims(multiverse), plumbing))
     out.text("claims.csv", frame_csv(verdicts))
     out.text("findings.md", findings_markdown(verdicts))
 
