@@ -82,6 +82,10 @@ class StructureLoss(nn.Module):
     #: a random prediction is not below it). A term whose minimum depends on the target
     #: (the boundary loss's) is left out.
     minima: ClassVar[dict[str, float]] = {}
+    #: Parameters added after runs of the method were recorded: name -> its default, the value
+    #: it had in those runs. ``params`` states each only away from that value, so that the
+    #: earlier runs keep their ids (``methods.testing.check_method`` holds a method to this list).
+    params_stated_away_from_default: ClassVar[dict[str, object]] = {}
 
     def __init__(self, *, lambdas=None, ignore_index: int = 255):
         super().__init__()

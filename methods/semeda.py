@@ -80,6 +80,7 @@ class SEMEDA(StructureLoss):
     needs_edge_net = True
     num_lambdas = 3
     default_lambdas = (0.0, 1.0, 0.0)
+    params_stated_away_from_default = {"norm": NORMS[0], "third": THIRD_LAYERS[0]}
 
     def __init__(self, *, lambdas=None, relu: bool = False, channels: str = "sum", norm: str = "l1", third: str = "logits",
                  ignore_index: int = 255):  # fmt: skip
@@ -97,11 +98,9 @@ class SEMEDA(StructureLoss):
     @property
     def params(self) -> dict:
         params = {"lambdas": list(self.lambdas), "relu": self.relu, "channels": self.channels}
-        # added later: stated only away from their defaults, so earlier runs keep their ids
-        if self.norm != NORMS[0]:
-            params["norm"] = self.norm
-        if self.third != THIRD_LAYERS[0]:
-            params["third"] = self.third
+        for name, default in self.params_stated_away_from_default.items():
+            if getattr(self, name) != default:
+                params[name] = getattr(self, name)
         return params
 
     @classmethod

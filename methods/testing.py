@@ -26,9 +26,9 @@ target': ...``. The rules, in the order they are checked (``RULES``):
 - ``void pixels``: changing the prediction at void pixels far from every labelled one (4
   pixels: the edge net's receptive field is 7x7) leaves ``total`` unchanged.
 - ``parameters round-trip``: ``params`` holds plain JSON values naming every keyword
-  parameter of the constructor (``ignore_index`` aside; one may be left out while it is at
-  its default and kept as the attribute of its name, so that adding a parameter keeps the
-  ids of the runs made before it), and building the method again
+  parameter of the constructor (``ignore_index`` aside; one the class lists in
+  ``params_stated_away_from_default`` may be left out at that default, so that a parameter
+  added later keeps the ids of the runs made before it), and building the method again
   from their JSON gives the same ``params``: the run id is made of them, so a parameter
   left out would give two different losses one id.
 - ``perfect prediction``: every term of ``minima`` the method returns equals its declared
@@ -194,10 +194,13 @@ def check_method(cls: type[StructureLoss], *, params: dict | None = None, num_cl
         text = json.dumps(stored, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise _broken(cls, "parameters round-trip", f"params {stored!r} are not plain JSON values ({err})") from None
-    defaults = _constructor_defaults(cls)
+    defaults, later = _constructor_defaults(cls), cls.params_stated_away_from_default
+    for name, value in later.items():
+        if name not in defaults or defaults[name] != value:
+            raise _broken(cls, "parameters round-trip", f"params_stated_away_from_default gives {name!r} the value {value!r}, "
+                                                        f"which is not its constructor default {defaults.get(name, 'none')!r}")  # fmt: skip
     for name in sorted(set(cls.parameter_names()) - {"ignore_index"} - set(stored)):
-        # left out at its default only (so ids made before the parameter existed stay the same)
-        if name not in defaults or getattr(method, name, _MISSING) != defaults[name]:
+        if name not in later or getattr(method, name, _MISSING) != later[name]:
             raise _broken(cls, "parameters round-trip", f"params leaves out constructor parameter {name!r}, so it never reaches the run id")
     again = json.dumps(_build(cls, json.loads(text), num_classes).params, sort_keys=True, allow_nan=False)
     if again != text:

@@ -52,8 +52,8 @@ def test_leaderboard_end_to_end_rerun_and_a_kill_during_tuning(tmp_path):
     assert sum(r["spec"]["method"] == "ppce" for r in seeds) in (2, 4)  # the default PPCE, and the tuned one unless it is 1x
     further = [r for r in trials if r["step"] > 3]
     assert all(r["resumed_from_step"] == r["step"] // 2 for r in further)  # each rung resumed from the one before
-    selected = next(line for line in done.stdout.splitlines() if line.startswith("selected"))
-    assert "dice" in selected
+    selected = [line for line in done.stdout.splitlines() if line.startswith("selected")]
+    assert sorted(line.split()[2] for line in selected) == ["dice", "ppce"]  # dice's weight and PPCE's learning rate
     board = (whole / "report" / "leaderboard.md").read_text()
     assert "| dice(" in board and "| ppce |" in board and "| ppce, tuned learning rate |" in board
     assert (whole / "report" / "leaderboard_budget.png").exists() and (whole / "report" / "leaderboard_weights.png").exists()
@@ -81,4 +81,4 @@ def test_leaderboard_end_to_end_rerun_and_a_kill_during_tuning(tmp_path):
     assert {p: killed.joinpath(p).stat().st_mtime_ns for p in before} == before  # nothing recorded was redone
     assert set(after) == set(records)
     assert {k: r["metrics"]["miou"] for k, r in after.items()} == {k: r["metrics"]["miou"] for k, r in records.items()}
-    assert next(line for line in rerun.stdout.splitlines() if line.startswith("selected")) == selected
+    assert [line for line in rerun.stdout.splitlines() if line.startswith("selected")] == selected

@@ -60,20 +60,23 @@ def _study_contexts(tidy: pd.DataFrame) -> set[tuple]:
     return {tuple(ctx) for ctx, g in tidy.groupby(CONTEXT, sort=False) if made_by_a_study(tuple(ctx), set(keys_of(g)))}
 
 
-def _long_points(tidy: pd.DataFrame, regions: dict[str, str], value: str) -> pd.DataFrame:
+def _long_points(tidy: pd.DataFrame, regions: dict[str, str], value: str, figure_only: bool = True) -> pd.DataFrame:
     """Long form of the metric columns starting with a prefix of ``regions`` (prefix -> the
     region or metric name the figure shows) of the ok runs of Figure 5's rows, in the contexts
-    the Table 2 and trimap suites made (a protocol study's contexts are its own tables').
-    Values in %; ``diverged``: the run diverged by the suite's rule."""
+    the Table 2 and trimap suites made (a protocol study's contexts are its own tables'); of
+    every ok run with ``figure_only=False``. Values in %; ``diverged``: the run diverged by the
+    suite's rule."""
     tidy = reported(tidy)  # whole runs on the reported split (no weight-search trial)
     cols = [c for c in tidy.columns if c.startswith(tuple(regions))]
     columns = CONTEXT + ["label", "seed", "diverged", "region", "width", value]
     if tidy.empty or not cols:
         return pd.DataFrame(columns=columns)
-    studies = _study_contexts(tidy)
-    keep = set(figure5_rows())
-    in_study = [tuple(c) in studies for c in tidy[CONTEXT].itertuples(index=False, name=None)]
-    mask = np.array([k in keep for k in keys_of(tidy)], dtype=bool) & ~np.array(in_study, dtype=bool)
+    mask = np.ones(len(tidy), dtype=bool)
+    if figure_only:
+        studies = _study_contexts(tidy)
+        keep = set(figure5_rows())
+        in_study = [tuple(c) in studies for c in tidy[CONTEXT].itertuples(index=False, name=None)]
+        mask = np.array([k in keep for k in keys_of(tidy)], dtype=bool) & ~np.array(in_study, dtype=bool)
     ok = tidy[mask & (tidy["status"] == "ok").to_numpy()].copy()
     ok["diverged"] = ok["diverged"].fillna(False).astype(bool)
     ok = ok[CONTEXT + ["label", "seed", "diverged"] + cols]
@@ -88,21 +91,22 @@ def _long_points(tidy: pd.DataFrame, regions: dict[str, str], value: str) -> pd.
     return sorted_rows(long, CONTEXT + ["label", "region", "width", "seed"])[columns]
 
 
-def trimap_points(tidy: pd.DataFrame) -> pd.DataFrame:
+def trimap_points(tidy: pd.DataFrame, figure_only: bool = True) -> pd.DataFrame:
     """Long form of the trimap columns: the context, ``label``, ``seed``, ``diverged``,
-    ``region`` ("boundary" | "non-boundary"), ``width``, ``miou`` (%)."""
-    return _long_points(tidy, {"boundary_miou_w": "boundary", "interior_miou_w": "non-boundary"}, "miou")
+    ``region`` ("boundary" | "non-boundary"), ``width``, ``miou`` (%); Figure 5's runs, or
+    every run with ``figure_only=False``."""
+    return _long_points(tidy, {"boundary_miou_w": "boundary", "interior_miou_w": "non-boundary"}, "miou", figure_only)
 
 
 #: Figure of the boundary metrics: tidy column prefix -> panel name.
 BOUNDARY_PANELS = {"biou_d": "Boundary IoU", "bf_t": "boundary F"}
 
 
-def boundary_points(tidy: pd.DataFrame) -> pd.DataFrame:
+def boundary_points(tidy: pd.DataFrame, figure_only: bool = True) -> pd.DataFrame:
     """Long form of the Boundary IoU and boundary F columns: the context, ``label``, ``seed``,
     ``diverged``, ``region`` ("Boundary IoU" | "boundary F"), ``width`` (width d or tolerance
-    t), ``value`` (%)."""
-    return _long_points(tidy, BOUNDARY_PANELS, "value")
+    t), ``value`` (%); Figure 5's runs, or every run with ``figure_only=False``."""
+    return _long_points(tidy, BOUNDARY_PANELS, "value", figure_only)
 
 
 def trimap_summary(points: pd.DataFrame, value: str = "miou") -> pd.DataFrame:
@@ -234,24 +238,28 @@ BOUNDARY_CAPTION = (
 
 
 def write_trimap(inputs: PartInput, out: PartOutput) -> None:
-    """``trimap.{png,svg,csv}`` (Figure 5; ``trimap_<...>.{png,svg}`` for the Table 2 suite's
-    other settings) and ``boundary.{png,svg,csv}`` the same way; a warning for each figure the
-    records cannot draw."""
+    """``trimap.{png,svg}`` (Figure 5; ``trimap_<...>.{png,svg}`` for the Table 2 suite's
+    other settings) and ``boundary.{png,svg}`` the same way; a warning for each figure the
+    records cannot draw. ``trimap.csv`` and ``boundary.csv`` hold the points of every run that
+    has them, whatever its method or suite (a user's own loss included): the figures draw a
+    part of them."""
     tidy = inputs.reported
     figures = trimap_figures(tidy)
     if not figures:
-        out.warn("trimap figure skipped: no ok run with trimap metrics")
+        out.warn("trimap figure skipped: no run of Figure 5's methods with trimap metrics")
     for stem, fig in figures.items():
         out.figure(stem, fig, caption=TRIMAP_CAPTION, dpi=PAPER_DPI)
-    if figures:
-        out.text("trimap.csv", frame_csv(trimap_summary(trimap_points(tidy))))
+    points = trimap_points(tidy, figure_only=False)
+    if not points.empty:
+        out.text("trimap.csv", frame_csv(trimap_summary(points)))
     figures = boundary_figures(tidy)
     if not figures:
-        out.warn("boundary figure skipped: no ok run with Boundary IoU and boundary F counts")
+        out.warn("boundary figure skipped: no run of Figure 5's methods with Boundary IoU and boundary F counts")
     for stem, fig in figures.items():
         out.figure(stem, fig, caption=BOUNDARY_CAPTION, dpi=PAPER_DPI)
-    if figures:
-        out.text("boundary.csv", frame_csv(trimap_summary(boundary_points(tidy), "value")))
+    points = boundary_points(tidy, figure_only=False)
+    if not points.empty:
+        out.text("boundary.csv", frame_csv(trimap_summary(points, "value")))
 
 
 # --------------------------------------------------------------------------- qualitative (Figures 6/7)
