@@ -211,7 +211,6 @@ def run_single(args) -> int:
     spec = spec_from_args(args)
     device = pick_device(args.device)
     check_precision(spec.settings.precision, device.type)
-    spec.check_trainable()
     out = check_single_run(args, spec)
     torch.set_num_threads(args.threads or 1)  # as a suite's trial: the same floats as its record
     prepared = prepare(spec, data_root=args.data_root, progress=not args.no_progress)
@@ -319,6 +318,7 @@ def check_single_run(args, spec: RunSpec) -> Path:
         raise UserError(f"--data-root is read by the real datasets; {spec.dataset} is synthetic: give --dataset cityscapes or "
                         "--dataset voc, or leave out --data-root")  # fmt: skip
     check_specs([spec], {spec.weights: "--weights"} if spec.weights else None)
+    spec.check_trainable()  # after check_specs: a synthetic set at the paper scale is named first
     return check_outputs(args)  # last: it creates the folders
 
 

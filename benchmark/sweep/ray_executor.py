@@ -388,9 +388,9 @@ class RayExecutor:
         self.started_here = False
 
     def __enter__(self) -> "RayExecutor":
-        import ray
-
         self.started_here = init_ray(self.options.address, None, quiet=self.options.verbose == 0)
+        import ray  # after init_ray, which settles Ray's authentication mode before Ray is imported
+
         # A trial the cluster can never place would wait forever ("insufficient resources").
         where = f"the Ray cluster at {self.options.address}" if self.options.address else "the local Ray"
         try:
