@@ -18,7 +18,7 @@ from the predictions a run kept, and stores them in its record). What it writes 
   (``val``, or ``tune`` for a weight search's trial), ``step`` (the step the run reached),
   ``schedule_steps`` and ``multiplier`` (its lambdas over the method's defaults).
   Every table and figure of the paper reads whole runs on the reported split only.
-- ``table1.{md,csv,tex}``: the paper's Table 1 rows (and any further method) per context,
+- ``table1.{md,csv,tex}``: the paper's Table 1 rows (and a user's own losses) per context,
   i.e. per (dataset, backbone, scale, init, overrides); ``claims.{md,csv}``: the paper's
   claims as verdicts with intervals.
 - ``table2.{md,csv,tex}``: Table 2, dataset x initialisation x method.

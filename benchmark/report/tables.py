@@ -55,10 +55,19 @@ from benchmark.spec import row_label
 __all__ = ["table1", "table2", "table_document", "table_sections", "table_markdown", "table_latex", "write_table1", "write_table2"]
 
 
-def _extra_rows(keys: Iterable[tuple]) -> list[tuple]:
-    """Rows of methods beyond the paper's two tables, in label order."""
+def _extra_rows(keys: Iterable[tuple], own: set[str] | None = None) -> list[tuple]:
+    """Rows of methods beyond the paper's two tables, in label order; with ``own``, only those
+    of the methods it names."""
     known = set(table1_rows()) | set(table2_rows())
-    return sorted({k for k in keys if k not in known}, key=row_label)
+    return sorted({k for k in keys if k not in known and (own is None or k[0] in own)}, key=row_label)
+
+
+def _users_methods(tidy: pd.DataFrame) -> set[str]:
+    """The methods of ``tidy`` from outside the package (a user's own losses, their records
+    carrying their code's hash): the rows Table 1 shows beyond the paper's. The package's other
+    methods have their own tables (the leaderboard, the sensitivity study), which give them
+    their searched weights and protocols."""
+    return set(tidy.loc[tidy["code"].fillna("") != "", "method"]) if "code" in tidy else set()
 
 
 #: The columns of each table with no row, so that a folder without the table's runs gives an
@@ -74,7 +83,7 @@ def _frame(rows: list[dict], columns: list[str]) -> pd.DataFrame:
 
 
 def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFrame:
-    """Table 1 as data: per context, the paper's 14 rows in order, then any further method.
+    """Table 1 as data: per context, the paper's 14 rows in order, then a user's own methods.
 
     A context is one (dataset, backbone, scale, init, overrides). Contexts shown: those
     with a run of a Table-1-only row (a lambda the ablation alone uses), and those of the
@@ -92,11 +101,12 @@ def table1(tidy: pd.DataFrame, warnings: list[str] | None = None) -> pd.DataFram
     own_datasets = {d for ds in suite.datasets.values() for d in ds}
     own_inits = {i for xs in suite.inits.values() for i in xs}
     metrics = SeedMetrics(tidy, warnings)
+    users = _users_methods(tidy)
     out = []
     for ctx, cells in metrics.miou.items():
         dataset, backbone, scale, init, overrides = ctx
         keys = set(cells)
-        extra = _extra_rows(keys)
+        extra = _extra_rows(keys, users)
         shown = bool(keys & only1) or (dataset in own_datasets and init in own_inits and bool(keys & set(rows1)))
         # a context of a few rows run under other settings (the sensitivity study) has its own table
         partial = bool(overrides) and len(keys & set(rows1)) < len(rows1) / 2
