@@ -94,13 +94,20 @@ class StructureLoss(nn.Module):
         self.edge_net: EdgeNet | None = None
 
     @classmethod
-    def parameter_names(cls) -> list[str]:
-        """Keyword parameters accepted by ``build_method`` for this method."""
-        names = set()
-        for klass in cls.__mro__:
+    def keyword_defaults(cls) -> dict[str, object]:
+        """Every keyword-only constructor parameter along the method's classes -> its default
+        (``inspect.Parameter.empty`` for one without); a subclass's default wins."""
+        defaults = {}
+        for klass in reversed(cls.__mro__):
             if "__init__" in vars(klass) and klass is not nn.Module and issubclass(klass, StructureLoss):
                 sig = inspect.signature(klass.__init__)
-                names |= {p.name for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY}
+                defaults.update({p.name: p.default for p in sig.parameters.values() if p.kind is p.KEYWORD_ONLY})
+        return defaults
+
+    @classmethod
+    def parameter_names(cls) -> list[str]:
+        """Keyword parameters accepted by ``build_method`` for this method."""
+        names = set(cls.keyword_defaults())
         if cls.num_lambdas == 0:
             names.discard("lambdas")
         return sorted(names)

@@ -42,7 +42,6 @@ target': ...``. The rules, in the order they are checked (``RULES``):
 
 from __future__ import annotations
 
-import inspect
 import json
 import math
 
@@ -69,17 +68,6 @@ def _broken(cls, rule: str, detail: str) -> AssertionError:
 
 
 _MISSING = object()
-
-
-def _constructor_defaults(cls) -> dict:
-    """Default of every keyword-only constructor parameter along ``cls``'s method classes."""
-    defaults = {}
-    for klass in reversed(cls.__mro__):
-        if "__init__" in vars(klass) and isinstance(klass, type) and issubclass(klass, StructureLoss):
-            for p in inspect.signature(klass.__init__).parameters.values():
-                if p.kind is p.KEYWORD_ONLY and p.default is not p.empty:
-                    defaults[p.name] = p.default
-    return defaults
 
 
 def _build(cls, params: dict, num_classes: int) -> StructureLoss:
@@ -194,7 +182,7 @@ def check_method(cls: type[StructureLoss], *, params: dict | None = None, num_cl
         text = json.dumps(stored, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise _broken(cls, "parameters round-trip", f"params {stored!r} are not plain JSON values ({err})") from None
-    defaults, later = _constructor_defaults(cls), cls.params_stated_away_from_default
+    defaults, later = cls.keyword_defaults(), cls.params_stated_away_from_default
     for name, value in later.items():
         if name not in defaults or defaults[name] != value:
             raise _broken(cls, "parameters round-trip", f"params_stated_away_from_default gives {name!r} the value {value!r}, "

@@ -244,22 +244,17 @@ def write_trimap(inputs: PartInput, out: PartOutput) -> None:
     has them, whatever its method or suite (a user's own loss included): the figures draw a
     part of them."""
     tidy = inputs.reported
-    figures = trimap_figures(tidy)
-    if not figures:
-        out.warn("trimap figure skipped: no run of Figure 5's methods with trimap metrics")
-    for stem, fig in figures.items():
-        out.figure(stem, fig, caption=TRIMAP_CAPTION, dpi=PAPER_DPI)
-    points = trimap_points(tidy, figure_only=False)
-    if not points.empty:
-        out.text("trimap.csv", frame_csv(trimap_summary(points)))
-    figures = boundary_figures(tidy)
-    if not figures:
-        out.warn("boundary figure skipped: no run of Figure 5's methods with Boundary IoU and boundary F counts")
-    for stem, fig in figures.items():
-        out.figure(stem, fig, caption=BOUNDARY_CAPTION, dpi=PAPER_DPI)
-    points = boundary_points(tidy, figure_only=False)
-    if not points.empty:
-        out.text("boundary.csv", frame_csv(trimap_summary(points, "value")))
+    for name, figures, points, value, caption, what in (
+        ("trimap", trimap_figures(tidy), trimap_points(tidy, figure_only=False), "miou", TRIMAP_CAPTION, "trimap metrics"),
+        ("boundary", boundary_figures(tidy), boundary_points(tidy, figure_only=False), "value", BOUNDARY_CAPTION,
+         "Boundary IoU and boundary F counts"),
+    ):  # fmt: skip
+        if not figures:
+            out.warn(f"{name} figure skipped: no run of Figure 5's methods with {what}")
+        for stem, fig in figures.items():
+            out.figure(stem, fig, caption=caption, dpi=PAPER_DPI)
+        if not points.empty:
+            out.text(f"{name}.csv", frame_csv(trimap_summary(points, value)))
 
 
 # --------------------------------------------------------------------------- qualitative (Figures 6/7)
