@@ -5,6 +5,9 @@ import os
 import pytest
 import torch
 
+# Any Ray the tests start listens on 127.0.0.1 only: Ray reads this once, when first imported.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def session_data_dir(tmp_path_factory):

@@ -27,9 +27,9 @@ LOCAL_RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 @pytest.fixture(scope="module")
 def ray_instance():
     """One small local Ray instance for the in-process tests of this module."""
+    os.environ.update(LOCAL_RAY_ENV)  # before Ray's import, which reads it
     import ray
 
-    os.environ.update(LOCAL_RAY_ENV)
     ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1",
              object_store_memory=80 * 1024**2, log_to_driver=False)  # fmt: skip
     yield
@@ -219,6 +219,21 @@ def test_a_run_in_flight_when_the_driver_died_continues_from_its_checkpoint(ray_
     assert record["status"] == "ok" and record["resumed_from_step"] == 40
     uninterrupted = train(spec, progress=False)
     assert record["metrics"]["miou"] == uninterrupted["metrics"]["miou"]
+
+
+def test_a_local_ray_listens_on_the_loopback_interface_only():
+    # without the variable in the environment: init_ray sets it before Ray's import reads it
+    script = (
+        "from benchmark.sweep.ray_executor import init_ray\n"
+        "assert init_ray(None, 1)\n"
+        "import ray\n"
+        "print(ray.util.get_node_ip_address())\n"
+        "ray.shutdown()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "127.0.0.1"
 
 
 def test_earlier_checkpoints_furthest_first_and_only_usable_ones_load(tmp_path):

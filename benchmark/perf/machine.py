@@ -3,6 +3,7 @@ of what it ran (the run record's environment, with scipy and Ray)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import platform
 
@@ -35,10 +36,8 @@ def versions() -> dict:
 
     v = environment()
     v["scipy"] = scipy.__version__
-    try:
-        import ray
-
-        v["ray"] = ray.__version__
-    except ImportError:
+    try:  # read from its metadata: importing Ray here would fix its choice of interfaces too early
+        v["ray"] = importlib.metadata.version("ray")
+    except importlib.metadata.PackageNotFoundError:
         pass
     return v

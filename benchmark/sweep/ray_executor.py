@@ -330,6 +330,10 @@ def init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0,
         token_file = Path(os.environ.get("RAY_AUTH_TOKEN_PATH") or Path.home() / ".ray" / "auth_token")
         if not address or os.environ.get("RAY_AUTH_TOKEN") or token_file.is_file():
             os.environ["RAY_AUTH_MODE"] = "token"
+    if not address:
+        # A local Ray on Linux otherwise binds this machine's other interfaces too, whatever
+        # ``_node_ip_address`` says: Ray reads this variable once, when it is imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     if ray.is_initialized():
@@ -339,8 +343,6 @@ def init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0,
     if address:
         ray.init(address=address, log_to_driver=False, logging_level=level, runtime_env=runtime_env)
         return False
-    # A local Ray otherwise binds this machine's other interfaces too.
-    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     # address="local": always a new instance, never the last cluster `ray start` left behind.
     ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False, _node_ip_address="127.0.0.1",
              object_store_memory=256 * 1024**2, log_to_driver=False, logging_level=level, runtime_env=runtime_env)  # fmt: skip
