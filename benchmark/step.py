@@ -111,6 +111,7 @@ def train_step(
     target: torch.Tensor,
     edges: torch.Tensor | None,
     *,
+    target_maps: torch.Tensor | None = None,
     grad_clip: float | None = None,
     precision: str = "fp32",
     normalise: bool = True,
@@ -120,7 +121,8 @@ def train_step(
 
     Shape:
         images: [N, 3, H, W] float in [0, 1] (normalised here unless ``normalise=False``);
-        target: [N, H, W] int64; edges: [N, H, W] bool or None.
+        target: [N, H, W] int64; edges: [N, H, W] bool or None; target_maps: the method's
+        ``target_maps(target, C)``, computed with the batch, or None (the method's own, then).
 
     ``grad_clip`` is the largest global L2 norm of the gradient over all trainable
     parameters (``torch.nn.utils.clip_grad_norm_``: the whole gradient is rescaled by
@@ -137,7 +139,8 @@ def train_step(
     with autocast_for(device, precision):
         out = model(in_memory_format(normalize(images) if normalise else images, memory_format))
     edge_logits = out.get("edge_logits")
-    terms = method(out["logits"].float(), target, edges=edges, edge_logits=None if edge_logits is None else edge_logits.float())
+    given = {} if target_maps is None else {"target_maps": target_maps}  # only a method with maps takes the keyword
+    terms = method(out["logits"].float(), target, edges=edges, edge_logits=None if edge_logits is None else edge_logits.float(), **given)
     optimiser.zero_grad(set_to_none=True)
     scaler.scale(terms["total"]).backward()
     scaler.unscale_(optimiser)

@@ -366,8 +366,9 @@ def _train(spec: RunSpec, prepared: Prepared, device: torch.device, started: flo
             images, target = images.to(device, non_blocking=True), target.to(device, non_blocking=True)
             # after the crop, for the methods that read them (the others take None: ~1% of a small step)
             edges = methods.semantic_edges(target, info.ignore_index) if method.needs_edge_head or method.needs_edge_net else None
+            target_maps = method.target_maps(target, info.num_classes)  # the distance losses' maps of the target, or None
             try:
-                result = train_step(model, method, optimiser, schedule, scaler, images, target, edges,
+                result = train_step(model, method, optimiser, schedule, scaler, images, target, edges, target_maps=target_maps,
                                     grad_clip=s.grad_clip, precision=s.precision, memory_format=s.memory_format)  # fmt: skip
             except FloatingPointError as err:
                 raise NonFiniteLoss(step, err.args[0]) from None

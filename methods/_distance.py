@@ -49,22 +49,41 @@ def mask_contour(masks: torch.Tensor) -> torch.Tensor:
     return (flat & outside).reshape(shape)
 
 
-def _maps(masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The (image, class) pairs whose mask is neither empty nor the whole image, and their masks.
+def _maps(labels: torch.Tensor, num_classes: int, void: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (image, class) pairs of ``class_masks(labels, num_classes, void)`` whose mask is
+    neither empty nor the whole image, and those masks.
 
-    Shape: masks [N, C, H, W] bool; returns image and class indices [K] and masks [K, H, W].
-    One read of the device: which maps to compute.
+    Shape: labels [N, H, W] integer; returns image and class indices [K] (in the row-major
+    order of [N, C]) and masks [K, H, W] bool. The pairs come from a per-image count of each
+    class's pixels (one ``bincount``), and only the K masks are built: the [N, C, H, W] masks
+    of every class cost as much as the distances themselves at the small scale. One read of
+    the device: which maps to compute.
     """
-    flat = masks.flatten(-2)
-    image, cls = (flat.any(-1) & ~flat.all(-1)).nonzero(as_tuple=True)
-    return image, cls, masks[image, cls]
+    n, h, w = labels.shape
+    in_a_mask = (labels >= 0) & (labels < num_classes) & (labels != void)
+    # every pixel in no mask labelled num_classes, in the smallest type that holds it: the
+    # masks are compared from a gather of K label maps, 8x less memory in uint8 than in int64
+    small = torch.uint8 if num_classes < 256 else torch.int32
+    classes = torch.where(in_a_mask, labels, num_classes).to(small)
+    offsets = torch.arange(n, device=labels.device).view(-1, 1) * (num_classes + 1)
+    counts = torch.bincount((classes.view(n, -1) + offsets).view(-1), minlength=n * (num_classes + 1))
+    counts = counts.view(n, num_classes + 1)[:, :num_classes]
+    image, cls = ((counts > 0) & (counts < h * w)).nonzero(as_tuple=True)
+    return image, cls, classes[image] == cls.to(small).view(-1, 1, 1)
 
 
 def _scatter(shape, image, cls, maps: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """float64 ``maps`` [K, H, W], cast to ``dtype``, at (image, class) of a zero [N, C, H, W] map."""
+    """``maps`` [K, H, W], cast to ``dtype``, at (image, class) of a zero [N, C, H, W] map."""
     out = torch.zeros(shape, dtype=dtype, device=maps.device)
     out[image, cls] = maps.to(dtype)
     return out
+
+
+def _working_type(dtype: torch.dtype) -> torch.dtype:
+    """The type the distances are computed in for a map of ``dtype``: float32 maps take the
+    transforms' float32 output directly (the float64 distances rounded once); any other type
+    is cast from float64, as a float32 map would be."""
+    return torch.float32 if dtype == torch.float32 else torch.float64
 
 
 def signed_distance(target: torch.Tensor, num_classes: int, ignore_index: int = 255, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -78,7 +97,7 @@ def signed_distance(target: torch.Tensor, num_classes: int, ignore_index: int = 
     everywhere for an empty mask and for a mask covering its whole image (no outside).
     M is ``class_masks(target)``: void pixels are outside every mask.
 
-    Computed as the float64 ``EDT(~M) - (EDT(M) - 1) * M`` (then cast to ``dtype``), where
+    Computed in float64 (then cast to ``dtype``) as EDT(~M) outside M and 1 - EDT(M) inside, where
     EDT(M) on M is ``distance_to_other_label(target)``: inside a class, the nearest pixel
     not in the class is the nearest pixel with another label (void included), so one
     transform of the label map gives EDT(M) of every class of an image.
@@ -87,13 +106,16 @@ def signed_distance(target: torch.Tensor, num_classes: int, ignore_index: int = 
         target: [N, H, W] integer. Returns [N, C, H, W], ``dtype``, on the target's device,
         without a graph.
     """
-    masks = class_masks(target, num_classes, ignore_index)
-    image, cls, m = _maps(masks)
+    shape = (len(target), num_classes, *target.shape[-2:])
+    image, cls, m = _maps(target, num_classes, ignore_index)
     if len(image) == 0:
-        return torch.zeros(masks.shape, dtype=dtype, device=target.device)
-    outside = distance_to_background(~m)
-    inner = torch.where(m, distance_to_other_label(target)[image], 0.0)  # EDT(M): 0 outside M
-    return _scatter(masks.shape, image, cls, outside - (inner - 1.0) * m, dtype)
+        return torch.zeros(shape, dtype=dtype, device=target.device)
+    # inside M: 1 - EDT(M) in float64, bit for bit -(EDT(M) - 1) (rounding to nearest is
+    # symmetric), per image; outside: EDT(~M), which is 0 on M
+    work = _working_type(dtype)
+    inner = (1.0 - distance_to_other_label(target)).to(work)
+    phi = torch.where(m, inner[image], distance_to_background(~m, dtype=work))
+    return _scatter(shape, image, cls, phi, dtype)
 
 
 def contour_distance(labels: torch.Tensor, num_classes: int, void: int = 255, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -119,11 +141,11 @@ def contour_distance(labels: torch.Tensor, num_classes: int, void: int = 255, dt
         labels: [N, H, W] integer. Returns [N, C, H, W], ``dtype``, on the labels' device,
         without a graph.
     """
-    masks = class_masks(labels, num_classes, void)
-    image, cls, m = _maps(masks)
+    shape = (len(labels), num_classes, *labels.shape[-2:])
+    image, cls, m = _maps(labels, num_classes, void)
     if len(image) == 0:
-        return torch.zeros(masks.shape, dtype=dtype, device=labels.device)
-    images = image.unique()  # the images with a map hold an edge pixel
-    to_edges = torch.zeros(labels.shape, dtype=torch.float64, device=labels.device)
-    to_edges[images] = distance_to_background(~semantic_edges(labels[images], void))
-    return _scatter(masks.shape, image, cls, torch.where(m, to_edges[image], distance_to_background(~m)), dtype)
+        return torch.zeros(shape, dtype=dtype, device=labels.device)
+    images, of_pair = image.unique(return_inverse=True)  # the images with a map hold an edge pixel
+    work = _working_type(dtype)
+    to_edges = distance_to_background(~semantic_edges(labels[images], void), dtype=work)
+    return _scatter(shape, image, cls, torch.where(m, to_edges[of_pair], distance_to_background(~m, dtype=work)), dtype)

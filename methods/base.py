@@ -63,6 +63,9 @@ class StructureLoss(nn.Module):
 
         terms = method(logits, target, edges=None, edge_logits=None)
 
+    and, for a method whose ``target_maps`` returns maps, ``target_maps=`` those maps (the
+    trainer computes them with the batch, out of the step; None: the method computes them).
+
     Shape:
         logits: [N, C, H, W] segmentation scores at the target's resolution.
         target: [N, H, W] int64 class ids, ``ignore_index`` for void.
@@ -143,6 +146,21 @@ class StructureLoss(nn.Module):
         for key in sorted(params):
             text += f" {key}={_value_text(params[key])}"
         return text
+
+    def target_maps(self, target: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+        """Maps the loss reads that depend on the target alone (the boundary loss's signed
+        distances), for the trainer to compute with the batch instead of inside the step, where
+        a GPU would wait for a host transform; None (the default) for a method that reads none.
+
+        A method that returns maps takes them back as ``forward(..., target_maps=maps)`` and
+        computes the same maps itself when given None, so its terms are the same bit for bit
+        either way (``methods.testing.check_method`` checks it).
+
+        Shape:
+            target: [N, H, W] int64 (``ignore_index`` for void). Returns a float32 tensor (the
+            trainer's logits are float32) on the target's device, or None.
+        """
+        return None
 
     def attach_edge_net(self, edge_net: EdgeNet) -> "StructureLoss":
         """Attach the dataset's fitted edge net, frozen: no gradient ever reaches its weights."""

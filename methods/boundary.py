@@ -10,10 +10,13 @@ of it. The term is the softmax-weighted signed distance to the true regions: its
 for a perfect prediction, is the mean of phi at the true class, which is <= 0.
 
 Every class has a map (the suite has no privileged background class). The maps come from
-the target after the crop, on the target's device, without gradient (see ``methods/_distance.py``).
+the target after the crop, on the target's device, without gradient (see ``methods/_distance.py``):
+the trainer computes them with the batch (``target_maps``), out of the step.
 """
 
 from __future__ import annotations
+
+import torch
 
 from methods._distance import signed_distance
 from methods._functional import masked_mean, pixel_cross_entropy
@@ -35,8 +38,12 @@ class Boundary(StructureLoss):
     num_lambdas = 1
     default_lambdas = (0.01,)
 
-    def forward(self, logits, target, *, edges=None, edge_logits=None):
+    def target_maps(self, target, num_classes):
+        """phi: the signed distance maps [N, C, H, W], float32."""
+        return signed_distance(target, num_classes, self.ignore_index, dtype=torch.float32)
+
+    def forward(self, logits, target, *, edges=None, edge_logits=None, target_maps=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)
-        phi = signed_distance(target, logits.shape[1], self.ignore_index, dtype=logits.dtype)
+        phi = signed_distance(target, logits.shape[1], self.ignore_index, dtype=logits.dtype) if target_maps is None else target_maps
         boundary = masked_mean((logits.softmax(1) * phi).sum(1), target != self.ignore_index)
         return {"ppce": ppce, "boundary": boundary, "total": ppce + self.lambdas[0] * boundary}

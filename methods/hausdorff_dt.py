@@ -11,7 +11,8 @@ is not a contour); d is 0 *on* the contour (the distance to the nearest contour 
 0 everywhere for a mask with no contour. Void pixels are in neither mask, so a void
 neighbour makes a contour pixel and the prediction at void pixels changes nothing.
 alpha = 2, the authors' value. Errors far from both contours weigh most, which is how the
-term approximates the Hausdorff distance.
+term approximates the Hausdorff distance. The target's part, d_G,c^alpha, depends on the
+target alone: the trainer computes it with the batch (``target_maps``), out of the step.
 """
 
 from __future__ import annotations
@@ -49,18 +50,25 @@ class HausdorffDT(StructureLoss):
     def params(self) -> dict:
         return {**super().params, "alpha": self.alpha}
 
-    def forward(self, logits, target, *, edges=None, edge_logits=None):
+    def target_maps(self, target, num_classes):
+        """d_G,c^alpha: the target's weights [N, C, H, W], float32."""
+        return self._contour_weight(target, target != self.ignore_index, num_classes, torch.float32)
+
+    def _contour_weight(self, labels, valid, num_classes, dtype):
+        """d_c^alpha of the masks of ``labels`` at the ``valid`` pixels (a label that is no class marks void)."""
+        return contour_distance(torch.where(valid, labels, num_classes), num_classes, void=num_classes, dtype=dtype).pow_(self.alpha)
+
+    def forward(self, logits, target, *, edges=None, edge_logits=None, target_maps=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)
         num_classes = logits.shape[1]
         valid = target != self.ignore_index
         truth = class_masks(target, num_classes, self.ignore_index)
         with torch.no_grad():
             # the predicted masks: argmax == c at non-void pixels (max's indices: the first maximum,
-            # as argmax's, at half its cost on the CPU); a label that is no class marks void
-            predicted = torch.where(valid, logits.max(1).indices, num_classes)
-            both = torch.cat([torch.where(valid, target, num_classes), predicted])  # one pass over the 2N label maps
-            d = contour_distance(both, num_classes, void=num_classes, dtype=logits.dtype).pow_(self.alpha)
-            weight = d[: len(target)] + d[len(target) :]
+            # as argmax's, at half its cost on the CPU)
+            predicted = logits.max(1).indices
+            of_target = self._contour_weight(target, valid, num_classes, logits.dtype) if target_maps is None else target_maps
+            weight = of_target + self._contour_weight(predicted, valid, num_classes, logits.dtype)
         error = (logits.softmax(1) - truth.to(logits.dtype)).square()
         term = masked_mean((error * weight).sum(1), valid)
         return {"ppce": ppce, "hausdorff_dt": term, "total": ppce + self.lambdas[0] * term}

@@ -21,6 +21,9 @@ target': ...``. The rules, in the order they are checked (``RULES``):
   gradient (and the edge head's output, for a method that ``needs_edge_head``).
 - ``frozen edge net``: no gradient reaches the edge net of a method that
   ``needs_edge_net`` (its weights stay frozen and get no ``.grad``).
+- ``target maps``: a method whose ``target_maps`` returns maps gives the same terms, bit for
+  bit, when handed those maps (``target_maps=``, as the trainer does) as when it computes
+  them itself.
 - ``all-void target``: a target with no labelled pixel gives a ``total`` of exactly 0,
   still attached to the logits, whose gradient is finite (an all-void crop happens).
 - ``void pixels``: changing the prediction at void pixels far from every labelled one (4
@@ -54,8 +57,8 @@ from methods.registry import build_method, list_methods, method_class
 
 __all__ = ["RULES", "check_method", "check_same_as", "identical_methods", "same_terms"]
 
-RULES = ("terms", "gradient to the logits", "frozen edge net", "all-void target", "void pixels", "parameters round-trip",
-         "perfect prediction", "one loss, one name")  # fmt: skip
+RULES = ("terms", "gradient to the logits", "frozen edge net", "target maps", "all-void target", "void pixels",
+         "parameters round-trip", "perfect prediction", "one loss, one name")  # fmt: skip
 #: Random batches two methods are compared on (``same_terms``).
 COMPARED_BATCHES = 3
 VOID = 255
@@ -148,6 +151,18 @@ def check_method(cls: type[StructureLoss], *, params: dict | None = None, num_cl
         reached = [n for n, p in method.edge_net.named_parameters() if p.requires_grad or p.grad is not None]
         if reached:
             raise _broken(cls, "frozen edge net", f"gradient reaches the edge net's {', '.join(reached)}")
+
+    # the target's maps, given or computed: the same terms
+    maps = method.target_maps(target, num_classes)
+    if maps is not None:
+        logits, edge_logits = _outputs(method, target, num_classes)
+        own = _term_values(_terms(cls, method, logits, target, edge_logits))
+        try:
+            given = _term_values(method(logits, target, edge_logits=edge_logits, target_maps=maps))
+        except TypeError as err:
+            raise _broken(cls, "target maps", f"target_maps returns maps but forward does not take them back ({err})") from None
+        if given != own:
+            raise _broken(cls, "target maps", f"terms {given} with the maps target_maps gives, {own} without")
 
     # all-void target
     void = torch.full((1, 5, 5), VOID)

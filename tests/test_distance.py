@@ -78,7 +78,7 @@ def same_bits(a: torch.Tensor, b: torch.Tensor) -> bool:
 @pytest.fixture(params=CPU_BACKENDS)
 def backend(request, monkeypatch):
     """Every CPU backend in turn, as the losses' default."""
-    monkeypatch.setattr(distance, "backend_for", lambda device: request.param)
+    monkeypatch.setattr(distance, "backend_for", lambda device, multi_label=False: request.param)
     return request.param
 
 
@@ -99,7 +99,23 @@ def test_distance_to_background_equals_scipy(backend, density):
     g = torch.Generator().manual_seed(1)
     for shape in [(5, 1, 1), (4, 1, 37), (4, 29, 1), (6, 31, 47), (2, 321, 321)]:
         masks = torch.rand(shape, generator=g) > density
-        assert same_bits(methods.distance_to_background(masks, backend), scipy_distance(masks)), shape
+        expected = scipy_distance(masks)
+        assert same_bits(methods.distance_to_background(masks, backend), expected), shape
+        # float32: scipy's float64 distance rounded once
+        assert same_bits(methods.distance_to_background(masks, backend, dtype=torch.float32), expected.float()), shape
+
+
+@pytest.mark.parametrize("shape", [(1000, 1000), (1024, 2048)])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_distances_of_thousands_of_pixels_stay_exact(backend, shape, dtype):
+    # one False pixel in a corner: distances up to the diagonal, 1,413 pixels (squared just under
+    # OpenCV's exact limit of 2**21) and 2,289 (past it: the next backend takes the image)
+    masks = torch.ones(1, *shape, dtype=torch.bool)
+    masks[0, 0, 0] = False
+    masks_far = masks.clone()
+    masks_far[0, 0, 0], masks_far[0, -1, -1] = True, False
+    for m in (masks, masks_far):
+        assert same_bits(methods.distance_to_background(m, backend, dtype=dtype), scipy_distance(m).to(dtype))
 
 
 def test_distance_to_other_label_by_hand(backend):
@@ -120,15 +136,17 @@ def test_distance_to_other_label_equals_one_scipy_transform_per_label(backend):
 
 
 def test_unknown_or_missing_backend_is_an_error():
-    with pytest.raises(ValueError, match="unknown distance backend 'gpu'; valid: cupy, edt, scipy"):
+    with pytest.raises(ValueError, match="unknown distance backend 'gpu'; valid: cupy, opencv, edt, scipy"):
         methods.distance_to_background(torch.ones(1, 2, 2, dtype=torch.bool), "gpu")
     if "cupy" not in methods.available_backends():
         with pytest.raises(ValueError, match="'cupy' is not available here"):
             methods.distance_to_background(torch.ones(1, 2, 2, dtype=torch.bool), "cupy")
 
 
-def test_cpu_backend_prefers_edt_when_installed():
-    assert methods.backend_for("cpu") == ("edt" if "edt" in methods.available_backends() else "scipy")
+def test_cpu_backend_prefers_opencv_for_masks_and_edt_for_label_maps():
+    installed = methods.available_backends()
+    assert methods.backend_for("cpu") == next(b for b in ("opencv", "edt", "scipy") if b in installed)
+    assert methods.backend_for("cpu", multi_label=True) == next(b for b in ("edt", "opencv", "scipy") if b in installed)
 
 
 # -------------------------------------------------------------------------- the losses' maps

@@ -420,6 +420,20 @@ class ThawsTheEdgeNet(Plain):
         return {"ppce": ppce, "total": ppce + 0.0 * sum(p.sum() for p in self.edge_net.parameters())}
 
 
+class MapsItCannotTake(Plain):
+    def target_maps(self, target, num_classes):
+        return (target != VOID).float()
+
+
+class MapsItReadsDifferently(MapsItCannotTake):
+    """Given its maps, weighs the pixels by them; computing them itself, it forgets to."""
+
+    def forward(self, logits, target, *, edges=None, edge_logits=None, target_maps=None):
+        ppce = _ppce(logits, target)
+        weight = 1.0 if target_maps is None else target_maps.mean() * 0.5
+        return {"ppce": ppce, "total": 2 * ppce * weight}
+
+
 class MeanOverEveryPixel(Plain):
     def forward(self, logits, target, *, edges=None, edge_logits=None):
         ppce = _ppce(logits, target)
@@ -460,6 +474,7 @@ class ClaimsToBeDice(Plain):
 
 @pytest.mark.parametrize("cls, rule", [
     (NanTerm, "terms"), (Detached, "gradient to the logits"), (ThawsTheEdgeNet, "frozen edge net"),
+    (MapsItCannotTake, "target maps"), (MapsItReadsDifferently, "target maps"),
     (MeanOverEveryPixel, "all-void target"), (ReadsVoidPixels, "void pixels"), (ForgetsAParameter, "parameters round-trip"),
     (WrongMinimum, "perfect prediction"), (PpceRenamed, "one loss, one name"), (ClaimsToBeDice, "one loss, one name"),
 ])  # fmt: skip

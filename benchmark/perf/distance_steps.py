@@ -11,6 +11,7 @@ best of its steps.
 
 from __future__ import annotations
 
+import functools
 import statistics
 
 import torch
@@ -67,7 +68,10 @@ def measure(ctx: Context) -> list[Figure]:
     """Per scale (``small``; ``paper`` on CUDA) and method (PPCE, boundary, Hausdorff-DT):
     ``<scale>.<method>.host_ms`` and ``<scale>.<method>.device_ms`` per step, and at each scale
     ``<scale>.<method>_vs_ppce``, the step time over PPCE's, per repeat: held at the small scale
-    to 1.25 (boundary) and 1.5 (Hausdorff-DT)."""
+    to 1.25 (boundary) and 1.5 (Hausdorff-DT). The step takes the target's maps computed with
+    the batch, as the trainer gives them; ``<scale>.<method>.target_maps_ms`` is what they
+    cost per batch and ``<scale>.<method>_with_maps_vs_ppce`` the step and its maps over PPCE's
+    step: a run's time per step where nothing overlaps the two (a CPU trial of one thread)."""
     device, figures = ctx.device, []
     for scale, backbone, (h, w), batch, width, repeats, steps, on_cpu in ctx.sizes:
         if device.type != "cuda" and not on_cpu:
@@ -79,7 +83,11 @@ def measure(ctx: Context) -> list[Figure]:
         # Clipped at both scales: a ResNet-101 with frozen batch norm at its initial statistics
         # (no weights here) otherwise leaves finite values after its first step or two.
         clip = SMALL_GRAD_CLIP
-        fns = {name: trainer_step(model, method_for(name, {}, None, device), images, target, None, grad_clip=clip) for name in METHODS}
+        losses = {name: method_for(name, {}, None, device) for name in METHODS}
+        # the target's maps, computed with the batch as the trainer does (None for PPCE), then the step
+        maps = {name: loss.target_maps(target, NUM_CLASSES) for name, loss in losses.items()}
+        fns = {name: trainer_step(model, loss, images, target, None, target_maps=maps[name], grad_clip=clip) for name, loss in losses.items()}
+        fns.update({f"{name}.maps": functools.partial(losses[name].target_maps, target, NUM_CLASSES) for name in METHODS[1:]})
         for fn in fns.values():
             fn()  # warm-up: allocator, oneDNN primitives, cuDNN plans, the distance backend's import
         times = interleaved(fns, repeats, device, desc=f"distance-loss steps, {scale}", progress=ctx.progress, best_of=steps)
@@ -95,9 +103,18 @@ def measure(ctx: Context) -> list[Figure]:
             ]  # fmt: skip
             if name != "ppce":
                 target_ratio = ("<=", TARGETS[name]) if scale == "small" else None
-                figures.append(Figure("distance_steps", f"{scale}.{name}_vs_ppce", f"{name} / ppce step time, {size}", "x",
-                                      ratios(times[name], times["ppce"]), target_ratio,
-                                      extra={"ms_per_step": 1e3 * statistics.median(times[name]),
-                                             "ppce_ms_per_step": 1e3 * statistics.median(times["ppce"])}))  # fmt: skip
+                with_maps = [a + b for a, b in zip(times[name], times[f"{name}.maps"])]
+                figures += [
+                    Figure("distance_steps", f"{scale}.{name}_vs_ppce", f"{name} / ppce step time, {size}", "x",
+                           ratios(times[name], times["ppce"]), target_ratio,
+                           extra={"ms_per_step": 1e3 * statistics.median(times[name]),
+                                  "ppce_ms_per_step": 1e3 * statistics.median(times["ppce"])}),
+                    Figure("distance_steps", f"{scale}.{name}.target_maps_ms",
+                           f"{name}'s target maps of a batch, computed with the batch, host, {size}", "ms",
+                           [1e3 * t for t in times[f"{name}.maps"]]),
+                    # where nothing overlaps the maps with the step (a CPU, one thread): the time per step
+                    Figure("distance_steps", f"{scale}.{name}_with_maps_vs_ppce",
+                           f"({name} step + its target maps) / ppce step time, {size}", "x", ratios(with_maps, times["ppce"])),
+                ]  # fmt: skip
         del model, fns
     return figures

@@ -21,15 +21,16 @@ def method_for(name: str, params: dict, edge_net, device: torch.device):
     return method.to(device)
 
 
-def trainer_step(model, method, images, target, edges, *, grad_clip: float | None = None, precision: str = "fp32",
-                 memory_format: str = "contiguous"):
+def trainer_step(model, method, images, target, edges, *, target_maps: torch.Tensor | None = None, grad_clip: float | None = None,
+                 precision: str = "fp32", memory_format: str = "contiguous"):  # fmt: skip
     """A call of the trainer's own step (``benchmark.step.train_step``) on a fixed batch: SGD
     with momentum, a poly schedule, in ``precision`` as the trainer runs it
     (``benchmark.arithmetic``: its autocast, the loss scaler under fp16, its TF32 flags set
     around each call).
 
     images float [B, 3, H, W], target int64 [B, H, W], edges bool [B, H, W] (the batch's
-    semantic edges, computed once outside the step as the trainer computes them with the batch).
+    semantic edges, computed once outside the step as the trainer computes them with the batch),
+    target_maps (the method's ``target_maps`` of the batch, likewise; None for a method without).
     ``memory_format``: the batch's layout in the step, that of the model (``benchmark.step.apply_levers``).
     """
     scaler = torch.amp.GradScaler("cuda", enabled=uses_loss_scaler(images.device, precision))
@@ -38,7 +39,7 @@ def trainer_step(model, method, images, target, edges, *, grad_clip: float | Non
 
     def step():
         with precision_flags(images.device, precision):
-            return train_step(model, method, optimiser, schedule, scaler, images, target, edges, grad_clip=grad_clip,
+            return train_step(model, method, optimiser, schedule, scaler, images, target, edges, target_maps=target_maps, grad_clip=grad_clip,
                               precision=precision, memory_format=memory_format)  # fmt: skip
 
     return step
