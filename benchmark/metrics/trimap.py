@@ -39,12 +39,12 @@ def edge_distance(target: torch.Tensor, ignore_index: int = 255) -> torch.Tensor
         (``methods.semantic_edges``), +inf everywhere in an image without an edge pixel.
 
     Exact Euclidean distance transform, one image at a time, where ``target`` lives
-    (``methods.distance_to_background``: CuPy on CUDA, ``edt`` or scipy on the CPU, all equal
-    to scipy's). It costs far more than a confusion matrix, so it is computed once per
+    (``methods.distance_to_background``: CuPy on CUDA, OpenCV, ``edt`` or scipy on the CPU, all
+    equal to scipy's, rounded once to float32). It costs far more than a confusion matrix, so it is computed once per
     validation mask and cached by the caller.
     """
     # the distance to the nearest edge pixel; +inf in an image without one
-    return distance_to_background(~semantic_edges(target, ignore_index)).to(torch.float32)
+    return distance_to_background(~semantic_edges(target, ignore_index), dtype=torch.float32)
 
 
 def target_distance(target: torch.Tensor, distance: torch.Tensor | None, ignore_index: int) -> torch.Tensor:
