@@ -85,8 +85,8 @@ def test_suite_wall_runs_only_when_asked():
 
 def test_sections_in_the_order_of_the_output():
     names = ("loss_overhead", "edge_maps", "trimap", "harness", "sweep", "evaluation", "limits", "suite_wall", "paper_scale", "levers",
-             "agreement", "gpu", "distance_transforms", "distance_steps", "loader")
-    assert perf.section_names() == names and perf.default_sections() == names[:-8]  # the last eight: only when asked for
+             "agreement", "gpu", "distance_transforms", "distance_steps", "loader", "executors")
+    assert perf.section_names() == names and perf.default_sections() == names[:-9]  # the last nine: only when asked for
 
 
 def test_every_section_is_one_file_with_its_note_and_sizes():
@@ -392,6 +392,31 @@ def test_distance_sections_time_every_backend_and_hold_the_small_step_to_its_tar
             assert host["median"] > 0 and device["median"] > 0
             if not torch.cuda.is_available():
                 assert device["values"] == host["values"] and device["device_is_host"]
+        for name in ("boundary", "hausdorff_dt"):  # the target's maps, made with the batch: their cost, and the step with it
+            maps = figures[f"distance_steps.{scale}.{name}.target_maps_ms"]
+            with_maps = figures[f"distance_steps.{scale}.{name}_with_maps_vs_ppce"]
+            assert maps["median"] > 0 and with_maps["target"] is None
+            assert with_maps["median"] > figures[f"distance_steps.{scale}.{name}_vs_ppce"]["median"]
+
+
+def test_executors_section_times_both_executors_in_turns_and_holds_ray_to_twice_inline(monkeypatch):
+    from benchmark.perf import executors
+    from benchmark.perf.section import Context
+
+    calls = []
+    seconds = {"inline": 10.0, "ray": 25.0}
+
+    def fake(suite, scale, executor, out, data):
+        calls.append((executor, out.name))
+        return seconds[executor]
+
+    monkeypatch.setattr(executors, "_suite_seconds", fake)
+    figures = {f.key: f for f in executors.measure(Context("full", executors.SIZES["full"], torch.device("cpu"), progress=False))}
+    # an untimed inline pass prepares the data, then each repeat a fresh folder, the order alternating
+    assert calls == [("inline", "warm-up"), ("ray", "ray-0"), ("inline", "inline-0"), ("inline", "inline-1"), ("ray", "ray-1")]
+    ratio = figures["table1_smoke.ray_vs_inline"]
+    assert ratio.values == [2.5, 2.5] and ratio.target == ("<=", 2.0)
+    assert figures["table1_smoke.ray_s"].values == [25.0, 25.0] and figures["table1_smoke.inline_s"].values == [10.0, 10.0]
 
 
 def test_loader_section_checks_both_paths_agree_and_rates_them(monkeypatch):

@@ -13,8 +13,8 @@ import types
 import warnings
 
 from benchmark.perf import (
-    agreement, distance_steps, distance_transforms, edge_maps, evaluation, harness, levers, limits, loss_overhead, paper_scale, suite_wall,
-    sweep, trimap, gpu, loader,
+    agreement, distance_steps, distance_transforms, edge_maps, evaluation, executors, harness, levers, limits, loss_overhead, paper_scale,
+    suite_wall, sweep, trimap, gpu, loader,
 )
 from benchmark.perf.section import Section, section_of
 
@@ -69,3 +69,4 @@ register_section(gpu, optional=True)
 register_section(distance_transforms, optional=True)
 register_section(distance_steps, optional=True)
 register_section(loader, optional=True)
+register_section(executors, optional=True)
