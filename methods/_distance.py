@@ -2,7 +2,7 @@
 a label map (signed distances for the boundary loss, distances to the contours for Hausdorff-DT).
 
 Distances are Euclidean, in pixels, computed where the label maps live by ``methods.distance``
-(CuPy on CUDA, ``edt`` or scipy on the CPU: equal to scipy's transform bit for bit), without
+(CuPy on CUDA, OpenCV, ``edt`` or scipy on the CPU: equal to scipy's transform bit for bit), without
 gradient. Only the (image, class) pairs that need a map are transformed, and each map takes
 one transform, not two: the inner distances of every class of an image come from a single
 transform of the whole label map (see each function for why that is exact).
