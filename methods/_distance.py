@@ -118,8 +118,11 @@ def signed_distance(target: torch.Tensor, num_classes: int, ignore_index: int = 
     return _scatter(shape, image, cls, phi, dtype)
 
 
-def contour_distance(labels: torch.Tensor, num_classes: int, void: int = 255, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Euclidean distance from every pixel to the contour of each class mask (0 on the contour).
+def contour_distance(labels: torch.Tensor, num_classes: int, void: int = 255, dtype: torch.dtype = torch.float32,
+                     power: float = 1.0) -> torch.Tensor:  # fmt: skip
+    """Euclidean distance from every pixel to the contour of each class mask (0 on the contour),
+    raised to ``power`` (> 0; Hausdorff-DT's alpha: the maps of the classes present raised, the
+    others 0 as 0 ** power is, the same values as the whole map's power at a fraction of the work).
 
     The contour of a mask is the suite's 8-neighbour contour: the pixels of the mask with an
     8-neighbour inside the image not in the mask (the image border is not a contour); a mask
@@ -148,4 +151,7 @@ def contour_distance(labels: torch.Tensor, num_classes: int, void: int = 255, dt
     images, of_pair = image.unique(return_inverse=True)  # the images with a map hold an edge pixel
     work = _working_type(dtype)
     to_edges = distance_to_background(~semantic_edges(labels[images], void), dtype=work)
-    return _scatter(shape, image, cls, torch.where(m, to_edges[of_pair], distance_to_background(~m, dtype=work)), dtype)
+    maps = torch.where(m, to_edges[of_pair], distance_to_background(~m, dtype=work))
+    if power != 1.0:
+        maps = maps.to(dtype).pow_(power)  # the power of the map as given to the caller, in its type
+    return _scatter(shape, image, cls, maps, dtype)

@@ -50,8 +50,10 @@ DISTANCE_BACKENDS = ("cupy", "opencv", "edt", "scipy")
 _MULTI_LABEL_ORDER = ("edt", "opencv", "scipy")
 #: Squared distances at or above this are no longer exact in float32 (``edt``'s output type).
 _EXACT_FLOAT32 = 2**24
-#: Squared distances below this come back exactly from OpenCV's float32 distances.
+#: Squared distances below this come back exactly from OpenCV's float32 distances, the square
+#: taken in float64; below the second, taken in float32 (within 0.16 + 0.06 of the integer).
 _EXACT_FROM_ROOT = 2**21
+_EXACT_IN_FLOAT32 = 2**20
 #: The output types a transform computes directly; others are cast from float64.
 _DIRECT_TYPES = {torch.float32: np.float32, torch.float64: np.float64}
 #: The Python module of each optional backend.
@@ -182,7 +184,8 @@ def _cpu_into(masks: np.ndarray, todo: np.ndarray, out: np.ndarray, backend: str
 def _opencv_into(masks: np.ndarray, todo: np.ndarray, out: np.ndarray) -> None:
     """The opencv backend of ``_cpu_into``: OpenCV's float32 distances d, each within 1.3
     float32 ulps of the square root of an integer n < 2**21, give n = rint(d * d) exactly (d * d
-    is exact in float64 and within 0.33 of n), and out = sqrt(n), scipy's value rounded to out's type."""
+    is exact in float64 and within 0.33 of n; below 2**20 its float32 rounding is within 0.23),
+    and out = sqrt(n) taken in out's type (float32: the float64 root rounded once), scipy's value."""
     import cv2
 
     threads = torch.get_num_threads()
@@ -193,12 +196,15 @@ def _opencv_into(masks: np.ndarray, todo: np.ndarray, out: np.ndarray) -> None:
     images = np.ascontiguousarray(masks).view(np.uint8)  # bool as 0/1 bytes: OpenCV measures from the 0 pixels
     for k, i in enumerate(selected):
         cv2.distanceTransform(images[i], cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dst=roots[k])
-    squared = np.square(roots, dtype=np.float64)
-    np.rint(squared, out=squared)
-    if len(selected) == len(out):
-        np.sqrt(squared, out=out, dtype=np.float64, casting="same_kind")
+    if (masks.shape[1] - 1) ** 2 + (masks.shape[2] - 1) ** 2 < _EXACT_IN_FLOAT32:  # all in float32, in place
+        np.multiply(roots, roots, out=roots)
+        squared = np.rint(roots, out=roots)
     else:
-        out[selected] = np.sqrt(squared)
+        squared = np.rint(np.square(roots, dtype=np.float64))
+    if len(selected) == len(out):
+        np.sqrt(squared, out=out, dtype=out.dtype)
+    else:
+        out[selected] = np.sqrt(squared, dtype=out.dtype)
 
 
 def _cupy_into(masks: torch.Tensor, todo: torch.Tensor, out: torch.Tensor) -> None:

@@ -56,7 +56,7 @@ class HausdorffDT(StructureLoss):
 
     def _contour_weight(self, labels, valid, num_classes, dtype):
         """d_c^alpha of the masks of ``labels`` at the ``valid`` pixels (a label that is no class marks void)."""
-        return contour_distance(torch.where(valid, labels, num_classes), num_classes, void=num_classes, dtype=dtype).pow_(self.alpha)
+        return contour_distance(torch.where(valid, labels, num_classes), num_classes, void=num_classes, dtype=dtype, power=self.alpha)
 
     def forward(self, logits, target, *, edges=None, edge_logits=None, target_maps=None):
         ppce = pixel_cross_entropy(logits, target, self.ignore_index)

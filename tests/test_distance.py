@@ -105,11 +105,12 @@ def test_distance_to_background_equals_scipy(backend, density):
         assert same_bits(methods.distance_to_background(masks, backend, dtype=torch.float32), expected.float()), shape
 
 
-@pytest.mark.parametrize("shape", [(1000, 1000), (1024, 2048)])
+@pytest.mark.parametrize("shape", [(700, 700), (1000, 1000), (1024, 2048)])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_distances_of_thousands_of_pixels_stay_exact(backend, shape, dtype):
-    # one False pixel in a corner: distances up to the diagonal, 1,413 pixels (squared just under
-    # OpenCV's exact limit of 2**21) and 2,289 (past it: the next backend takes the image)
+    # one False pixel in a corner: distances up to the diagonal, 988 pixels (squared just under
+    # 2**20, OpenCV's limit for squaring in float32), 1,413 (just under its exact limit of 2**21)
+    # and 2,289 (past it: the next backend takes the image)
     masks = torch.ones(1, *shape, dtype=torch.bool)
     masks[0, 0, 0] = False
     masks_far = masks.clone()
