@@ -1,7 +1,8 @@
 """The exact distance transforms of the distance-based losses per paper-scale batch (6 street
 label maps of 321x321, 19 classes, and a prediction-like map of each), on every backend
-available (``methods.available_backends``: scipy, the ``edt`` package, CuPy on CUDA; on CUDA
-timed synchronised): the boundary loss's maps (one transform per class present and one of each
+available (``methods.available_backends``: scipy, the ``edt`` package, OpenCV, CuPy on CUDA; on
+CUDA timed synchronised), each named, in float64, and as the losses run them (``default``: the
+device's own choice for masks and for label maps, float32 distances): the boundary loss's maps (one transform per class present and one of each
 label map), Hausdorff-DT's maps (the same for the target and the prediction), and, as the
 reference, the boundary loss's maps as they were computed before (two scipy transforms per
 class present). Each repeat counts the best of its calls (best of 2).
@@ -25,6 +26,8 @@ __all__ = ["SIZES", "measure"]
 SIZES = {"full": (6, (321, 321), 5), "quick": (2, (64, 64), 2)}
 #: Back-to-back calls per repeat; the best counts.
 CALLS = 2
+#: The figures of the losses' own choice of backends, in float32.
+DEFAULT = "default"
 
 
 def _present(labels: torch.Tensor) -> torch.Tensor:
@@ -48,16 +51,20 @@ def measure(ctx: Context) -> list[Figure]:
     masks, pred_masks = _present(target), _present(pred)
     not_edges = ~methods.semantic_edges(torch.cat([target, pred]), IGNORE)
     cpu_masks = masks.cpu()
-    backends = [b for b in methods.available_backends() if b != "cupy" or device.type == "cuda"]
+    # every backend by name, float64; then "default": what the losses run here (no backend named:
+    # methods.backend_for's choice for masks and for label maps, float32 distances)
+    backends = [b for b in methods.available_backends() if b != "cupy" or device.type == "cuda"] + [DEFAULT]
 
     def boundary(backend):
-        on = cpu_masks if backend != "cupy" else masks
-        return lambda: (methods.distance_to_background(~on, backend), methods.distance_to_other_label(target.to(on.device), backend))
+        named, dtype = (None, torch.float32) if backend == DEFAULT else (backend, torch.float64)
+        on = masks if backend in ("cupy", DEFAULT) else cpu_masks
+        return lambda: (methods.distance_to_background(~on, named, dtype=dtype), methods.distance_to_other_label(target.to(on.device), named))
 
     def hausdorff(backend):
+        named, dtype = (None, torch.float32) if backend == DEFAULT else (backend, torch.float64)
         tensors = [~masks, ~pred_masks, not_edges]
-        tensors = [t.cpu() if backend != "cupy" else t for t in tensors]
-        return lambda: [methods.distance_to_background(t, backend) for t in tensors]
+        tensors = [t if backend in ("cupy", DEFAULT) else t.cpu() for t in tensors]
+        return lambda: [methods.distance_to_background(t, named, dtype=dtype) for t in tensors]
 
     def before():
         return methods.distance_to_background(~cpu_masks, "scipy"), methods.distance_to_background(cpu_masks, "scipy")
