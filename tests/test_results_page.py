@@ -54,6 +54,17 @@ def test_numbers_are_looked_up_as_the_report_prints_them(tmp_path):
     ]
 
 
+def test_a_value_the_csv_rounded_to_a_tie_is_either_neighbour(tmp_path):
+    # 8.450 in the CSV (3 decimals) is 8.4496 or 8.4504, which the report printed 8.4 or 8.5;
+    # 8.451 can only be 8.5
+    pd.DataFrame({"ours_mean": [49.2], "ours_std": [0.352], "diff_mean": [9.208], "diff_ci_low": [8.450],
+                  "diff_ci_high": [9.966]}).to_csv(tmp_path / "sensitivity.csv", index=False)  # fmt: skip
+    values = report_values(tmp_path)
+    assert unmatched("+9.2 [+8.5, +10.0] and +9.2 [+8.4, +10.0]", values) == []
+    pd.DataFrame({"diff_mean": [9.208], "diff_ci_low": [8.451], "diff_ci_high": [9.966]}).to_csv(tmp_path / "sensitivity.csv", index=False)
+    assert unmatched("+9.2 [+8.4, +10.0]", report_values(tmp_path)) == ["'+9.2 [+8.4, +10.0]' in: +9.2 [+8.4, +10.0]"]
+
+
 def test_findings_say_nominally_where_holm_is_not_passed():
     ctx = dict(dataset="streets", backbone="deeplabv2_small", scale="small", init="scratch", overrides="")
     rows = [

@@ -23,6 +23,8 @@ another precision (a p-value 0.005, a threshold 0.95).
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,12 +68,21 @@ class ReportValues:
         return text in self.levels or f"+{text}" in self.differences or f"-{text}" in self.differences
 
 
-def _level(v: float) -> str:
-    return f"{v:.1f}"
+def _level(v: float) -> set[str]:
+    return {f"{x:.1f}" for x in _roundings(v)}
 
 
-def _signed(v: float) -> str:
-    return f"{v:+.1f}"
+def _signed(v: float) -> set[str]:
+    return {f"{x:+.1f}" for x in _roundings(v)}
+
+
+def _roundings(v: float) -> tuple[float, ...]:
+    """The one-decimal values the report may have printed for ``v`` as read back from a CSV
+    (3 decimals): ``v`` itself, and at a tie (8.450: the CSV's rounding of 8.4496 or of 8.4504,
+    which the report printed from its full value) both neighbours."""
+    if abs(v * 20 - round(v * 20)) < 1e-9 and abs(v * 10 - round(v * 10)) > 1e-9:
+        return (math.floor(v * 10) / 10, math.ceil(v * 10) / 10)
+    return (v,)
 
 
 def _finite(series: pd.Series) -> list[float]:
@@ -85,14 +96,14 @@ def report_values(report_dir: str | Path) -> ReportValues:
     for path in sorted(Path(report_dir).glob("*.csv")):
         frame = pd.read_csv(path)
         if path.name in ("tidy.csv", "leaderboard_trials.csv"):
-            out.levels |= {_level(100 * v) for v in _finite(frame["miou"])} if "miou" in frame else set()
+            out.levels |= {t for v in _finite(frame["miou"]) for t in _level(100 * v)} if "miou" in frame else set()
             continue
         cols = list(frame.columns)
         for col in cols:
             if col.endswith(("ours_mean", "ours_std")) or col in ("paper", "mean", "std"):
-                out.levels |= {_level(v) for v in _finite(frame[col])}
+                out.levels |= {t for v in _finite(frame[col]) for t in _level(v)}
             if col.endswith(("diff_mean", "diff_ci_low", "diff_ci_high")) or (path.name == "claims.csv" and col in ("mean", "ci_low", "ci_high")):
-                out.differences |= {_signed(v) for v in _finite(frame[col])}
+                out.differences |= {t for v in _finite(frame[col]) for t in _signed(v)}
         for stem in sorted({c[: -len("diff_mean")] for c in cols if c.endswith("diff_mean")}):
             out.intervals |= _rows(frame, (f"{stem}diff_mean", f"{stem}diff_ci_low", f"{stem}diff_ci_high"), _signed)
         for stem in sorted({c[: -len("ours_mean")] for c in cols if c.endswith("ours_mean")}):
@@ -103,7 +114,7 @@ def report_values(report_dir: str | Path) -> ReportValues:
             out.mean_std |= _rows(frame, ("mean", "std"), _level)
         if "diff_seeds" in cols:
             for text in frame["diff_seeds"].dropna():
-                out.differences |= {_signed(float(d)) for d in re.findall(r"s\d+:([+-][\d.]+)", str(text))}
+                out.differences |= {t for d in re.findall(r"s\d+:([+-][\d.]+)", str(text)) for t in _signed(float(d))}
     return out
 
 
@@ -111,7 +122,7 @@ def _rows(frame: pd.DataFrame, columns: tuple[str, ...], fmt) -> set[tuple[str, 
     if not set(columns) <= set(frame.columns):
         return set()
     values = frame[list(columns)].apply(pd.to_numeric, errors="coerce").dropna()
-    return {tuple(fmt(float(v)) for v in row) for row in values.itertuples(index=False)}
+    return {texts for row in values.itertuples(index=False) for texts in itertools.product(*(sorted(fmt(float(v))) for v in row))}
 
 
 def prose(text: str) -> str:
