@@ -23,10 +23,10 @@ Backends, chosen by the tensors' device (``backend_for``) or by name:
 
 Every backend returns float64 distances equal to scipy's bit for bit: each is the float64
 square root of the same exact integer squared distance. ``edt`` returns squared distances as
-float32, exact integers below 2**24; OpenCV returns float32 distances within 1.3 float32 ulps
-of the square roots of those integers (measured), from which ``rint(d * d)`` (exact in float64)
-gives the integer back below 2**21. Images whose diagonal squared reaches the limit (about
-2,900 and 1,450 pixels a side) take the next backend. Asked for float32, a backend returns
+float32, exact integers below 2**24; OpenCV returns float32 distances within 1.7 float32 ulps
+of the square roots of those integers below 2**19 (measured; its one-thread path is off by
+whole units beyond), from which ``rint(d * d)`` gives the integer back. Images whose diagonal
+squared reaches the limit (about 2,900 and 510 pixels a side) take the next backend. Asked for float32, a backend returns
 the float32 rounding of that float64 distance, which is the float32 square root of the same
 integer (a square root rounded to float64, then to float32, is rounded once). The tests hold
 every available backend to scipy's values.
@@ -50,10 +50,10 @@ DISTANCE_BACKENDS = ("cupy", "opencv", "edt", "scipy")
 _MULTI_LABEL_ORDER = ("edt", "opencv", "scipy")
 #: Squared distances at or above this are no longer exact in float32 (``edt``'s output type).
 _EXACT_FLOAT32 = 2**24
-#: Squared distances below this come back exactly from OpenCV's float32 distances, the square
-#: taken in float64; below the second, taken in float32 (within 0.16 + 0.06 of the integer).
-_EXACT_FROM_ROOT = 2**21
-_EXACT_IN_FLOAT32 = 2**20
+#: Squared distances below this come back exactly from OpenCV's float32 distances (its one-thread
+#: path, the less accurate, is within 1.7 float32 ulps there: d * d within 0.1 of the integer;
+#: past 2**19 it is off by whole units).
+_EXACT_FROM_ROOT = 2**19
 #: The output types a transform computes directly; others are cast from float64.
 _DIRECT_TYPES = {torch.float32: np.float32, torch.float64: np.float64}
 #: The Python module of each optional backend.
@@ -182,10 +182,10 @@ def _cpu_into(masks: np.ndarray, todo: np.ndarray, out: np.ndarray, backend: str
 
 
 def _opencv_into(masks: np.ndarray, todo: np.ndarray, out: np.ndarray) -> None:
-    """The opencv backend of ``_cpu_into``: OpenCV's float32 distances d, each within 1.3
-    float32 ulps of the square root of an integer n < 2**21, give n = rint(d * d) exactly (d * d
-    is exact in float64 and within 0.33 of n; below 2**20 its float32 rounding is within 0.23),
-    and out = sqrt(n) taken in out's type (float32: the float64 root rounded once), scipy's value."""
+    """The opencv backend of ``_cpu_into``: OpenCV's float32 distances d, each within 1.7
+    float32 ulps of the square root of an integer n < 2**19 (measured on its one-thread and
+    parallel paths), give n = rint(d * d) exactly (d * d in float32 is within 0.13 of n), and
+    out = sqrt(n) taken in out's type (float32: the float64 root rounded once), scipy's value."""
     import cv2
 
     threads = torch.get_num_threads()
@@ -196,11 +196,8 @@ def _opencv_into(masks: np.ndarray, todo: np.ndarray, out: np.ndarray) -> None:
     images = np.ascontiguousarray(masks).view(np.uint8)  # bool as 0/1 bytes: OpenCV measures from the 0 pixels
     for k, i in enumerate(selected):
         cv2.distanceTransform(images[i], cv2.DIST_L2, cv2.DIST_MASK_PRECISE, dst=roots[k])
-    if (masks.shape[1] - 1) ** 2 + (masks.shape[2] - 1) ** 2 < _EXACT_IN_FLOAT32:  # all in float32, in place
-        np.multiply(roots, roots, out=roots)
-        squared = np.rint(roots, out=roots)
-    else:
-        squared = np.rint(np.square(roots, dtype=np.float64))
+    np.multiply(roots, roots, out=roots)  # in float32: d * d < 2**19 is within 0.1 + 0.03 of n
+    squared = np.rint(roots, out=roots)
     if len(selected) == len(out):
         np.sqrt(squared, out=out, dtype=out.dtype)
     else:

@@ -105,18 +105,29 @@ def test_distance_to_background_equals_scipy(backend, density):
         assert same_bits(methods.distance_to_background(masks, backend, dtype=torch.float32), expected.float()), shape
 
 
-@pytest.mark.parametrize("shape", [(700, 700), (1000, 1000), (1024, 2048)])
+@pytest.fixture(params=[1, 2])
+def threads(request):
+    """torch's threads, which OpenCV's transform follows: its one-thread path is the less accurate."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(request.param)
+    yield request.param
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("shape", [(512, 512), (700, 700), (1024, 2048)])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-def test_distances_of_thousands_of_pixels_stay_exact(backend, shape, dtype):
-    # one False pixel in a corner: distances up to the diagonal, 988 pixels (squared just under
-    # 2**20, OpenCV's limit for squaring in float32), 1,413 (just under its exact limit of 2**21)
-    # and 2,289 (past it: the next backend takes the image)
+def test_distances_of_hundreds_of_pixels_stay_exact(backend, shape, dtype, threads):
+    # one False pixel in a corner: distances up to the diagonal, 722 pixels (squared just under
+    # OpenCV's exact limit of 2**19), 988 and 2,289 (past it: the next backend takes the image,
+    # where OpenCV's one thread is off by a unit of the squared distance)
     masks = torch.ones(1, *shape, dtype=torch.bool)
     masks[0, 0, 0] = False
     masks_far = masks.clone()
     masks_far[0, 0, 0], masks_far[0, -1, -1] = True, False
     for m in (masks, masks_far):
         assert same_bits(methods.distance_to_background(m, backend, dtype=dtype), scipy_distance(m).to(dtype))
+    sparse = torch.rand(2, 509, 509, generator=torch.Generator().manual_seed(3)) > 1e-5  # a few far points
+    assert same_bits(methods.distance_to_background(sparse, backend, dtype=dtype), scipy_distance(sparse).to(dtype))
 
 
 def test_distance_to_other_label_by_hand(backend):
