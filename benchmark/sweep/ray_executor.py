@@ -283,6 +283,27 @@ class _SaidBetterHere(logging.Filter):
 
 
 @contextmanager
+def _environment(settings: dict[str, str]):
+    """``settings`` in ``os.environ`` for the block, the previous values restored after."""
+    before = {key: os.environ.get(key) for key in settings}
+    os.environ.update(settings)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+#: Tune's settings for every sweep: no per-trial result files (result.json, progress.csv,
+#: params, TensorBoard events), which nothing reads (a run's record is written by the suite's
+#: own callback) and which cost a short trial a good part of its scheduling time.
+_TUNE_SETTINGS = {"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
+
+
+@contextmanager
 def _quiet_tune(quiet: bool):
     """Ray Tune's own console reporting off while a sweep runs (``quiet``), restored after."""
     if not quiet:
@@ -297,20 +318,14 @@ def _quiet_tune(quiet: bool):
         # and on the console; Tune would print the whole traceback of every attempt.
         "TUNE_PRINT_ALL_TRIAL_ERRORS": "0",
     }
-    before = {key: os.environ.get(key) for key in settings}
-    os.environ.update(settings)
     for logger in loggers:
         logger.addFilter(said)
     try:
-        yield
+        with _environment(settings):
+            yield
     finally:
         for logger in loggers:
             logger.removeFilter(said)
-        for key, value in before.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def init_ray(address: str | None, num_cpus: int | None, timeout_s: float = 60.0, quiet: bool = True) -> bool:
@@ -482,5 +497,5 @@ class RayExecutor:
                 callbacks=[_make_callback(out, summary, versions, console)],
             ),
         )  # fmt: skip
-        with _quiet_tune(options.verbose == 0):
+        with _environment(_TUNE_SETTINGS), _quiet_tune(options.verbose == 0):
             tuner.fit()
