@@ -55,7 +55,7 @@ _EXACT_FLOAT32 = 2**24
 #: past 2**19 it is off by whole units).
 _EXACT_FROM_ROOT = 2**19
 #: The output types a transform computes directly; others are cast from float64.
-_DIRECT_TYPES = {torch.float32: np.float32, torch.float64: np.float64}
+_DIRECT_TYPES = (torch.float32, torch.float64)
 #: The Python module of each optional backend.
 _MODULES = {"cupy": "cupy", "opencv": "cv2", "edt": "edt"}
 
