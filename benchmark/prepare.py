@@ -41,7 +41,7 @@ from benchmark.data.fingerprint import fingerprint
 from benchmark.data.synthetic import GENERATOR_VERSION, generate
 from benchmark.spec import UNSTATED_SETTINGS, RunSpec, Settings
 
-__all__ = ["Prepared", "prepare", "preparation_key", "default_data_dir", "decode_splits", "decodable", "is_real", "TUNING_DATA_SEED",
+__all__ = ["Prepared", "prepare", "ensure_edge_net", "data_version_of", "preparation_key", "default_data_dir", "decode_splits", "decodable", "is_real", "TUNING_DATA_SEED",
            "REAL_PREFIX"]
 
 #: The data version of a real dataset: this prefix and the fingerprint of its files
@@ -217,14 +217,15 @@ def _distances(prepared: Prepared, resize) -> None:
     _atomic_save(torch.stack(maps) if one_size and maps else maps, prepared.distance_path)
 
 
-def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
+def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool, stop=None) -> None:
     """Fit the edge net on up to ``FIT_MASKS`` training masks as the settings say, and save it.
 
     ``edge_net_sampling`` "uniform": one uniform patch per mask, the last fifth of the
     patches held out. "edges": the masks' last fifth (at most ``FIT_HELD_OUT``) held out
     whole, ``FIT_MASKS`` patches of the others, half centred on edges
     (``methods.edge_net_inputs``). ``edge_net_balance`` weighs the loss by class;
-    ``edge_net_border`` says how the net reads past the border (``methods.EDGE_NET_BORDERS``).
+    ``edge_net_border`` says how the net reads past the border (``methods.EDGE_NET_BORDERS``);
+    ``stop``: asked before every step (``methods.fit_edge_net``).
     """
     keep_freed_memory()
     s = spec.settings
@@ -235,6 +236,8 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     fit = dict(steps=s.edge_net_steps, ignore_index=info.ignore_index, seed=0, progress=progress, balance=s.edge_net_balance)
     if s.edge_net_border != "zeros":  # the default's call stays the one that fitted every earlier net
         fit["border"] = s.edge_net_border
+    if stop is not None:
+        fit["stop"] = stop
     if s.edge_net_sampling == "uniform":
         patches = []
         for i in order:
@@ -256,6 +259,17 @@ def _fit_edge_net(prepared: Prepared, spec: RunSpec, progress: bool) -> None:
     methods.save_edge_net(net, prepared.edge_net_path)
 
 
+def data_version_of(spec: RunSpec, data_root: str | os.PathLike | None = None) -> str:
+    """The data version of ``spec``'s dataset without preparing it: a synthetic set's
+    generator version (nothing drawn), a real set's fingerprint of the files under
+    ``data_root`` (required for the real sets)."""
+    if dataset_info(spec.dataset).synthetic:
+        return GENERATOR_VERSION
+    if data_root is None:
+        raise ValueError(f"dataset {spec.dataset!r} is read from disk: pass --data-root with its official layout")
+    return REAL_PREFIX + fingerprint(spec.dataset, Path(data_root).resolve())
+
+
 def prepare(
     spec: RunSpec,
     *,
@@ -265,24 +279,19 @@ def prepare(
     check: bool = True,
     progress: bool = False,
     data_dir: str | os.PathLike | None = None,
+    stop=None,
 ) -> Prepared:
     """Prepare ``spec``'s dataset (idempotent; cheap when already done).
 
     ``data_root`` is required for the real datasets and ignored by the synthetic ones,
     which are generated under the data folder (``data_dir``, default ``default_data_dir()``).
     ``edge_net`` forces (or skips) fitting the edge net; by default it is fitted when the
-    spec's method needs it.
+    spec's method needs it (``ensure_edge_net``; ``stop`` is its).
     """
     data_dir = Path(data_dir).resolve() if data_dir is not None else default_data_dir()
     synthetic = dataset_info(spec.dataset).synthetic
-    if not synthetic:
-        if data_root is None:
-            raise ValueError(f"dataset {spec.dataset!r} is read from disk: pass --data-root with its official layout")
-        root = Path(data_root).resolve()
-        data_version = REAL_PREFIX + fingerprint(spec.dataset, root)
-    else:
-        root = _synthetic_root(spec, data_dir)
-        data_version = GENERATOR_VERSION
+    data_version = data_version_of(spec, data_root)
+    root = _synthetic_root(spec, data_dir) if synthetic else Path(data_root).resolve()
     sources = {}
     if spec.split == "tune":
         if synthetic and spec.settings.data_seed == TUNING_DATA_SEED:
@@ -304,6 +313,15 @@ def prepare(
         _distances(prepared, spec.settings.resize)
     if edge_net is None:
         edge_net = methods.method_class(spec.method).needs_edge_net
-    if edge_net and not prepared.edge_net_path.exists():
-        _fit_edge_net(prepared, spec, progress)
+    if edge_net:
+        ensure_edge_net(prepared, spec, progress=progress, stop=stop)
+    return prepared
+
+
+def ensure_edge_net(prepared: Prepared, spec: RunSpec, *, progress: bool = False, stop=None) -> Prepared:
+    """``prepared`` with its edge net, fitted on its training masks as ``spec``'s settings say
+    and saved when missing (a preparation made with ``edge_net=False``); ``stop`` (a
+    callable) ends a fit early with ``methods.FitStopped`` when it returns True."""
+    if not prepared.edge_net_path.exists():
+        _fit_edge_net(prepared, spec, progress, stop)
     return prepared

@@ -451,11 +451,12 @@ def skipped_failures(out: Path, summary) -> list[str]:
 
 
 def _data_versions(specs: list[RunSpec], args) -> dict[str, str]:
-    """The data version of each dataset of ``specs`` (one cheap, idempotent preparation per dataset)."""
-    from benchmark.prepare import prepare
+    """The data version of each dataset of ``specs``, read without preparing it (a synthetic set
+    is drawn by the sweep's preparation, which says how long it took)."""
+    from benchmark.prepare import data_version_of
     from benchmark.sweep import one_per_dataset
 
-    return {d: prepare(s, data_root=args.data_root, edge_net=False, check=False).data_version for d, s in one_per_dataset(specs).items()}
+    return {d: data_version_of(s, args.data_root) for d, s in one_per_dataset(specs).items()}
 
 
 def print_suite_metrics(out: Path, run_ids: set[str]) -> None:

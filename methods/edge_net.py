@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import torch
@@ -27,6 +27,7 @@ from methods.progress import progress_bar
 __all__ = [
     "EdgeNet",
     "EdgeNetInfo",
+    "FitStopped",
     "alpha_for_peak",
     "noisy_softmax",
     "edge_f1",
@@ -377,6 +378,10 @@ def _pad_to(mask: torch.Tensor, size: int, fill: int) -> torch.Tensor:
     return F.pad(mask, (0, max(0, size - w), 0, max(0, size - h)), value=fill)
 
 
+class FitStopped(RuntimeError):
+    """A fit ended early because its ``stop`` said so (a sweep that ended while it fitted)."""
+
+
 def fit_edge_net(
     masks: torch.Tensor,
     num_classes: int,
@@ -395,6 +400,7 @@ def fit_edge_net(
     balance: bool = False,
     val_masks: Sequence[torch.Tensor] | None = None,
     border: str = "zeros",
+    stop: Callable[[], bool] | None = None,
 ) -> EdgeNet:
     """Fit g_phi on ground-truth masks against their semantic edges (Eq. 4), then freeze it.
 
@@ -418,7 +424,8 @@ def fit_edge_net(
     confident during training). Adam is used rather than the paper's unspecified
     optimiser because the net is tiny and the task simple: it converges in a few hundred
     steps on CPU. ``progress`` reports the steps (``methods.progress_bar``: a bar on a
-    terminal, ten lines elsewhere).
+    terminal, ten lines elsewhere). ``stop``, asked before every step, ends the fit with
+    ``FitStopped`` when it returns True (a fit in a thread of a sweep that ended meanwhile).
     """
     least = 2 if val_masks is None else 1
     if masks.dim() != 3 or masks.shape[0] < least:
@@ -453,6 +460,8 @@ def fit_edge_net(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, steps)
     iterator = progress_bar(range(steps), desc="fit edge net", leave=False) if progress else range(steps)
     for _ in iterator:
+        if stop is not None and stop():
+            raise FitStopped("the edge net's fit was stopped before its last step")
         idx = torch.randint(fit_masks.shape[0], (min(batch_size, fit_masks.shape[0]),), generator=generator).to(device)
         batch = fit_masks[idx]
         alphas = draw_alphas(len(idx), peak, num_classes, generator) if ranged else alpha

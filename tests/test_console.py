@@ -242,9 +242,13 @@ def test_smoke_suite_console(tmp_path):
         mine = [line for line in run_lines if f"] {name} " in line]
         assert len(mine) == 1, (name, stdout)
         assert f"mIoU {100 * record['metrics']['miou']:5.1f}" in mine[0]
-    # Longest first: the two methods that run the edge net started (and so finished) first.
-    assert [line.split("]")[1].split("(")[0].strip() for line in run_lines][:2] == ["ppce_edges", "semeda"]
-    assert re.search(r"^prepared streets \(edge net F1 0\.\d+\) in [\d.]+ s$", stdout, re.M), stdout
+    # Longest first, but the edge net is fitted beside the runs (a fresh data folder): the
+    # first run is the longest of those that need none; the others, longest first, after it.
+    order = [line.split("]")[1].strip().split("(")[0].split(" ")[0] for line in run_lines]
+    assert order[0] == "ppce", stdout
+    assert order.index("ppce_edges") < order.index("semeda"), stdout
+    assert re.search(r"^prepared streets in [\d.]+ s$", stdout, re.M), stdout
+    assert re.search(r"^fitted the edge net of streets \(F1 0\.\d+\) in [\d.]+ s, beside the runs$", stdout, re.M), stdout
     summary = [line for line in stdout.splitlines() if "skipped (record exists)" in line]
     assert len(summary) == 1 and summary[0].startswith("4 done")
     # Trial folders keep the run id (a later sweep finds a dead driver's checkpoints by it).
@@ -252,18 +256,26 @@ def test_smoke_suite_console(tmp_path):
 
 
 def test_fixed_costs_are_read_back_from_the_console_lines():
-    """Every preparation line adds to the preparation, the executor's line is its start; run
-    lines and the summary count for neither."""
+    """Every preparation line and edge net fitted before the runs adds to the preparation, the
+    executor's line is its start, a net fitted beside the runs is counted apart; run lines and
+    the summary count for none."""
     from benchmark.sweep.console import fixed_costs, prepared_line, ready_line
+    from benchmark.sweep.edge_nets import fitted_line
 
     lines = [
-        prepared_line("streets", " (edge net F1 0.997)", 41.24) + "\n",
+        prepared_line("streets", "", 2.14) + "\n",
+        fitted_line("streets", 0.9971, 39.26, beside=False),
         prepared_line("shapes", "", 12.5),
+        fitted_line("shapes", 0.95, 80.04, beside=True),
         ready_line("ray", 6.31),
         "42 runs to do (0 recorded already), 2 at a time, longest first",
         "[  1/42] ppce s0 streets  done in 61 s  mIoU 62.8",
         "42 done, 0 skipped (record exists), 0 failed in 36:01; records in /tmp/x",
     ]
-    assert lines[0] == "prepared streets (edge net F1 0.997) in 41.2 s\n" and lines[2] == "ray executor ready in 6.3 s"
-    assert fixed_costs(lines) == {"preparation": pytest.approx(41.2 + 12.5), "executor": pytest.approx(6.3)}
-    assert fixed_costs([]) == {"preparation": 0.0, "executor": 0.0}
+    assert lines[0] == "prepared streets in 2.1 s\n" and lines[4] == "ray executor ready in 6.3 s"
+    assert lines[1] == "fitted the edge net of streets (F1 0.997) in 39.3 s"
+    assert lines[3] == "fitted the edge net of shapes (F1 0.950) in 80.0 s, beside the runs"
+    # A net fitted before the runs is preparation; one fitted beside them is not a fixed cost.
+    assert fixed_costs(lines) == {"preparation": pytest.approx(2.1 + 39.3 + 12.5), "executor": pytest.approx(6.3),
+                                  "beside": pytest.approx(80.0)}  # fmt: skip
+    assert fixed_costs([]) == {"preparation": 0.0, "executor": 0.0, "beside": 0.0}

@@ -174,6 +174,20 @@ def test_generation_is_deterministic_and_seed_dependent(tmp_path):
     )
 
 
+def test_a_set_drawn_by_several_processes_is_the_set_one_process_draws(tmp_path, monkeypatch):
+    import benchmark.data.synthetic.writing as writing
+
+    kwargs = dict(n_train=9, n_val=3, height=32, width=48, seed=3)
+    for name in ("streets", "shapes"):
+        monkeypatch.setattr(writing, "IMAGES_PER_PROCESS", 10**9)
+        assert writing.drawing_processes(12) == 1
+        alone = _tree_digest(generate(name, tmp_path / f"{name}_alone", **kwargs))
+        monkeypatch.setattr(writing, "IMAGES_PER_PROCESS", 4)
+        assert writing.drawing_processes(12) == min(3, len(os.sched_getaffinity(0)))
+        several = _tree_digest(generate(name, tmp_path / f"{name}_several", **kwargs))
+        assert len([k for k in alone if k.endswith((".png", ".jpg"))]) == 24 and several == alone
+
+
 def test_generate_is_idempotent_and_rejects_other_params(tmp_path):
     root = generate("shapes", tmp_path / "s", n_train=2, n_val=1, height=32, width=32)
     marker = root / "generator.json"

@@ -160,8 +160,8 @@ def test_suite_wall_of_the_smoke_suite():
     the wall time, its ratio to the runs' own time per worker, its fixed costs read from the
     suite's console, and its compute floor."""
     figures = {f.key: f for f in perf.suite_wall(suite="smoke", scale="smoke", workers=2, progress=False)}
-    assert set(figures) == {"smoke", "smoke_ratio", "smoke_preparation", "smoke_executor_start", "smoke_floor", "smoke_floor_ratio",
-                            "smoke_training_floor_ratio"}  # fmt: skip
+    assert set(figures) == {"smoke", "smoke_ratio", "smoke_preparation", "smoke_executor_start", "smoke_edge_nets_beside", "smoke_floor",
+                            "smoke_floor_ratio", "smoke_training_floor_ratio"}  # fmt: skip
     wall, ratio = figures["smoke"], figures["smoke_ratio"]
     assert wall.unit == "s" and ratio.unit == "x" and wall.section == ratio.section == "suite_wall"
     extra = wall.extra
@@ -172,6 +172,8 @@ def test_suite_wall_of_the_smoke_suite():
     assert ratio.median > 1
     assert 0 < figures["smoke_preparation"].median and 0 < figures["smoke_executor_start"].median
     assert figures["smoke_preparation"].median + figures["smoke_executor_start"].median < wall.median
+    # From nothing, the edge net is fitted in the driver while PPCE and the Ubernet-style run train.
+    assert 0 < figures["smoke_edge_nets_beside"].median < wall.median
     floor = figures["smoke_floor"].median
     assert floor == pytest.approx(extra["floor_s"]) and 0 < floor < extra["sum_run_train_s"] / 2
     assert figures["smoke_floor_ratio"].median == pytest.approx(wall.median / floor)

@@ -61,6 +61,25 @@ def test_an_exception_in_one_trial_fails_that_trial_only(ray_instance, tmp_path)
     assert records["ubernet"]["status"] == "failed" and "batch size" in records["ubernet"]["reason"]
 
 
+def test_an_edge_net_fit_that_fails_beside_the_runs_stops_only_the_runs_that_need_it(ray_instance, tmp_path, monkeypatch):
+    """The runs that need no edge net train and are recorded while it is fitted; when the fit
+    fails, the runs that need it never start, and the sweep ends with the fit's error."""
+    import benchmark.sweep.edge_nets as edge_nets
+
+    monkeypatch.setenv("SEMEDA_DATA", str(tmp_path / "data"))  # no edge net there yet
+
+    def refused(prepared, spec, **kwargs):
+        time.sleep(1.0)
+        raise ValueError("edge net F1 0.412 is below 0.95; fit it longer (steps) or on more masks before saving")
+
+    monkeypatch.setattr(edge_nets, "ensure_edge_net", refused)
+    specs = expand("smoke", methods=["ppce", "semeda"])
+    with pytest.raises(ValueError, match="edge net F1 0.412"):
+        run_specs(specs, out=tmp_path / "runs", verbose=0)
+    records, problems = load_records(tmp_path / "runs")
+    assert not problems and [(r["spec"]["method"], r["status"]) for r in records] == [("ppce", "ok")]
+
+
 def _suite_command(out: Path, *extra: str) -> list[str]:
     return [sys.executable, "-m", "benchmark.run", "--suite", "smoke", "--seeds", "2", "--out", str(out),
             "--no-progress", "--no-report", *extra]  # fmt: skip

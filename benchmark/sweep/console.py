@@ -35,13 +35,16 @@ class SweepSummary:
                 f"in {clock_text(self.wall_s)}; records in {self.out}")  # fmt: skip
 
 
-#: A fixed-cost line of the console (a dataset's preparation, the executor's start), as
-#: ``fixed_costs`` reads it back from a suite's output.
-FIXED_COST_LINE = re.compile(r"^(?:prepared (?P<dataset>\S+)|(?P<executor>\S+) executor ready)\b.* in (?P<seconds>[0-9.]+) s$")
+#: A fixed-cost line of the console (a dataset's preparation, an edge net fitted before the
+#: runs, the executor's start), as ``fixed_costs`` reads it back from a suite's output; an
+#: edge net fitted beside the runs ends in ``, beside the runs`` (``edge_nets.fitted_line``).
+FIXED_COST_LINE = re.compile(r"^(?:prepared (?P<dataset>\S+)|fitted the edge net of (?P<fitted>\S+)|(?P<executor>\S+) executor ready)"
+                             r"\b.* in (?P<seconds>[0-9.]+) s(?P<beside>, beside the runs)?$")  # fmt: skip
 
 
 def prepared_line(dataset: str, detail: str, seconds: float) -> str:
-    """``prepared streets (edge net F1 0.997) in 41.2 s``: data, edge net and distance maps of one preparation."""
+    """``prepared streets in 16.4 s``: data and distance maps of one preparation (``detail``
+    between the name and the time)."""
     return f"prepared {dataset}{detail} in {seconds:.1f} s"
 
 
@@ -51,13 +54,16 @@ def ready_line(executor: str, seconds: float) -> str:
 
 
 def fixed_costs(lines) -> dict[str, float]:
-    """Seconds of preparation (every ``prepared_line``) and of the executor's start (every
-    ``ready_line``) in a suite's console output, e.g. ``{"preparation": 83.0, "executor": 6.3}``."""
-    costs = {"preparation": 0.0, "executor": 0.0}
+    """Seconds of preparation before the runs (every ``prepared_line``, and every edge net
+    fitted before them), of the executor's start (every ``ready_line``), and of the edge nets
+    fitted beside the runs (not a fixed cost: the runs went meanwhile) in a suite's console
+    output, e.g. ``{"preparation": 83.0, "executor": 6.3, "beside": 0.0}``."""
+    costs = {"preparation": 0.0, "executor": 0.0, "beside": 0.0}
     for line in lines:
         match = FIXED_COST_LINE.match(line.strip())
         if match:
-            costs["preparation" if match["dataset"] else "executor"] += float(match["seconds"])
+            part = "beside" if match["beside"] else "executor" if match["executor"] else "preparation"
+            costs[part] += float(match["seconds"])
     return costs
 
 
@@ -132,6 +138,7 @@ class SuiteConsole:
             self._last_progress = -math.inf
         self._live_shown = False
         self._width = max((len(name) for name, _ in runs.values()), default=0)
+        self._notes: list[str] = []
 
     def _print(self, text: str) -> None:
         if not self.enabled:
@@ -140,6 +147,15 @@ class SuiteConsole:
             sys.stdout.write("\r\033[K")
             self._live_shown = False
         print(text, flush=True)
+
+    def note(self, text: str) -> None:
+        """A line said by another thread (an edge net fitted beside the runs): printed by this
+        console's thread at its next ``tick``, so that it never cuts into the live line."""
+        self._notes.append(text)
+
+    def _print_notes(self) -> None:
+        while self._notes:
+            self._print(self._notes.pop(0))
 
     def started_run(self, run_id: str) -> None:
         """``run_id`` took a worker: its time counts from when that worker was free."""
@@ -213,6 +229,7 @@ class SuiteConsole:
         """Called often (every step of Tune's loop): refreshes the live line or prints the progress line when due."""
         if not self.enabled:
             return
+        self._print_notes()
         now = self.clock()
         if self.live and now - self._last_progress >= 1.0:
             sys.stdout.write("\r\033[K" + self.progress_line())
@@ -223,6 +240,8 @@ class SuiteConsole:
             self._last_progress = now
 
     def close(self) -> None:
+        if self.enabled:
+            self._print_notes()
         if self._live_shown:
             sys.stdout.write("\r\033[K")
             sys.stdout.flush()

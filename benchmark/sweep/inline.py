@@ -67,9 +67,15 @@ class InlineExecutor:
         checkpoints with it)."""
         return self.device().type
 
+    #: The runs train in this process, on the trial's torch threads: edge nets are fitted
+    #: before them, on this process's own (``benchmark.sweep.edge_nets``).
+    fits_beside_runs = False
+
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
-            states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
-        """Train every spec of ``todo`` in order, writing each record as its run ends."""
+            states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path,
+            fits=None) -> None:  # fmt: skip
+        """Train every spec of ``todo`` in order, writing each record as its run ends (``fits``:
+        the edge nets, fitted before this call)."""
         if "://" in str(storage):
             raise ValueError(f"the inline executor keeps its checkpoints in a local folder, not {storage}; give a local --storage-path")
         threads_before = torch.get_num_threads()

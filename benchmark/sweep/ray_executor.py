@@ -43,6 +43,7 @@ from benchmark.prepare import Prepared, decode_splits, is_real, prepare, prepara
 from benchmark.records import PREDICTIONS_KEY, predictions_bytes, write_predictions_bytes, write_record
 from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
+from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions, default_gpus_per_trial
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
 from benchmark.validate import check_trial_resources
@@ -451,9 +452,16 @@ class RayExecutor:
         """How many of the runs ``todo`` run at once."""
         return _workers(len(todo), self.options.cpus_per_trial, self.gpus(todo), self.options.max_concurrent)
 
+    #: The trials are other processes: edge nets are fitted in the driver while the runs that
+    #: need none train (``benchmark.sweep.edge_nets``).
+    fits_beside_runs = True
+
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
-            states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path) -> None:
-        """Run ``todo`` (in that order) as one Tune experiment, records written as trials report.
+            states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path,
+            fits: EdgeNetFits | None = None) -> None:  # fmt: skip
+        """Run ``todo`` as one Tune experiment, records written as trials report: each trial
+        the first run of ``todo`` whose preparation is ready (``ReadyFirst``), so in the list's
+        order once ``fits`` (edge nets fitted in this process, beside the runs) have ended.
 
         Trials reuse their worker processes (``reuse_actors``): every trial asks for the same
         resources, so a process that ends a run takes the next one, and a process starts (and
@@ -462,10 +470,22 @@ class RayExecutor:
         import ray
         from ray import tune
 
+        from benchmark.sweep.ready_first import ReadyFirst
+
         options, out = self.options, Path(self.options.out).resolve()
         every = options.checkpoint_every if options.checkpoint_every is not None else max(100, todo[0].settings.steps // 10)
         # Files go through Ray's object store only where another node may need them.
         ship = not _driver_is_the_only_node()
+        if ship and fits:
+            fits.wait()  # the nets go to the other nodes with the preparation's other files
+
+        def waits_for(spec: dict) -> str | None:
+            """The preparation whose edge net the run waits for; None for a run that reads none."""
+            run = RunSpec.from_dict(spec)
+            return preparation_key(run) if fits and methods.method_class(run.method).needs_edge_net else None
+
+        searcher = ReadyFirst([s.to_dict() for s in todo], ready=lambda s: waits_for(s) is None or fits.ready(waits_for(s)),
+                              never=lambda s: waits_for(s) is not None and fits.failed(waits_for(s)))  # fmt: skip
         weights = {w: ray.put(Path(w).read_bytes()) for w in {s.weights for s in todo if s.weights}} if ship else {}
         trainable = tune.with_resources(
             tune.with_parameters(
@@ -477,8 +497,7 @@ class RayExecutor:
         )
         tuner = tune.Tuner(
             trainable,
-            param_space={"spec": tune.grid_search([s.to_dict() for s in todo])},
-            tune_config=tune.TuneConfig(max_concurrent_trials=options.max_concurrent, reuse_actors=True,
+            tune_config=tune.TuneConfig(search_alg=searcher, num_samples=len(todo), max_concurrent_trials=options.max_concurrent, reuse_actors=True,
                                         trial_name_creator=lambda t: run_name(RunSpec.from_dict(t.config["spec"])),
                                         trial_dirname_creator=lambda t: RunSpec.from_dict(t.config["spec"]).run_id(versions[t.config["spec"]["dataset"]])),
             run_config=tune.RunConfig(
@@ -497,5 +516,11 @@ class RayExecutor:
                 callbacks=[_make_callback(out, summary, versions, console)],
             ),
         )  # fmt: skip
-        with _environment(_TUNE_SETTINGS), _quiet_tune(options.verbose == 0):
+        # Tune keeps one trial of a searcher pending at a time unless told how many may run
+        # (max_concurrent_trials): the workers' processes would then start one after the other.
+        pending = {} if options.max_concurrent or "TUNE_MAX_PENDING_TRIALS_PG" in os.environ else {
+            "TUNE_MAX_PENDING_TRIALS_PG": str(self.workers(todo))}  # fmt: skip
+        with _environment({**_TUNE_SETTINGS, **pending}), _quiet_tune(options.verbose == 0):
             tuner.fit()
+        if fits:
+            fits.wait()  # a fit that failed: its runs never started, and the sweep says why

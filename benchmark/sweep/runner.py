@@ -1,7 +1,8 @@
 """``run_specs``: a list of RunSpecs to records, whatever executes them.
 
-The stages every executor shares: the per-dataset preparation (synthetic data, edge net,
-validation distance maps) once in the driver; the runs without a record in the output
+The stages every executor shares: the per-dataset preparation (synthetic data, validation
+distance maps, and the edge net where a run to do needs it, fitted beside the first runs
+when they train in other processes: ``edge_nets``) once in the driver; the runs without a record in the output
 folder, longest first (re-running the same command after an interruption runs only the
 missing ones); what earlier sweeps left to resume from; the console. The executor (Ray
 Tune, or this process) only runs the list.
@@ -23,20 +24,33 @@ from benchmark.records import CorruptRecord, read_record, record_path
 from benchmark.rounding import expected_environment, suite_reuse_note
 from benchmark.spec import RunSpec
 from benchmark.sweep.console import SuiteConsole, SweepSummary, prepared_line, ready_line, run_name, settings_text
+from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions
 from benchmark.sweep.resume import check_arithmetic, earlier_checkpoints, saved_states
 from benchmark.sweep.schedule import estimate_costs, one_per_preparation, order_longest_first, pending
 
 
-def executor_for(options: SweepOptions):
-    """The executor ``options.executor`` names (a context manager; Ray is imported only for ``ray``)."""
-    if options.executor == "inline":
+def executor_class(name: str) -> type:
+    """The class of executor ``name`` (Ray is imported only when one runs)."""
+    if name == "inline":
         from benchmark.sweep.inline import InlineExecutor
 
-        return InlineExecutor(options)
+        return InlineExecutor
     from benchmark.sweep.ray_executor import RayExecutor
 
-    return RayExecutor(options)
+    return RayExecutor
+
+
+def executor_for(options: SweepOptions):
+    """The executor ``options.executor`` names (a context manager; Ray is imported only for ``ray``)."""
+    return executor_class(options.executor)(options)
+
+
+def fits_beside_runs(options: SweepOptions, executor=None) -> bool:
+    """Whether the sweep's executor (``executor``, one already open, else the one ``options``
+    names) trains in other processes, so that edge nets are fitted here while runs go."""
+    kind = type(executor) if executor is not None else executor_class(options.executor)
+    return getattr(kind, "fits_beside_runs", False)
 
 
 @contextmanager
@@ -66,15 +80,13 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
         check_precision(spec.settings.precision, options.expected_device_type())
     out.mkdir(parents=True, exist_ok=True)
     summary = SweepSummary(out=str(out))
-    # Preparation: once per (dataset, preparation settings), in the driver (the edge net
-    # fitted when any run of that preparation needs it).
+    # Preparation: once per (dataset, preparation settings), in the driver: data and distance
+    # maps here; the edge net once the runs to do are known, where one of them needs it.
     prepared = {}
     for key, spec in one_per_preparation(specs).items():
-        needs = any(preparation_key(s) == key and methods.method_class(s.method).needs_edge_net for s in specs)
         began = time.time()
-        prepared[key] = prepare(spec, data_root=options.data_root, edge_net=needs, progress=options.progress and sys.stderr.isatty())
-        edge_net = f" (edge net F1 {prepared[key].edge_net().info.f1:.3f})" if needs else ""
-        say(prepared_line(spec.dataset, edge_net, time.time() - began))
+        prepared[key] = prepare(spec, data_root=options.data_root, edge_net=False, progress=options.progress and sys.stderr.isatty())
+        say(prepared_line(spec.dataset, "", time.time() - began))
     versions = {p.dataset: p.data_version for p in prepared.values()}
     summary.run_ids = {s.run_id(versions[s.dataset]) for s in specs}
     todo, existing = pending(specs, out, versions, options.retry_failed, options.redo_outdated, options.force)
@@ -87,6 +99,12 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
         return summary
     costs = dict(zip(map(id, todo), estimate_costs(todo, out)))
     todo = order_longest_first(todo, out, [costs[id(s)] for s in todo])
+    reading = [s for s in todo if methods.method_class(s.method).needs_edge_net]
+    fits = EdgeNetFits({key: (spec, prepared[key]) for key, spec in one_per_preparation(reading).items()
+                        if not prepared[key].edge_net_path.exists()}, say=say, progress=options.progress and sys.stderr.isatty())  # fmt: skip
+    beside = bool(fits) and fits_beside_runs(options, executor)
+    if not beside:
+        fits.run()
     # A bucket URI goes to Ray as it is; only a local (or mounted) folder is searched for
     # what earlier sweeps left. Runs with a record (a failed one, re-run with
     # --retry-failed, or a corrupt one) start again from step 0.
@@ -96,29 +114,36 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     # --force: every run from step 0, whatever earlier sweeps left
     earlier = {} if is_uri or options.force else earlier_checkpoints(storage, unrecorded)
     states = {} if options.force else saved_states(out, todo, versions)
-    began = time.time()
-    with (executor_session(options) if executor is None else _already_open(executor)) as runner:
-        if executor is None:
-            say(ready_line(options.executor, time.time() - began))
-        for spec in todo:
-            check_precision(spec.settings.precision, runner.device_type())
-        check_arithmetic([(s, earlier.get(s.run_id(versions[s.dataset]), []) + states.get(s.schedule_id(versions[s.dataset]), []))
-                          for s in todo], runner.device_type())  # fmt: skip
-        workers = runner.workers(todo)
-        several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
-        settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
-        shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
-                                                          + [settings.get(id(s), "")]).strip(), costs[id(s)])
-                 for s in todo}  # fmt: skip
-        console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
-        say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first")
-        try:
-            runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states,
-                       summary=summary, console=console, name=name, storage=storage)  # fmt: skip
-        except KeyboardInterrupt:
-            raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
-        if summary.done + summary.failed < len(todo):  # Ray Tune ends its experiment on Ctrl-C instead of raising
-            raise Interrupted(interrupted_line(summary, len(todo), len(existing)))
+    try:
+        began = time.time()
+        with (executor_session(options) if executor is None else _already_open(executor)) as runner:
+            if executor is None:
+                say(ready_line(options.executor, time.time() - began))
+            for spec in todo:
+                check_precision(spec.settings.precision, runner.device_type())
+            check_arithmetic([(s, earlier.get(s.run_id(versions[s.dataset]), []) + states.get(s.schedule_id(versions[s.dataset]), []))
+                              for s in todo], runner.device_type())  # fmt: skip
+            if beside:  # once nothing is left to check: the runs that need no edge net start meanwhile
+                fits.start()
+            workers = runner.workers(todo)
+            several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
+            settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
+            shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
+                                                              + [settings.get(id(s), "")]).strip(), costs[id(s)])
+                     for s in todo}  # fmt: skip
+            console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
+            fits.tell(console.note)
+            then = ", those that need an edge net once it is fitted" if beside else ""
+            say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{then}")
+            try:
+                runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states,
+                           summary=summary, console=console, name=name, storage=storage, fits=fits)  # fmt: skip
+            except KeyboardInterrupt:
+                raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
+            if summary.done + summary.failed < len(todo):  # Ray Tune ends its experiment on Ctrl-C instead of raising
+                raise Interrupted(interrupted_line(summary, len(todo), len(existing)))
+    finally:
+        fits.close()  # a sweep that ends early stops a fit still going
     summary.wall_s = time.time() - started
     return summary
 

@@ -6,9 +6,11 @@ memory), both drawing image ``index`` of ``split`` from ``default_rng([seed, spl
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import shutil
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from benchmark.data.synthetic.configs import GENERATOR_VERSION, ShapesConfig, St
 from benchmark.data.synthetic.shapes import render_shapes
 from benchmark.data.synthetic.streets import render_streets
 
-__all__ = ["MARKER_FILE", "generate", "render", "synthetic_datasets"]
+__all__ = ["MARKER_FILE", "IMAGES_PER_PROCESS", "drawing_processes", "generate", "render", "synthetic_datasets"]
 
 #: Written last into a generated folder: name, version, sizes, seed and config.
 MARKER_FILE = "generator.json"
@@ -112,6 +114,27 @@ def render(
     return gen.render(rng, height, width, config)
 
 
+#: Images a process draws at least: a set smaller than twice this is drawn in this process
+#: alone (a forked process costs about what a few dozen small images do).
+IMAGES_PER_PROCESS = 250
+
+
+def drawing_processes(images: int) -> int:
+    """How many processes draw a set of ``images``: one per core this process may use, each
+    drawing at least ``IMAGES_PER_PROCESS``."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, images // IMAGES_PER_PROCESS))
+
+
+def _draw(name: str, root: Path, jobs: list[tuple[int, int]], height: int, width: int, seed: int, config) -> None:
+    """Draw and write the images ``jobs`` names ((split code, index) each) under ``root``."""
+    gen = _generator(dataset_info(name).generator or name)
+    for split_code, index in jobs:
+        rng = np.random.default_rng([seed, split_code, index])
+        image, mask = gen.render(rng, height, width, config)
+        gen.write(root, _SPLITS[split_code], index, image, mask, config)
+
+
 def _marker(name: str, n_train: int, n_val: int, height: int, width: int, seed: int, config) -> dict:
     return json.loads(json.dumps({
         "name": name,
@@ -160,7 +183,8 @@ def generate(
     Height and width default to ``dataset_info(name).image_size``.
 
     Atomic: files are written into a temporary sibling folder renamed to ``root`` at
-    the end. Idempotent: ``root/generator.json`` records name, version and every
+    the end. A large set is drawn by one forked process per core (``drawing_processes``).
+    Idempotent: ``root/generator.json`` records name, version and every
     parameter; a second call with the same ones returns at once, a call with others
     raises :class:`DatasetError` naming the differences.
     """
@@ -188,11 +212,15 @@ def generate(
             for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
                 (voc / sub).mkdir(parents=True)
         counts = {"train": int(n_train), "val": int(n_val)}
-        for split_code, split in enumerate(_SPLITS):
-            for index in range(counts[split]):
-                rng = np.random.default_rng([int(seed), split_code, index])
-                image, mask = gen.render(rng, height, width, config)
-                gen.write(tmp, split, index, image, mask, config)
+        jobs = [(split_code, index) for split_code, split in enumerate(_SPLITS) for index in range(counts[split])]
+        processes = drawing_processes(len(jobs))
+        if processes == 1:
+            _draw(name, tmp, jobs, height, width, int(seed), config)
+        else:  # each image has its own generator: the files are the same whichever process draws them
+            with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+                parts = [pool.submit(_draw, name, tmp, jobs[k::processes], height, width, int(seed), config) for k in range(processes)]
+                for part in parts:
+                    part.result()
         if dataset_info(name).reader == "voc":
             lists = {s: [_shapes_id(s, i) for i in range(counts[s])] for s in _SPLITS}
             lists["trainval"] = lists["train"] + lists["val"]

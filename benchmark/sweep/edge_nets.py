@@ -1,0 +1,124 @@
+"""The edge nets a sweep's runs need, fitted before the runs or beside them.
+
+Of a preparation (data, distance maps, edge net g_phi) the edge net is the part that takes
+long (about 40 s of the embedded set's, on two torch threads) and the only part that some
+runs do not read: PPCE and the Ubernet-style head train without it. Where the runs train in
+other processes (Ray's trials), the driver fits the nets in a thread of its own while those
+runs start, and the runs that read a net start once it is saved (``ready``); the executor
+asks which runs can start (see ``benchmark.sweep.ready_first``). Where the runs train in the
+driver's own process (the inline executor, on the trial's torch threads), the nets are
+fitted first, as one step of the preparation.
+
+The thread fits on this process's torch thread count, so it fits the net a fit before the
+runs would, bit for bit: the fit's arithmetic depends on that count, not on what else the
+machine runs (a test fits one both ways). Nothing else of the driver draws from torch's
+global generator meanwhile (the net's initialisation does, under a fixed seed). A sweep that
+ends early stops the fit at its next step (``close``). The net's file is written
+atomically, so a run never reads half of one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from typing import Callable
+
+import torch
+
+from benchmark.prepare import Prepared, ensure_edge_net
+from benchmark.spec import RunSpec
+
+__all__ = ["EdgeNetFits", "fitted_line"]
+
+
+def fitted_line(dataset: str, f1: float, seconds: float, beside: bool) -> str:
+    """``fitted the edge net of streets (F1 0.997) in 38.5 s``: one edge net's fit, before the
+    runs, or (``beside``) while the runs that need none trained (``... , beside the runs``)."""
+    return f"fitted the edge net of {dataset} (F1 {f1:.3f}) in {seconds:.1f} s" + (", beside the runs" if beside else "")
+
+
+class EdgeNetFits:
+    """The edge nets of ``fits`` (preparation key -> (a spec of it, its preparation without the
+    net)), fitted one after the other.
+
+    ``run()`` fits them here and now; ``start()`` in a thread, after which ``ready(key)`` says
+    whether runs of that preparation can start, ``wait()`` blocks until every fit has ended
+    (raising the first one's error) and ``close()`` stops what is left. Each fit says its
+    ``fitted_line`` through ``say`` (``tell`` changes where, e.g. to the console once it
+    exists); ``progress``: a bar for a fit made with ``run()``.
+    """
+
+    def __init__(self, fits: dict[str, tuple[RunSpec, Prepared]], *, say: Callable[[str], None] = print, progress: bool = False):
+        self.fits = dict(fits)
+        self.progress = progress
+        self._say = say
+        self._futures: dict[str, Future] = {}
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._fitted_here = False
+
+    def __bool__(self) -> bool:
+        return bool(self.fits)
+
+    def tell(self, say: Callable[[str], None]) -> None:
+        """Say the fits' lines through ``say`` from now on."""
+        self._say = say
+
+    def _fit(self, key: str, beside: bool) -> None:
+        spec, prepared = self.fits[key]
+        began = time.time()
+        fitted = ensure_edge_net(prepared, spec, progress=self.progress and not beside, stop=self._stop.is_set)
+        self._say(fitted_line(spec.dataset, fitted.edge_net().info.f1, time.time() - began, beside))
+
+    def run(self) -> None:
+        """Fit every net here, one after the other."""
+        for key in self.fits:
+            self._fit(key, beside=False)
+        self._fitted_here = True
+
+    def start(self) -> "EdgeNetFits":
+        """Fit the nets in a thread of this process, on this process's torch threads."""
+        threads = torch.get_num_threads()
+        self._futures = {key: Future() for key in self.fits}
+
+        def fit_all() -> None:
+            # A thread's own OpenMP setting could follow the environment rather than the
+            # process's ``torch.set_num_threads``: set here, the fit's arithmetic is a fit's before the runs.
+            torch.set_num_threads(threads)
+            for key, future in self._futures.items():
+                future.set_running_or_notify_cancel()
+                try:
+                    self._fit(key, beside=True)
+                except BaseException as err:  # kept for ``wait``, which raises it in the driver's thread
+                    future.set_exception(err)
+                else:
+                    future.set_result(None)
+
+        self._thread = threading.Thread(target=fit_all, name="edge-net-fit")
+        self._thread.start()
+        return self
+
+    def ready(self, key: str) -> bool:
+        """True when runs of preparation ``key`` can start: it needs no fit, or its net is saved."""
+        if key not in self.fits or self._fitted_here:
+            return True
+        future = self._futures.get(key)
+        return future is not None and future.done() and future.exception() is None
+
+    def failed(self, key: str) -> bool:
+        """True when the fit of ``key``'s net ended with an error: its runs never start."""
+        future = self._futures.get(key)
+        return future is not None and future.done() and future.exception() is not None
+
+    def wait(self) -> None:
+        """Block until every fit has ended; raise the first error one ended with."""
+        for future in self._futures.values():
+            future.result()
+
+    def close(self) -> None:
+        """Stop a fit still going at its next step, and wait for its thread (a sweep that ends early)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None

@@ -1,0 +1,104 @@
+"""Edge nets fitted beside the runs: the same net as fitted before them, a fit that stops when
+the sweep ends, and Tune's searcher that starts the first run whose preparation is ready."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+import methods
+from benchmark.prepare import prepare, preparation_key
+from benchmark.suites import expand
+from benchmark.sweep.edge_nets import EdgeNetFits
+
+
+def _semeda_spec(steps: int | None = None):
+    """A smoke-scale SEMEDA run (its edge net fits in a few seconds), with ``steps`` fitting steps."""
+    spec = expand("smoke", methods=["semeda"])[0]
+    return spec if steps is None else replace(spec, settings=replace(spec.settings, edge_net_steps=steps))
+
+
+def _fits(spec, data_dir) -> EdgeNetFits:
+    prepared = prepare(spec, data_dir=data_dir, edge_net=False)
+    lines = []
+    return EdgeNetFits({preparation_key(spec): (spec, prepared)}, say=lines.append), prepared, lines
+
+
+@pytest.fixture
+def two_threads():
+    """torch on two threads (the fit's arithmetic depends on the count), restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_a_net_fitted_in_a_thread_is_the_net_fitted_before_the_runs(tmp_path, monkeypatch, two_threads):
+    spec = _semeda_spec()
+    key = preparation_key(spec)
+    before, here, said_before = _fits(spec, tmp_path / "before")
+    beside, there, said_beside = _fits(spec, tmp_path / "beside")
+    before.run()
+    assert before.ready(key) and said_before[0].startswith("fitted the edge net of streets (F1 ")
+    assert not said_before[0].endswith("beside the runs")
+    assert not beside.ready(key)  # not fitted yet: its runs wait
+    beside.start()
+    beside.wait()
+    beside.close()
+    assert beside.ready(key) and not beside.failed(key)
+    assert said_beside[0].endswith(", beside the runs")
+    a, b = here.edge_net().state_dict(), there.edge_net().state_dict()
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert here.edge_net().info.f1 == there.edge_net().info.f1
+
+
+def test_a_preparation_without_a_fit_is_ready_at_once(tmp_path):
+    spec = _semeda_spec()
+    fits, _, _ = _fits(spec, tmp_path)
+    assert fits.ready("another-preparation") and not fits.failed("another-preparation")
+    assert not EdgeNetFits({})  # nothing to fit: the sweep neither fits nor waits
+
+
+def test_closing_stops_a_fit_at_its_next_step_and_leaves_no_net(tmp_path):
+    spec = _semeda_spec(steps=100_000)  # hours: only the stop ends it
+    fits, prepared, said = _fits(spec, tmp_path)
+    fits.start()
+    fits.close()
+    with pytest.raises(methods.FitStopped):
+        fits.wait()
+    key = preparation_key(spec)
+    assert fits.failed(key) and not fits.ready(key)
+    assert not prepared.edge_net_path.exists() and said == []
+
+
+def test_the_searcher_starts_the_first_run_that_can_start():
+    from ray.tune.search import Searcher
+
+    from benchmark.sweep.ready_first import ReadyFirst
+
+    specs = [{"name": "a", "net": True}, {"name": "b", "net": False}, {"name": "c", "net": True}, {"name": "d", "net": False}]
+    state = {"fitted": False, "failed": False}
+    searcher = ReadyFirst(specs, ready=lambda s: not s["net"] or state["fitted"], never=lambda s: s["net"] and state["failed"])
+    # While the net is fitted, the runs that need none go, in the list's order.
+    assert [searcher.suggest(str(i))["spec"]["name"] for i in range(2)] == ["b", "d"]
+    assert searcher.suggest("2") is None  # nothing can start yet: Tune asks again later
+    state["fitted"] = True
+    assert [searcher.suggest(str(i))["spec"]["name"] for i in range(3, 5)] == ["a", "c"]
+    assert searcher.suggest("5") == Searcher.FINISHED
+
+
+def test_the_searcher_finishes_when_what_is_left_waits_for_a_failed_fit():
+    from ray.tune.search import Searcher
+
+    from benchmark.sweep.ready_first import ReadyFirst
+
+    state = {"failed": False}
+    searcher = ReadyFirst([{"net": True}, {"net": True}], ready=lambda s: False, never=lambda s: state["failed"])
+    assert searcher.suggest("0") is None
+    state["failed"] = True
+    assert searcher.suggest("1") == Searcher.FINISHED
+    # What Tune pickles of it is the list left; a restored copy takes every run as ready.
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(searcher))
+    assert restored.left == [{"net": True}, {"net": True}] and restored.suggest("2") == {"spec": {"net": True}}
