@@ -12,9 +12,12 @@ fitted first, as one step of the preparation.
 The thread fits on this process's torch thread count, so it fits the net a fit before the
 runs would, bit for bit: the fit's arithmetic depends on that count, not on what else the
 machine runs (a test fits one both ways). Nothing else of the driver draws from torch's
-global generator meanwhile (the net's initialisation does, under a fixed seed). A sweep that
-ends early stops the fit at its next step (``close``). The net's file is written
-atomically, so a run never reads half of one.
+global generator meanwhile (the net's initialisation does, under a fixed seed). Ray starts
+its workers at a lower priority than the driver (niceness 15), so the fit takes the cores it
+asks for and the runs beside it what is left: it ends about as soon as it would alone, and
+the first runs' wall times hold the time it took from them. A sweep that ends early stops
+the fit at its next step (``close``). The net's file is written atomically, so a run never
+reads half of one.
 """
 
 from __future__ import annotations
@@ -44,9 +47,10 @@ class EdgeNetFits:
 
     ``run()`` fits them here and now; ``start()`` in a thread, after which ``ready(key)`` says
     whether runs of that preparation can start, ``wait()`` blocks until every fit has ended
-    (raising the first one's error) and ``close()`` stops what is left. Each fit says its
-    ``fitted_line`` through ``say`` (``tell`` changes where, e.g. to the console once it
-    exists); ``progress``: a bar for a fit made with ``run()``.
+    (raising the first one's error), ``raise_failure()`` raises a failed fit's error at once
+    and ``close()`` stops what is left. Each fit says its ``fitted_line`` through ``say``
+    (``tell`` changes where, e.g. to the console once it exists); ``progress``: a bar for a
+    fit made with ``run()``.
     """
 
     def __init__(self, fits: dict[str, tuple[RunSpec, Prepared]], *, say: Callable[[str], None] = print, progress: bool = False):
@@ -115,6 +119,12 @@ class EdgeNetFits:
         """Block until every fit has ended; raise the first error one ended with."""
         for future in self._futures.values():
             future.result()
+
+    def raise_failure(self) -> None:
+        """Raise the error of the first fit that ended with one; nothing when none did."""
+        for future in self._futures.values():
+            if future.done() and future.exception() is not None:
+                raise future.exception()
 
     def close(self) -> None:
         """Stop a fit still going at its next step, and wait for its thread (a sweep that ends early)."""

@@ -522,5 +522,3 @@ class RayExecutor:
             "TUNE_MAX_PENDING_TRIALS_PG": str(self.workers(todo))}  # fmt: skip
         with _environment({**_TUNE_SETTINGS, **pending}), _quiet_tune(options.verbose == 0):
             tuner.fit()
-        if fits:
-            fits.wait()  # a fit that failed: its runs never started, and the sweep says why

@@ -140,6 +140,7 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
                            summary=summary, console=console, name=name, storage=storage, fits=fits)  # fmt: skip
             except KeyboardInterrupt:
                 raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
+            fits.raise_failure()  # the runs that needed a net whose fit failed never started: the sweep says why
             if summary.done + summary.failed < len(todo):  # Ray Tune ends its experiment on Ctrl-C instead of raising
                 raise Interrupted(interrupted_line(summary, len(todo), len(existing)))
     finally:
