@@ -132,7 +132,7 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
                                                               + [settings.get(id(s), "")]).strip(), costs[id(s)])
                      for s in todo}  # fmt: skip
             console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
-            fits.tell(console.note)
+            fits.tell(lambda line: console.note(line, shared=True))
             then = ", those that need an edge net once it is fitted" if beside else ""
             say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{then}")
             try:
