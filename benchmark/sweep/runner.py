@@ -2,10 +2,10 @@
 
 The stages every executor shares: the per-dataset preparation (synthetic data, validation
 distance maps, and the edge net where a run to do needs it, fitted beside the first runs
-when they train in other processes: ``edge_nets``) once in the driver; the runs without a record in the output
-folder, longest first (re-running the same command after an interruption runs only the
-missing ones); what earlier sweeps left to resume from; the console. The executor (Ray
-Tune, or this process) only runs the list.
+when they train in other processes: ``edge_nets``) once in the driver; the runs without a
+record in the output folder, longest first (re-running the same command after an
+interruption runs only the missing ones); what earlier sweeps left to resume from; the
+console. The executor (Ray Tune, or this process) only runs the list.
 """
 
 from __future__ import annotations
