@@ -1,6 +1,7 @@
 """Shared fixtures: one data folder per test session, so synthetic sets and edge nets are made once."""
 
 import os
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -22,10 +23,25 @@ def session_data_dir(tmp_path_factory):
         os.environ["SEMEDA_DATA"] = old
 
 
+@contextmanager
+def _torch_threads(count: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.fixture
 def one_thread():
     """Float sums of a convolution depend on how many threads split them: pin one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    with _torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def two_threads():
+    """torch on two threads (an edge net's fit depends on the count), restored after."""
+    with _torch_threads(2):
+        yield

@@ -24,15 +24,6 @@ def _fits(spec, data_dir) -> EdgeNetFits:
     return EdgeNetFits({preparation_key(spec): (spec, prepared)}, say=lines.append), prepared, lines
 
 
-@pytest.fixture
-def two_threads():
-    """torch on two threads (the fit's arithmetic depends on the count), restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_a_net_fitted_in_a_thread_is_the_net_fitted_before_the_runs(tmp_path, monkeypatch, two_threads):
     spec = _semeda_spec()
     key = preparation_key(spec)
@@ -76,9 +67,9 @@ def test_the_searcher_starts_the_first_run_that_can_start():
 
     from benchmark.sweep.ready_first import ReadyFirst
 
-    specs = [{"name": "a", "net": True}, {"name": "b", "net": False}, {"name": "c", "net": True}, {"name": "d", "net": False}]
+    runs = [({"name": "a"}, "streets-1"), ({"name": "b"}, None), ({"name": "c"}, "streets-1"), ({"name": "d"}, None)]
     state = {"fitted": False, "failed": False}
-    searcher = ReadyFirst(specs, ready=lambda s: not s["net"] or state["fitted"], never=lambda s: s["net"] and state["failed"])
+    searcher = ReadyFirst(runs, ready=lambda key: state["fitted"], failed=lambda key: state["failed"])
     # While the net is fitted, the runs that need none go, in the list's order.
     assert [searcher.suggest(str(i))["spec"]["name"] for i in range(2)] == ["b", "d"]
     assert searcher.suggest("2") is None  # nothing can start yet: Tune asks again later
@@ -93,7 +84,8 @@ def test_the_searcher_finishes_when_what_is_left_waits_for_a_failed_fit():
     from benchmark.sweep.ready_first import ReadyFirst
 
     state = {"failed": False}
-    searcher = ReadyFirst([{"net": True}, {"net": True}], ready=lambda s: False, never=lambda s: state["failed"])
+    searcher = ReadyFirst([({"net": True}, "streets-1"), ({"net": True}, "streets-1")], ready=lambda key: False,
+                          failed=lambda key: state["failed"])  # fmt: skip
     assert searcher.suggest("0") is None
     state["failed"] = True
     assert searcher.suggest("1") == Searcher.FINISHED
@@ -101,4 +93,4 @@ def test_the_searcher_finishes_when_what_is_left_waits_for_a_failed_fit():
     import pickle
 
     restored = pickle.loads(pickle.dumps(searcher))
-    assert restored.left == [{"net": True}, {"net": True}] and restored.suggest("2") == {"spec": {"net": True}}
+    assert restored.left == [({"net": True}, "streets-1")] * 2 and restored.suggest("2") == {"spec": {"net": True}}

@@ -60,7 +60,6 @@ class EdgeNetFits:
         self._futures: dict[str, Future] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._fitted_here = False
 
     def __bool__(self) -> bool:
         return bool(self.fits)
@@ -76,10 +75,23 @@ class EdgeNetFits:
         self._say(fitted_line(spec.dataset, fitted.edge_net().info.f1, time.time() - began, beside))
 
     def run(self) -> None:
-        """Fit every net here, one after the other."""
-        for key in self.fits:
-            self._fit(key, beside=False)
-        self._fitted_here = True
+        """Fit every net here, one after the other (the first error raised at once)."""
+        self._futures = {key: Future() for key in self.fits}
+        for key in self._futures:
+            self._fit_one(key, beside=False)
+            self.raise_failure()
+
+    def _fit_one(self, key: str, beside: bool) -> None:
+        """Fit ``key``'s net; its future holds the outcome (an error for ``wait`` and
+        ``raise_failure`` to raise in the driver's thread)."""
+        future = self._futures[key]
+        future.set_running_or_notify_cancel()
+        try:
+            self._fit(key, beside)
+        except BaseException as err:
+            future.set_exception(err)
+        else:
+            future.set_result(None)
 
     def start(self) -> "EdgeNetFits":
         """Fit the nets in a thread of this process, on this process's torch threads."""
@@ -90,14 +102,8 @@ class EdgeNetFits:
             # A thread's own OpenMP setting could follow the environment rather than the
             # process's ``torch.set_num_threads``: set here, the fit's arithmetic is a fit's before the runs.
             torch.set_num_threads(threads)
-            for key, future in self._futures.items():
-                future.set_running_or_notify_cancel()
-                try:
-                    self._fit(key, beside=True)
-                except BaseException as err:  # kept for ``wait``, which raises it in the driver's thread
-                    future.set_exception(err)
-                else:
-                    future.set_result(None)
+            for key in self._futures:
+                self._fit_one(key, beside=True)
 
         self._thread = threading.Thread(target=fit_all, name="edge-net-fit")
         self._thread.start()
@@ -105,7 +111,7 @@ class EdgeNetFits:
 
     def ready(self, key: str) -> bool:
         """True when runs of preparation ``key`` can start: it needs no fit, or its net is saved."""
-        if key not in self.fits or self._fitted_here:
+        if key not in self.fits:
             return True
         future = self._futures.get(key)
         return future is not None and future.done() and future.exception() is None

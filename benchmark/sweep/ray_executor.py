@@ -479,13 +479,10 @@ class RayExecutor:
         if ship and fits:
             fits.wait()  # the nets go to the other nodes with the preparation's other files
 
-        def waits_for(spec: dict) -> str | None:
-            """The preparation whose edge net the run waits for; None for a run that reads none."""
-            run = RunSpec.from_dict(spec)
-            return preparation_key(run) if fits and methods.method_class(run.method).needs_edge_net else None
-
-        searcher = ReadyFirst([s.to_dict() for s in todo], ready=lambda s: waits_for(s) is None or fits.ready(waits_for(s)),
-                              never=lambda s: waits_for(s) is not None and fits.failed(waits_for(s)))  # fmt: skip
+        fits = fits or EdgeNetFits({})  # none to fit: every run is ready
+        # Each run with the preparation whose edge net it waits for (None: it reads none).
+        waits = [preparation_key(s) if methods.method_class(s.method).needs_edge_net else None for s in todo]
+        searcher = ReadyFirst([(s.to_dict(), w) for s, w in zip(todo, waits)], ready=fits.ready, failed=fits.failed)
         weights = {w: ray.put(Path(w).read_bytes()) for w in {s.weights for s in todo if s.weights}} if ship else {}
         trainable = tune.with_resources(
             tune.with_parameters(

@@ -18,18 +18,20 @@ __all__ = ["ReadyFirst"]
 
 
 class ReadyFirst(Searcher):
-    """Suggests ``{"spec": spec}`` for each of ``specs`` (spec dicts) once: the first one
-    ``ready`` accepts; None while none is (Tune asks again at its next step); ``FINISHED``
-    once none is left, or none left can ever start (``never`` accepts them all: their
-    edge net's fit failed, which the sweep raises once the other runs have ended)."""
+    """Suggests ``{"spec": spec}`` for each of ``runs`` once: each run a spec dict and the
+    preparation whose edge net it waits for (None: it reads none). Each suggestion is the
+    first run left that waits for nothing or for a net ``ready`` accepts; None while there is
+    none (Tune asks again at its next step); ``FINISHED`` once none is left, or every run left
+    waits for a net ``failed`` accepts (its fit failed, which the sweep raises once the other
+    runs have ended)."""
 
-    def __init__(self, specs: list[dict], ready: Callable[[dict], bool], never: Callable[[dict], bool]):
+    def __init__(self, runs: list[tuple[dict, str | None]], ready: Callable[[str], bool], failed: Callable[[str], bool]):
         super().__init__()
-        self.left = list(specs)
-        self.ready, self.never = ready, never
+        self.left = list(runs)
+        self.ready, self.failed = ready, failed
 
     def save(self, checkpoint_path: str) -> None:
-        """Tune's periodic save of the searcher's state: the list left, as ``__getstate__``."""
+        """Tune's periodic save of the searcher's state: the runs left, as ``__getstate__``."""
         with open(checkpoint_path, "wb") as f:
             pickle.dump(self.__getstate__(), f)
 
@@ -38,18 +40,18 @@ class ReadyFirst(Searcher):
             self.__setstate__(pickle.load(f))
 
     def __getstate__(self) -> dict:
-        """What Tune pickles of it (its experiment state): the list left; a restored copy
-        takes every run as ready (a sweep resumes by running its command again, not so)."""
+        """What Tune pickles of it (its experiment state): the runs left; a restored copy
+        takes every net as ready (a sweep resumes by running its command again, not so)."""
         return {"left": self.left}
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["left"], ready=_always, never=_never)
+        self.__init__(state["left"], ready=_always, failed=_never)
 
     def suggest(self, trial_id: str) -> dict | str | None:
-        for i, spec in enumerate(self.left):
-            if self.ready(spec):
-                return {"spec": self.left.pop(i)}
-        if all(self.never(spec) for spec in self.left):
+        for i, (spec, waits_for) in enumerate(self.left):
+            if waits_for is None or self.ready(waits_for):
+                return {"spec": self.left.pop(i)[0]}
+        if all(waits_for is not None and self.failed(waits_for) for _, waits_for in self.left):
             return Searcher.FINISHED
         return None
 
@@ -57,9 +59,9 @@ class ReadyFirst(Searcher):
         """Nothing to learn from a run's result."""
 
 
-def _always(spec: dict) -> bool:
+def _always(preparation: str) -> bool:
     return True
 
 
-def _never(spec: dict) -> bool:
+def _never(preparation: str) -> bool:
     return False

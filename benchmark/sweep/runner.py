@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import methods
 from benchmark.arithmetic import check_precision
 from benchmark.cli import Interrupted
-from benchmark.prepare import prepare, preparation_key
+from benchmark.prepare import prepare
 from benchmark.records import CorruptRecord, read_record, record_path
 from benchmark.rounding import expected_environment, suite_reuse_note
 from benchmark.spec import RunSpec
@@ -114,37 +114,35 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     # --force: every run from step 0, whatever earlier sweeps left
     earlier = {} if is_uri or options.force else earlier_checkpoints(storage, unrecorded)
     states = {} if options.force else saved_states(out, todo, versions)
-    try:
-        began = time.time()
-        with (executor_session(options) if executor is None else _already_open(executor)) as runner:
-            if executor is None:
-                say(ready_line(options.executor, time.time() - began))
-            for spec in todo:
-                check_precision(spec.settings.precision, runner.device_type())
-            check_arithmetic([(s, earlier.get(s.run_id(versions[s.dataset]), []) + states.get(s.schedule_id(versions[s.dataset]), []))
-                              for s in todo], runner.device_type())  # fmt: skip
-            if beside:  # once nothing is left to check: the runs that need no edge net start meanwhile
-                fits.start()
-            workers = runner.workers(todo)
-            several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
-            settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
-            shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
-                                                              + [settings.get(id(s), "")]).strip(), costs[id(s)])
-                     for s in todo}  # fmt: skip
-            console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
-            fits.tell(lambda line: console.note(line, shared=True))
-            then = ", those that need an edge net once it is fitted" if beside else ""
-            say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{then}")
-            try:
-                runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states,
-                           summary=summary, console=console, name=name, storage=storage, fits=fits)  # fmt: skip
-            except KeyboardInterrupt:
-                raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
-            fits.raise_failure()  # the runs that needed a net whose fit failed never started: the sweep says why
-            if summary.done + summary.failed < len(todo):  # Ray Tune ends its experiment on Ctrl-C instead of raising
-                raise Interrupted(interrupted_line(summary, len(todo), len(existing)))
-    finally:
-        fits.close()  # a sweep that ends early stops a fit still going
+    began = time.time()
+    # closing(fits): a sweep that ends early stops a fit still going, once the executor has stopped
+    with closing(fits), (executor_session(options) if executor is None else _already_open(executor)) as runner:
+        if executor is None:
+            say(ready_line(options.executor, time.time() - began))
+        for spec in todo:
+            check_precision(spec.settings.precision, runner.device_type())
+        check_arithmetic([(s, earlier.get(s.run_id(versions[s.dataset]), []) + states.get(s.schedule_id(versions[s.dataset]), []))
+                          for s in todo], runner.device_type())  # fmt: skip
+        if beside:  # once nothing is left to check: the runs that need no edge net start meanwhile
+            fits.start()
+        workers = runner.workers(todo)
+        several = {attr: len({getattr(s, attr) for s in specs}) > 1 for attr in ("dataset", "init", "backbone")}
+        settings = settings_text(specs) if len({s.settings for s in specs}) > 1 else {}
+        shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
+                                                          + [settings.get(id(s), "")]).strip(), costs[id(s)])
+                 for s in todo}  # fmt: skip
+        console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
+        fits.tell(lambda line: console.note(line, shared=True))
+        then = ", those that need an edge net once it is fitted" if beside else ""
+        say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{then}")
+        try:
+            runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states,
+                       summary=summary, console=console, name=name, storage=storage, fits=fits)  # fmt: skip
+        except KeyboardInterrupt:
+            raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
+        fits.raise_failure()  # the runs that needed a net whose fit failed never started: the sweep says why
+        if summary.done + summary.failed < len(todo):  # Ray Tune ends its experiment on Ctrl-C instead of raising
+            raise Interrupted(interrupted_line(summary, len(todo), len(existing)))
     summary.wall_s = time.time() - started
     return summary
 

@@ -126,9 +126,8 @@ def drawing_processes(images: int) -> int:
     return max(1, min(cores, images // IMAGES_PER_PROCESS))
 
 
-def _draw(name: str, root: Path, jobs: list[tuple[int, int]], height: int, width: int, seed: int, config) -> None:
+def _draw(gen: _Generator, root: Path, jobs: list[tuple[int, int]], height: int, width: int, seed: int, config) -> None:
     """Draw and write the images ``jobs`` names ((split code, index) each) under ``root``."""
-    gen = _generator(dataset_info(name).generator or name)
     for split_code, index in jobs:
         rng = np.random.default_rng([seed, split_code, index])
         image, mask = gen.render(rng, height, width, config)
@@ -215,10 +214,10 @@ def generate(
         jobs = [(split_code, index) for split_code, split in enumerate(_SPLITS) for index in range(counts[split])]
         processes = drawing_processes(len(jobs))
         if processes == 1:
-            _draw(name, tmp, jobs, height, width, int(seed), config)
+            _draw(gen, tmp, jobs, height, width, int(seed), config)
         else:  # each image has its own generator: the files are the same whichever process draws them
             with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
-                parts = [pool.submit(_draw, name, tmp, jobs[k::processes], height, width, int(seed), config) for k in range(processes)]
+                parts = [pool.submit(_draw, gen, tmp, jobs[k::processes], height, width, int(seed), config) for k in range(processes)]
                 for part in parts:
                     part.result()
         if dataset_info(name).reader == "voc":
