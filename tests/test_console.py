@@ -233,14 +233,28 @@ def test_trials_start_longest_first_by_records_or_by_method(tmp_path):
     # No records: the edge-net methods (cost 2) first, ties in suite order.
     assert by_method == ["ppce_edges", "ppce_edges", "semeda", "semeda", "ppce", "ppce", "ubernet", "ubernet"]
     assert [s.seed for s in order_longest_first(specs, tmp_path)][:2] == [0, 1]
-    # Records of earlier runs: ubernet measured slowest; labels without records are scaled
-    # by the measured ones (ppce 10 s at cost 1 -> 10 s per unit; semeda 2 units -> 20 s).
+    # Records of earlier runs: ubernet measured slowest; a label without records costs what
+    # the measured ones of its kind did (semeda reads the edge net, as ppce_edges does: 15 s).
     for spec, wall in [(specs[0], 10.0), (specs[2], 50.0), (specs[4], 15.0)]:  # ppce, ubernet, ppce_edges (seed 0)
         write_record(tmp_path, _record(spec.run_id("x"), spec, wall=wall))
     costs = dict(zip((s.method for s in specs), estimate_costs(specs, tmp_path)))
-    per_unit = (10.0 + 50.0 + 15.0) / (1 + 1 + 2)
-    assert costs == {"ppce": 10.0, "ubernet": 50.0, "ppce_edges": 15.0, "semeda": pytest.approx(2 * per_unit)}
-    assert [s.method for s in order_longest_first(specs, tmp_path)][::2] == ["ubernet", "semeda", "ppce_edges", "ppce"]
+    assert costs == {"ppce": 10.0, "ubernet": 50.0, "ppce_edges": 15.0, "semeda": 15.0}
+    assert [s.method for s in order_longest_first(specs, tmp_path)][::2] == ["ubernet", "ppce_edges", "semeda", "ppce"]
+
+
+def test_run_costs_fall_back_from_the_label_to_its_kind_to_cost_units(tmp_path):
+    from benchmark.sweep.schedule import RunCosts
+
+    specs = expand("smoke", scale="smoke", seeds=1)  # ppce, ubernet, ppce_edges, semeda
+    costs = RunCosts(specs, tmp_path)
+    assert costs.estimates() == [1.0, 1.0, 2.0, 2.0]  # nothing measured: cost units
+    costs.observe(0, 12.0)  # ppce: 12 s; no edge-net run measured: 2 units of 12 s
+    assert costs.estimates() == [12.0, 12.0, 24.0, 24.0]
+    costs.observe(3, 30.0)  # semeda: 30 s, and so ppce_edges, its kind
+    costs.observe(1, 16.0)
+    assert costs.estimates() == [12.0, 16.0, 30.0, 30.0]
+    # The same measurements, for the runs in another order.
+    assert costs.of(specs[::-1]).estimates() == [30.0, 30.0, 16.0, 12.0]
 
 
 @pytest.mark.timeout(420)

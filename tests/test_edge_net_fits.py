@@ -93,4 +93,4 @@ def test_the_searcher_finishes_when_what_is_left_waits_for_a_failed_fit():
     import pickle
 
     restored = pickle.loads(pickle.dumps(searcher))
-    assert restored.left == [({"net": True}, "streets-1")] * 2 and restored.suggest("2") == {"spec": {"net": True}}
+    assert restored.runs == [({"net": True}, "streets-1")] * 2 and restored.suggest("2") == {"spec": {"net": True}}

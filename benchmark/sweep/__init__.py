@@ -2,6 +2,7 @@
 
 - ``options``: how a sweep runs (``SweepOptions``, built once from the command line);
 - ``schedule``: which runs are to do (``pending``) and in what order (a cost model, longest first);
+- ``balance``: which run a free worker takes next, so that the workers end together;
 - ``resume``: what interrupted and staged runs continue from;
 - ``console``: one line per finished run, progress with an ETA, the summary;
 - ``runner``: ``run_specs``, the stages every executor shares;

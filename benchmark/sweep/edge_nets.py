@@ -47,8 +47,9 @@ class EdgeNetFits:
 
     ``run()`` fits them here and now; ``start()`` in a thread, after which ``ready(key)`` says
     whether runs of that preparation can start, ``wait()`` blocks until every fit has ended
-    (raising the first one's error), ``raise_failure()`` raises a failed fit's error at once
-    and ``close()`` stops what is left. Each fit says its ``fitted_line`` through ``say``
+    (raising the first one's error), ``raise_failure()`` raises a failed fit's error at once,
+    ``overlap(start, end)`` says how long of a span the fits went beside the runs and
+    ``close()`` stops what is left. Each fit says its ``fitted_line`` through ``say``
     (``tell`` changes where, e.g. to the console once it exists); ``progress``: a bar for a
     fit made with ``run()``.
     """
@@ -60,6 +61,8 @@ class EdgeNetFits:
         self._futures: dict[str, Future] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        #: When the thread of ``start()`` began and ended its fits (``time.time()``; None: not yet)
+        self._beside: list[float | None] = [None, None]
 
     def __bool__(self) -> bool:
         return bool(self.fits)
@@ -102,12 +105,24 @@ class EdgeNetFits:
             # A thread's own OpenMP setting could follow the environment rather than the
             # process's ``torch.set_num_threads``: set here, the fit's arithmetic is a fit's before the runs.
             torch.set_num_threads(threads)
-            for key in self._futures:
-                self._fit_one(key, beside=True)
+            try:
+                for key in self._futures:
+                    self._fit_one(key, beside=True)
+            finally:
+                self._beside[1] = time.time()
 
+        self._beside = [time.time(), None]
         self._thread = threading.Thread(target=fit_all, name="edge-net-fit")
         self._thread.start()
         return self
+
+    def overlap(self, start: float, end: float) -> float:
+        """Seconds of ``[start, end]`` (``time.time()`` values) during which fits went beside
+        the runs (``start()``): the part of a run's wall time that shared the cores with them."""
+        began, ended = self._beside
+        if began is None:
+            return 0.0
+        return max(0.0, min(end, time.time() if ended is None else ended) - max(start, began))
 
     def ready(self, key: str) -> bool:
         """True when runs of preparation ``key`` can start: it needs no fit, or its net is saved."""

@@ -73,9 +73,9 @@ class InlineExecutor:
 
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
             states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path,
-            fits=None) -> None:  # fmt: skip
+            fits=None, costs=None) -> None:  # fmt: skip
         """Train every spec of ``todo`` in order, writing each record as its run ends (``fits``:
-        the edge nets, fitted before this call)."""
+        the edge nets, fitted before this call; ``costs``: unused, one worker has nothing to even out)."""
         if "://" in str(storage):
             raise ValueError(f"the inline executor keeps its checkpoints in a local folder, not {storage}; give a local --storage-path")
         threads_before = torch.get_num_threads()

@@ -46,6 +46,7 @@ from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
 from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions, default_gpus_per_trial
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
+from benchmark.sweep.schedule import RunCosts
 from benchmark.validate import check_trial_resources
 from benchmark.sweep.worker_state import start_trial
 
@@ -185,7 +186,7 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
 
     record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
                    keep_predictions=keep_predictions, device=device, loader_workers=threads)  # fmt: skip
-    result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou")}
+    result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou"), "wall_s": record["timing"]["wall_s"]}
     kept = record.pop(PREDICTIONS_KEY, None)
     if kept is not None:
         result["predictions"] = base64.b64encode(predictions_bytes(kept)).decode()
@@ -455,13 +456,17 @@ class RayExecutor:
     #: The trials are other processes: edge nets are fitted in the driver while the runs that
     #: need none train (``benchmark.sweep.edge_nets``).
     fits_beside_runs = True
+    #: Each free worker takes the run that evens out the workers' ends (``ReadyFirst``).
+    evens_out_workers = True
 
     def run(self, todo: list[RunSpec], *, prepared: dict[str, Prepared], versions: dict[str, str], earlier: dict[str, list[str]],
             states: dict[str, list[str]], summary: SweepSummary, console: SuiteConsole, name: str, storage: str | Path,
-            fits: EdgeNetFits | None = None) -> None:  # fmt: skip
-        """Run ``todo`` as one Tune experiment, records written as trials report: each trial
-        the first run of ``todo`` whose preparation is ready (``ReadyFirst``), so in the list's
-        order once ``fits`` (edge nets fitted in this process, beside the runs) have ended.
+            fits: EdgeNetFits | None = None, costs: RunCosts | None = None) -> None:  # fmt: skip
+        """Run ``todo`` as one Tune experiment, records written as trials report: each free
+        worker takes a run of ``todo`` whose preparation is ready (edge nets of ``fits`` are
+        fitted in this process, beside the runs), the one that ``costs`` (a ``RunCosts`` of
+        ``todo``, learning as runs end) says evens out the workers' ends (``ReadyFirst``);
+        without ``costs``, the first in the list's order.
 
         Trials reuse their worker processes (``reuse_actors``): every trial asks for the same
         resources, so a process that ends a run takes the next one, and a process starts (and
@@ -482,7 +487,8 @@ class RayExecutor:
         fits = fits or EdgeNetFits({})  # none to fit: every run is ready
         # Each run with the preparation whose edge net it waits for (None: it reads none).
         waits = [preparation_key(s) if methods.method_class(s.method).needs_edge_net else None for s in todo]
-        searcher = ReadyFirst([(s.to_dict(), w) for s, w in zip(todo, waits)], ready=fits.ready, failed=fits.failed)
+        searcher = ReadyFirst([(s.to_dict(), w) for s, w in zip(todo, waits)], ready=fits.ready, failed=fits.failed,
+                              workers=self.workers(todo), costs=costs, overlap=fits.overlap)  # fmt: skip
         weights = {w: ray.put(Path(w).read_bytes()) for w in {s.weights for s in todo if s.weights}} if ship else {}
         trainable = tune.with_resources(
             tune.with_parameters(

@@ -4,8 +4,9 @@ The stages every executor shares: the per-dataset preparation (synthetic data, v
 distance maps, and the edge net where a run to do needs it, fitted beside the first runs
 when they train in other processes: ``edge_nets``) once in the driver; the runs without a
 record in the output folder, longest first (re-running the same command after an
-interruption runs only the missing ones); what earlier sweeps left to resume from; the
-console. The executor (Ray Tune, or this process) only runs the list.
+interruption runs only the missing ones), with a cost model that learns from the runs as
+they end, for an executor whose workers it evens out (``balance``); what earlier sweeps
+left to resume from; the console. The executor (Ray Tune, or this process) only runs the list.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from benchmark.sweep.console import SuiteConsole, SweepSummary, prepared_line, r
 from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions
 from benchmark.sweep.resume import check_arithmetic, earlier_checkpoints, saved_states
-from benchmark.sweep.schedule import estimate_costs, one_per_preparation, order_longest_first, pending
+from benchmark.sweep.schedule import RunCosts, one_per_preparation, order_longest_first, pending
 
 
 def executor_class(name: str) -> type:
@@ -97,8 +98,10 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     if not todo:
         summary.wall_s = time.time() - started
         return summary
-    costs = dict(zip(map(id, todo), estimate_costs(todo, out)))
+    learned = RunCosts(todo, out)
+    costs = dict(zip(map(id, todo), learned.estimates()))
     todo = order_longest_first(todo, out, [costs[id(s)] for s in todo])
+    learned = learned.of(todo)  # learns from the runs as they end, for an executor that plans with it
     reading = [s for s in todo if methods.method_class(s.method).needs_edge_net]
     fits = EdgeNetFits({key: (spec, prepared[key]) for key, spec in one_per_preparation(reading).items()
                         if not prepared[key].edge_net_path.exists()}, say=say, progress=options.progress and sys.stderr.isatty())  # fmt: skip
@@ -133,11 +136,12 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
                  for s in todo}  # fmt: skip
         console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
         fits.tell(lambda line: console.note(line, shared=True))
+        evened = ", evened out at the end" if workers > 1 and getattr(runner, "evens_out_workers", False) else ""
         then = ", those that need an edge net once it is fitted" if beside else ""
-        say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{then}")
+        say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{evened}{then}")
         try:
             runner.run(todo, prepared=prepared, versions=versions, earlier=earlier, states=states,
-                       summary=summary, console=console, name=name, storage=storage, fits=fits)  # fmt: skip
+                       summary=summary, console=console, name=name, storage=storage, fits=fits, costs=learned)  # fmt: skip
         except KeyboardInterrupt:
             raise Interrupted(interrupted_line(summary, len(todo), len(existing))) from None
         fits.raise_failure()  # the runs that needed a net whose fit failed never started: the sweep says why

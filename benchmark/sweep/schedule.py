@@ -1,5 +1,6 @@
 """Which runs a sweep has to do and in what order: the records already there, the
-preparations the runs share, and a cost model that starts the longest runs first."""
+preparations the runs share, and a cost model (``RunCosts``) that starts the longest runs
+first and, learning from the runs that end, shares the others out (``balance``)."""
 
 from __future__ import annotations
 
@@ -19,32 +20,91 @@ EDGE_NET_COST, PLAIN_COST = 2.0, 1.0
 
 def cost_key(label: str, spec: dict) -> tuple:
     """What runs of the same cost share: label, scale, dataset, backbone and steps."""
-    return (label, spec.get("scale"), spec.get("dataset"), spec.get("backbone"), (spec.get("settings") or {}).get("steps"))
+    return (label, *group_key(spec))
+
+
+def group_key(spec: dict) -> tuple:
+    """What runs of comparable cost share whatever their method: scale, dataset, backbone and steps."""
+    return (spec.get("scale"), spec.get("dataset"), spec.get("backbone"), (spec.get("settings") or {}).get("steps"))
+
+
+def reads_edge_net(spec: RunSpec) -> bool:
+    """Whether the spec's method evaluates the frozen edge net (its class ``needs_edge_net``)."""
+    return methods.method_class(spec.method).needs_edge_net
+
+
+def cost_units(spec: RunSpec) -> float:
+    """A run's cost without measurements: 2.0 for a method that ``reads_edge_net``, else 1.0."""
+    return EDGE_NET_COST if reads_edge_net(spec) else PLAIN_COST
+
+
+class RunCosts:
+    """The estimated seconds of each of ``specs``, from the wall times of whole-schedule
+    ``ok`` records in ``out`` and of the runs this sweep sees end (``observe``).
+
+    A spec's estimate is the mean measured time of its label (at the same scale, dataset,
+    backbone and steps); else of its kind of method (reading an edge net or not) in that
+    group; else that group's measured seconds per cost unit times its units; else the
+    seconds per unit of every measurement; else its units (unitless). Each is times the
+    share of the schedule the spec runs (``stop_at``). The narrower the match, the closer
+    the cost: Table 1's edge-net methods take 85-125 s and PPCE 67 s at the small scale,
+    where units alone would say 134 s and 67 s.
+    """
+
+    def __init__(self, specs: list[RunSpec], out: str | os.PathLike | None = None):
+        self.specs = list(specs)
+        self._dicts = [s.to_dict() for s in self.specs]
+        #: (cost key, reads an edge net, units, seconds) of each measurement
+        self.measured: list[tuple[tuple, bool, float, float]] = []
+        for record in load_records(out)[0] if out is not None and Path(out).is_dir() else []:
+            wall = (record.get("timing") or {}).get("wall_s")
+            whole = (record.get("spec") or {}).get("stop_at") is None
+            if record.get("status") == "ok" and wall and whole and record.get("label") and record.get("spec"):
+                try:
+                    edge = methods.method_class(record["spec"].get("method")).needs_edge_net
+                except ValueError:  # a record of a method not registered here
+                    continue
+                units = EDGE_NET_COST if edge else PLAIN_COST
+                self.measured.append((cost_key(record["label"], record["spec"]), edge, units, float(wall)))
+
+    def of(self, specs: list[RunSpec]) -> "RunCosts":
+        """The same measurements, for ``specs`` (the sweep's runs in the order it starts them)."""
+        costs = RunCosts(specs)
+        costs.measured = list(self.measured)
+        return costs
+
+    def observe(self, index: int, seconds: float) -> None:
+        """``specs[index]`` ran its whole schedule in ``seconds`` (a run stopped early teaches nothing)."""
+        spec = self.specs[index]
+        if spec.stop_at is None:
+            self.measured.append((cost_key(spec.label(), self._dicts[index]), reads_edge_net(spec), cost_units(spec), float(seconds)))
+
+    def estimates(self) -> list[float]:
+        """The estimated seconds of each spec, in the order of ``specs``."""
+        by_key: dict[tuple, list[float]] = {}
+        by_kind: dict[tuple, list[float]] = {}
+        by_group: dict[tuple, list[tuple[float, float]]] = {}
+        for key, edge, units, seconds in self.measured:
+            by_key.setdefault(key, []).append(seconds)
+            by_kind.setdefault((key[1:], edge), []).append(seconds)
+            by_group.setdefault(key[1:], []).append((seconds, units))
+        every = [m for group in by_group.values() for m in group]
+        costs = []
+        for spec, spec_dict in zip(self.specs, self._dicts):
+            key, units, share = cost_key(spec.label(), spec_dict), cost_units(spec), spec.last_step / spec.settings.steps
+            same = by_key.get(key) or by_kind.get((key[1:], reads_edge_net(spec)))
+            if same:
+                costs.append(share * sum(same) / len(same))
+                continue
+            pool = by_group.get(key[1:]) or every
+            per_unit = sum(s for s, _ in pool) / sum(u for _, u in pool) if pool else 1.0
+            costs.append(share * units * per_unit)
+        return costs
 
 
 def estimate_costs(specs: list[RunSpec], out: str | os.PathLike) -> list[float]:
-    """The estimated cost of each spec, in seconds where records allow.
-
-    The mean wall time of the whole-schedule ``ok`` records in ``out`` with the same label
-    (at the same scale, dataset, backbone and steps), times the share of the schedule the
-    spec runs (``stop_at``), when there are some; else 2.0 for a method whose
-    class ``needs_edge_net`` and 1.0 otherwise, in seconds per unit as measured on the
-    labels that have records (unitless when none has).
-    """
-    walls: dict[tuple, list[float]] = {}
-    for record in load_records(out)[0] if Path(out).is_dir() else []:
-        wall = (record.get("timing") or {}).get("wall_s")
-        whole = (record.get("spec") or {}).get("stop_at") is None
-        if record.get("status") == "ok" and wall and whole and record.get("label") and record.get("spec"):
-            walls.setdefault(cost_key(record["label"], record["spec"]), []).append(float(wall))
-    # A run stopped early (a cut trial of a weight search) costs its share of the schedule.
-    share = [s.last_step / s.settings.steps for s in specs]
-    units = [f * (EDGE_NET_COST if methods.method_class(s.method).needs_edge_net else PLAIN_COST) for s, f in zip(specs, share)]
-    measured = [walls.get(cost_key(s.label(), s.to_dict())) for s in specs]
-    measured = [f * sum(w) / len(w) if w else None for w, f in zip(measured, share)]
-    known = [(m, u) for m, u in zip(measured, units) if m is not None]
-    per_unit = sum(m for m, _ in known) / sum(u for _, u in known) if known else 1.0
-    return [m if m is not None else u * per_unit for m, u in zip(measured, units)]
+    """The estimated cost of each spec, in seconds where records in ``out`` allow (``RunCosts``)."""
+    return RunCosts(specs, out).estimates()
 
 
 def order_longest_first(specs: list[RunSpec], out: str | os.PathLike, costs: list[float] | None = None) -> list[RunSpec]:
