@@ -562,3 +562,13 @@ def test_gpu_section_runs_end_to_end_on_any_device_and_times_each_precision():
     assert {"paper_step_fp32_s", "paper_step_bf16_s", "paper_step_bf16_speedup"} <= set(figures)
     assert not any("fp16" in key or "tf32" in key for key in figures)  # CUDA's alone
     assert all(math.isfinite(v) and v > 0 for f in figures.values() for v in f.values if "miou" not in f.key)
+
+
+def test_a_figure_next_to_its_bound_prints_the_digits_that_tell_them_apart():
+    from benchmark.perf.readme import fmt
+
+    assert fmt(1.0231) == "1.02" and fmt(1.0231, near=1.03) == "1.02"  # 3 digits already differ
+    assert fmt(1.0306, near=1.03) == "1.031" and fmt(1.0333, near=1.03) == "1.033"
+    assert fmt(1.03, near=1.03) == "1.03"  # the bound itself
+    assert fmt(1.030004, near=1.03) == "1.03"  # 6 digits at most
+    assert fmt(2132.4, near=1.03) == "2132"

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from benchmark.cli import ArgumentParser, add_import_option, import_from_argv, import_plugins, main_guard, parse_overrides, writable_folder
-from benchmark.perf.readme import fmt, write_readme
+from benchmark.perf.readme import fmt, target_bound, write_readme
 from benchmark.perf.registry import SECTIONS, default_sections, get_section
 from benchmark.perf.runner import merged, run
 from benchmark.spec import check_setting_values
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     for key, f in result["figures"].items():
         met = {True: "met", False: "NOT MET", None: ""}[f["met"]]
         target = f" (target {f['target']['op']} {f['target']['value']:g}: {met})" if f["target"] else ""
-        print(f"{key:55s} {fmt(f['median']):>8s} {f['unit']}{target}")
+        print(f"{key:55s} {fmt(f['median'], target_bound(f)):>8s} {f['unit']}{target}")
     print(f"wrote {out / 'perf.json'} and {out / 'README.md'}")
     return 0
 

@@ -9,14 +9,26 @@ from pathlib import Path
 from benchmark.perf.load import BUSY_CORES
 from benchmark.perf.registry import get_section
 
-__all__ = ["fmt", "readme_text", "write_readme"]
+__all__ = ["fmt", "readme_text", "target_bound", "write_readme"]
 
 
-def fmt(x: float) -> str:
-    """A figure's number as the README and the console print it: 3 significant digits below 100."""
+def fmt(x: float, near: float | None = None) -> str:
+    """A figure's number as the README and the console print it: 3 significant digits below
+    100, more (up to 6) where those would print it as its target's bound ``near`` that it is
+    not (1.0306 against a bound of 1.03 prints ``1.031``, not ``1.03``)."""
     if not math.isfinite(x):
         return str(x)
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:.0f}"
+    if abs(x) >= 100:
+        return f"{x:.0f}"
+    digits = 3
+    while near is not None and x != near and digits < 6 and f"{x:.{digits}g}" == f"{near:.{digits}g}":
+        digits += 1
+    return f"{x:.{digits}g}"
+
+
+def target_bound(figure: dict) -> float | None:
+    """The bound of a figure's target (``perf.json``'s form), or None without one."""
+    return figure["target"]["value"] if figure.get("target") else None
 
 
 def readme_text(result: dict) -> str:
@@ -53,8 +65,9 @@ def readme_text(result: dict) -> str:
         for _, f in figs:
             target = f"{f['target']['op']} {f['target']['value']:g}" if f["target"] else ""
             met = {True: "yes", False: "**no**", None: ""}[f["met"]]
+            bound = target_bound(f)
             lines.append(
-                f"| {f['label']} | {fmt(f['median'])} {f['unit']} | ({fmt(f['min'])}, {fmt(f['max'])}) "
+                f"| {f['label']} | {fmt(f['median'], bound)} {f['unit']} | ({fmt(f['min'], bound)}, {fmt(f['max'], bound)}) "
                 f"| {f['repeats']} | {target} | {met} |"
             )
         lines.append("")
