@@ -175,31 +175,34 @@ def test_suite_console_lines_progress_and_eta():
     assert lines.pop().startswith("progress: 2 done, 0 running, 1 failed, 1 to do; 1 h 00 min elapsed, ETA 10 s")
 
 
-def test_the_eta_leaves_out_runs_that_shared_the_cores_with_an_edge_net_fit():
-    """Runs in flight when an edge net fitted beside them ends took longer than their own time:
-    once a run that did not share has ended, the ETA is measured on such runs alone."""
+def test_the_eta_leaves_out_the_seconds_runs_shared_the_cores_with_an_edge_net_fit():
+    """Runs in flight while an edge net was fitted beside them took longer than their own time:
+    the ETA counts each run's time less its seconds beside the fit."""
     specs = expand("smoke", scale="smoke")
     names = {f"r{i}": (run_name(s), 1.0) for i, s in enumerate(specs)}
     now = [1000.0]
-    console = SuiteConsole(names, workers=2, started=1000.0, every_s=3600, clock=lambda: now[0])
+    fit = (1000.0, 1040.0)
+    console = SuiteConsole(names, workers=2, started=1000.0, every_s=3600, clock=lambda: now[0],
+                           overlap=lambda start, end: max(0.0, min(end, fit[1]) - max(start, fit[0])))  # fmt: skip
     lines = []
     console._print = lines.append
     console.started_run("r0")
     console.started_run("r1")
-    console.note("fitted the edge net of streets (F1 0.997) in 40.0 s, beside the runs", shared=True)
+    console.note("fitted the edge net of streets (F1 0.997) in 40.0 s, beside the runs")
     assert lines == []  # said from the fit's thread: printed at the console's next tick
     now[0] = 1040.0
     console.tick()
-    assert lines == ["fitted the edge net of streets (F1 0.997) in 40.0 s, beside the runs"] and console.shared == {"r0", "r1"}
+    assert lines == ["fitted the edge net of streets (F1 0.997) in 40.0 s, beside the runs"]
     now[0] = 1090.0
     console.finished_run(_record("r0", specs[0], wall=90.0))
-    # Only shared runs measured so far: 90 s per run; r1 running for 90 s (0 s left), r2 and r3 left.
-    assert console.eta_s() == pytest.approx(90.0)
+    # r0: 90 s, 40 of them beside the fit: 50 s a run. r1 has run 90 s (0 s left); r2 and r3
+    # are left: 100 s over 2 workers.
+    assert console.measured == [(50.0, 1.0)] and console.eta_s() == pytest.approx(50.0)
     console.started_run("r2")
     now[0] = 1150.0
     console.finished_run(_record("r2", specs[2], wall=60.0))
-    # r2 ran alone, in 60 s: the ETA reads it alone (r1 and r3 at 60 s each, over 2 workers).
-    assert console._measured_alone == [(60.0, 1.0)] and console.eta_s() == pytest.approx(60.0)
+    # r2 ran after the fit, in 60 s: 55 s a run; r3 left (55 s), r1 past its estimate.
+    assert console.measured[-1] == (60.0, 1.0) and console.eta_s() == pytest.approx(55.0)
 
 
 def test_the_eta_counts_each_runs_wall_time_in_the_suite_not_its_training():

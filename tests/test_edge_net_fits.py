@@ -94,3 +94,18 @@ def test_the_searcher_finishes_when_what_is_left_waits_for_a_failed_fit():
 
     restored = pickle.loads(pickle.dumps(searcher))
     assert restored.runs == [({"net": True}, "streets-1")] * 2 and restored.suggest("2") == {"spec": {"net": True}}
+
+
+def test_a_fit_span_counts_the_seconds_a_run_spent_beside_the_fits(monkeypatch):
+    import pickle
+    import time
+
+    from benchmark.sweep.edge_nets import FitSpan
+
+    assert FitSpan().overlap(0.0, 100.0) == 0.0  # no fit went beside the runs
+    span = FitSpan(began=10.0, ended=50.0)
+    assert span.overlap(0.0, 100.0) == 40.0 and span.overlap(30.0, 100.0) == 20.0
+    assert span.overlap(20.0, 35.0) == 15.0 and span.overlap(60.0, 100.0) == 0.0
+    monkeypatch.setattr(time, "time", lambda: 45.0)
+    assert FitSpan(began=10.0).overlap(30.0, 100.0) == 15.0  # still going: up to now
+    assert pickle.loads(pickle.dumps(span)) == span  # what holds it pickles

@@ -116,13 +116,14 @@ class SuiteConsole:
     its record, and at least the record's own wall time. So a worker process's start, Ray
     Tune's bookkeeping and the gaps between runs count, as they do in the suite's wall time,
     not the training alone (a run that trains for one second may take several in a suite).
-    Runs that shared the cores with work of the driver (an edge net fitted beside them, which
-    says so through ``note(..., shared=True)``) are left out of that measure once runs that did
-    not have ended.
+    A run's seconds beside work of the driver (an edge net fitted beside the runs: ``overlap``,
+    seconds of a span, ``FitSpan.overlap``) are left out of its time, as the sweep's cost
+    model leaves them out (``RunCosts``): the runs in flight during the fit took longer than
+    the others will.
     """
 
     def __init__(self, runs: dict[str, tuple[str, float]], workers: int, *, started: float | None = None, live: bool = False,
-                 every_s: float = 60.0, enabled: bool = True, clock=time.time):  # fmt: skip
+                 every_s: float = 60.0, enabled: bool = True, clock=time.time, overlap=None):  # fmt: skip
         #: run id -> (name, estimated cost)
         self.runs = runs
         self.workers = max(1, workers)
@@ -135,8 +136,7 @@ class SuiteConsole:
         self._free: list[float] = [self.clock()] * self.workers
         self.ended: set[str] = set()
         self.measured: list[tuple[float, float]] = []  # (seconds, cost) of the finished runs
-        self.shared: set[str] = set()  # runs in flight while the driver worked beside them
-        self._measured_alone: list[tuple[float, float]] = []  # of ``measured``, those not in ``shared``
+        self.overlap = overlap or (lambda start, end: 0.0)
         self.done = self.failed = 0
         self._last_progress = self.clock()  # the first progress line after ``every_s`` (live: at once)
         if live:
@@ -153,18 +153,14 @@ class SuiteConsole:
             self._live_shown = False
         print(text, flush=True)
 
-    def note(self, text: str, *, shared: bool = False) -> None:
+    def note(self, text: str) -> None:
         """A line said by another thread (an edge net fitted beside the runs): printed by this
-        console's thread at its next ``tick``, so that it never cuts into the live line.
-        ``shared``: the driver's work it reports shared the cores with the runs then in flight."""
-        self._notes.append((text, shared))
+        console's thread at its next ``tick``, so that it never cuts into the live line."""
+        self._notes.append(text)
 
     def _print_notes(self) -> None:
         while self._notes:
-            text, shared = self._notes.pop(0)
-            if shared:
-                self.shared.update(self.running)
-            self._print(text)
+            self._print(self._notes.pop(0))
 
     def started_run(self, run_id: str) -> None:
         """``run_id`` took a worker: its time counts from when that worker was free."""
@@ -189,11 +185,10 @@ class SuiteConsole:
         wall = (record.get("timing") or {}).get("wall_s")
         if status != "failed":
             self.done += 1
-            took = max(self.clock() - began, wall or 0.0)
-            if took:
+            now = self.clock()
+            took = max(now - began, wall or 0.0) - self.overlap(began, now)
+            if took > 0:
                 self.measured.append((took, self.runs.get(run_id, ("", 1.0))[1]))
-                if run_id not in self.shared:
-                    self._measured_alone.append(self.measured[-1])
         else:
             self.failed += 1
         self.ended.add(run_id)
@@ -223,8 +218,7 @@ class SuiteConsole:
         """Seconds until the last run ends, estimated; None before any run has finished."""
         if not self.measured:
             return None
-        measured = self._measured_alone or self.measured
-        per_cost = sum(s for s, _ in measured) / max(sum(c for _, c in measured), 1e-9)
+        per_cost = sum(s for s, _ in self.measured) / max(sum(c for _, c in self.measured), 1e-9)
         now = self.clock()
         left = [cost * per_cost for run_id, (_, cost) in self.runs.items() if run_id not in self.ended and run_id not in self.running]
         left += [max(self.runs.get(r, ("", 1.0))[1] * per_cost - (now - t), 0.0) for r, t in self.running.items()]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -32,13 +33,30 @@ import torch
 from benchmark.prepare import Prepared, ensure_edge_net
 from benchmark.spec import RunSpec
 
-__all__ = ["EdgeNetFits", "fitted_line"]
+__all__ = ["EdgeNetFits", "FitSpan", "fitted_line"]
 
 
 def fitted_line(dataset: str, f1: float, seconds: float, beside: bool) -> str:
     """``fitted the edge net of streets (F1 0.997) in 38.5 s``: one edge net's fit, before the
     runs, or (``beside``) while the runs that need none trained (``... , beside the runs``)."""
     return f"fitted the edge net of {dataset} (F1 {f1:.3f}) in {seconds:.1f} s" + (", beside the runs" if beside else "")
+
+
+@dataclass
+class FitSpan:
+    """When fits went beside the runs (``time.time()`` values; None: not begun, not ended yet).
+    Plain data, so that what holds its ``overlap`` (the console, in Tune's pickled callbacks)
+    pickles without the fits' thread."""
+
+    began: float | None = None
+    ended: float | None = None
+
+    def overlap(self, start: float, end: float) -> float:
+        """Seconds of ``[start, end]`` during which the fits went beside the runs: the part of a
+        run's wall time that shared the cores with them (up to now while they go on)."""
+        if self.began is None:
+            return 0.0
+        return max(0.0, min(end, time.time() if self.ended is None else self.ended) - max(start, self.began))
 
 
 class EdgeNetFits:
@@ -48,8 +66,8 @@ class EdgeNetFits:
     ``run()`` fits them here and now; ``start()`` in a thread, after which ``ready(key)`` says
     whether runs of that preparation can start, ``wait()`` blocks until every fit has ended
     (raising the first one's error), ``raise_failure()`` raises a failed fit's error at once,
-    ``overlap(start, end)`` says how long of a span the fits went beside the runs and
-    ``close()`` stops what is left. Each fit says its ``fitted_line`` through ``say``
+    ``span`` says when the fits went beside the runs (``FitSpan``) and ``close()`` stops what is
+    left. Each fit says its ``fitted_line`` through ``say``
     (``tell`` changes where, e.g. to the console once it exists); ``progress``: a bar for a
     fit made with ``run()``.
     """
@@ -61,8 +79,8 @@ class EdgeNetFits:
         self._futures: dict[str, Future] = {}
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        #: When the thread of ``start()`` began and ended its fits (``time.time()``; None: not yet)
-        self._beside: list[float | None] = [None, None]
+        #: When the thread of ``start()`` went beside the runs
+        self.span = FitSpan()
 
     def __bool__(self) -> bool:
         return bool(self.fits)
@@ -109,20 +127,12 @@ class EdgeNetFits:
                 for key in self._futures:
                     self._fit_one(key, beside=True)
             finally:
-                self._beside[1] = time.time()
+                self.span.ended = time.time()
 
-        self._beside = [time.time(), None]
+        self.span = FitSpan(began=time.time())
         self._thread = threading.Thread(target=fit_all, name="edge-net-fit")
         self._thread.start()
         return self
-
-    def overlap(self, start: float, end: float) -> float:
-        """Seconds of ``[start, end]`` (``time.time()`` values) during which fits went beside
-        the runs (``start()``): the part of a run's wall time that shared the cores with them."""
-        began, ended = self._beside
-        if began is None:
-            return 0.0
-        return max(0.0, min(end, time.time() if ended is None else ended) - max(start, began))
 
     def ready(self, key: str) -> bool:
         """True when runs of preparation ``key`` can start: it needs no fit, or its net is saved."""

@@ -488,7 +488,7 @@ class RayExecutor:
         # Each run with the preparation whose edge net it waits for (None: it reads none).
         waits = [preparation_key(s) if methods.method_class(s.method).needs_edge_net else None for s in todo]
         searcher = ReadyFirst([(s.to_dict(), w) for s, w in zip(todo, waits)], ready=fits.ready, failed=fits.failed,
-                              workers=self.workers(todo), costs=costs, overlap=fits.overlap)  # fmt: skip
+                              workers=self.workers(todo), costs=costs, overlap=fits.span.overlap)  # fmt: skip
         weights = {w: ray.put(Path(w).read_bytes()) for w in {s.weights for s in todo if s.weights}} if ship else {}
         trainable = tune.with_resources(
             tune.with_parameters(

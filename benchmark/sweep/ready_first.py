@@ -37,7 +37,7 @@ class ReadyFirst(Searcher):
     ended). Otherwise it is the run ``balance.next_run`` picks from the estimates of
     ``costs`` (a ``RunCosts`` whose specs are the runs', in their order), or, without
     ``costs``, the first run of the list that can start. ``overlap(start, end)``: seconds of
-    that span during which driver work shared the cores (``EdgeNetFits.overlap``);
+    that span during which driver work shared the cores (``FitSpan.overlap``);
     ``clock``: ``time.time``.
     """
 

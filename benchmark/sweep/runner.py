@@ -134,8 +134,9 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
         shown = {s.run_id(versions[s.dataset]): (" ".join([run_name(s)] + [getattr(s, a) for a, many in several.items() if many]
                                                           + [settings.get(id(s), "")]).strip(), costs[id(s)])
                  for s in todo}  # fmt: skip
-        console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console)
-        fits.tell(lambda line: console.note(line, shared=True))
+        console = SuiteConsole(shown, workers, started=started, live=options.progress and sys.stdout.isatty(), enabled=options.console,
+                               overlap=fits.span.overlap)  # fmt: skip
+        fits.tell(console.note)
         evened = ", evened out at the end" if workers > 1 and getattr(runner, "evens_out_workers", False) else ""
         then = ", those that need an edge net once it is fitted" if beside else ""
         say(f"{len(todo)} runs to do ({len(existing)} recorded already), {workers} at a time, longest first{evened}{then}")
