@@ -260,6 +260,25 @@ def test_run_costs_fall_back_from_the_label_to_its_kind_to_cost_units(tmp_path):
     assert costs.of(specs[::-1]).estimates() == [30.0, 30.0, 16.0, 12.0]
 
 
+def test_only_a_whole_run_made_in_one_go_tells_what_a_run_costs(tmp_path):
+    from benchmark.sweep.schedule import RunCosts, whole_run_seconds
+
+    spec = expand("smoke", scale="smoke", seeds=1)[0]  # ppce
+    whole = _record("a", spec, wall=12.0)
+    assert whole_run_seconds(whole) == 12.0
+    # A run that failed at a non-finite loss, one resumed at step 3 (it timed the steps after
+    # it), one stopped early: their times are not a run's cost.
+    resumed = {**whole, "resumed_from_step": 3}
+    stopped = {**whole, "spec": {**whole["spec"], "stop_at": 2}}
+    failed = _record("d", spec, status="failed", wall=3.0, reason="non-finite loss")
+    assert [whole_run_seconds(r) for r in (resumed, stopped, failed)] == [None, None, None]
+    for run_id, record in zip("bcd", (resumed, stopped, failed)):
+        write_record(tmp_path, {**record, "run_id": run_id})
+    assert RunCosts([spec], tmp_path).estimates() == [1.0]  # nothing measured: its cost units
+    write_record(tmp_path, whole)
+    assert RunCosts([spec], tmp_path).estimates() == [12.0]
+
+
 @pytest.mark.timeout(420)
 def test_smoke_suite_console(tmp_path):
     out = tmp_path / "runs"

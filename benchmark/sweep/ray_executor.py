@@ -46,7 +46,7 @@ from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
 from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions, default_gpus_per_trial
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
-from benchmark.sweep.schedule import RunCosts
+from benchmark.sweep.schedule import RunCosts, whole_run_seconds
 from benchmark.validate import check_trial_resources
 from benchmark.sweep.worker_state import start_trial
 
@@ -186,7 +186,7 @@ def _trial(config: dict, payloads: dict, weights: dict, earlier: dict, threads: 
 
     record = train(spec, prepared=prepared, progress=False, resume=resume, checkpoint=save, checkpoint_every=checkpoint_every,
                    keep_predictions=keep_predictions, device=device, loader_workers=threads)  # fmt: skip
-    result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou"), "wall_s": record["timing"]["wall_s"]}
+    result = {"step": spec.last_step, "miou": record.get("metrics", {}).get("miou"), "wall_s": whole_run_seconds(record)}
     kept = record.pop(PREDICTIONS_KEY, None)
     if kept is not None:
         result["predictions"] = base64.b64encode(predictions_bytes(kept)).decode()

@@ -38,6 +38,16 @@ def cost_units(spec: RunSpec) -> float:
     return EDGE_NET_COST if reads_edge_net(spec) else PLAIN_COST
 
 
+def whole_run_seconds(record: dict) -> float | None:
+    """The wall time of a record that ran its whole schedule well in one go, the only kind
+    that tells what a run costs; None for a failed run (it stops at its first non-finite
+    loss), one stopped early (``stop_at``) or one resumed from a checkpoint (it timed the
+    steps after it only)."""
+    wall = (record.get("timing") or {}).get("wall_s")
+    whole = (record.get("spec") or {}).get("stop_at") is None and record.get("resumed_from_step") is None
+    return float(wall) if record.get("status") == "ok" and wall and whole else None
+
+
 class RunCosts:
     """The estimated seconds of each of ``specs``, from the wall times of whole-schedule
     ``ok`` records in ``out`` and of the runs this sweep sees end (``observe``).
@@ -57,9 +67,8 @@ class RunCosts:
         #: (cost key, reads an edge net, units, seconds) of each measurement
         self.measured: list[tuple[tuple, bool, float, float]] = []
         for record in load_records(out)[0] if out is not None and Path(out).is_dir() else []:
-            wall = (record.get("timing") or {}).get("wall_s")
-            whole = (record.get("spec") or {}).get("stop_at") is None
-            if record.get("status") == "ok" and wall and whole and record.get("label") and record.get("spec"):
+            wall = whole_run_seconds(record)
+            if wall and record.get("label") and record.get("spec"):
                 try:
                     edge = methods.method_class(record["spec"].get("method")).needs_edge_net
                 except ValueError:  # a record of a method not registered here
