@@ -37,7 +37,8 @@ def test_the_searcher_plans_each_free_workers_run_and_learns_from_the_runs_that_
     from benchmark.sweep.ready_first import ReadyFirst
 
     class Costs:  # the sweep's cost model, held still: estimates in seconds, measurements kept
-        observed = []
+        def __init__(self):
+            self.observed = []
 
         def estimates(self):
             return [100.0, 70.0, 70.0, 50.0, 50.0]
@@ -45,11 +46,15 @@ def test_the_searcher_plans_each_free_workers_run_and_learns_from_the_runs_that_
         def observe(self, index, seconds):
             self.observed.append((index, seconds))
 
-    now = [0.0]
+    now, costs = [0.0], Costs()
     runs = [({"name": name}, None) for name in ("p", "a1", "a2", "b1", "b2")]
     fit = (0.0, 20.0)  # a fit beside the runs from 0 s to 20 s
-    searcher = ReadyFirst(runs, ready=lambda key: True, failed=lambda key: False, workers=2, costs=Costs(),
+
+    def planner(costs):
+        return ReadyFirst(runs, ready=lambda key: True, failed=lambda key: False, workers=2, costs=costs,
                           overlap=lambda start, end: max(0.0, min(end, fit[1]) - max(start, fit[0])), clock=lambda: now[0])  # fmt: skip
+
+    searcher = planner(costs)
     # Both workers free: the 100 s run. Then, against its 100 s: the shares {a1, 100 s} and
     # {a2, b1, b2} (170 s each) give the free worker a 70 s run.
     assert [searcher.suggest(t)["spec"]["name"] for t in ("t0", "t1")] == ["p", "a2"]
@@ -57,11 +62,18 @@ def test_the_searcher_plans_each_free_workers_run_and_learns_from_the_runs_that_
     # a2 ends at 70 s after 65 s of training, 15 s of it beside the fit: it taught 50 s.
     now[0] = 70.0
     searcher.on_trial_complete("t1", {"wall_s": 65.0})
-    assert Costs.observed == [(2, 50.0)]
+    assert costs.observed == [(2, 50.0)]
     # p has 30 s left: the free worker takes a 50 s run, then p's worker a1 and this one b2,
     # both ending at 170 s; a1 now would end one of them at 190 s.
     assert searcher.suggest("t3")["spec"]["name"] == "b1"
     # A run that failed frees its worker and teaches nothing.
     searcher.on_trial_complete("t3", None, error=True)
     # Left: a1 and b2, p's 30 s: a1 here (70 s) and b2 after p (80 s).
-    assert Costs.observed == [(2, 50.0)] and searcher.suggest("t4")["spec"]["name"] == "a1"
+    assert costs.observed == [(2, 50.0)] and searcher.suggest("t4")["spec"]["name"] == "a1"
+    # A run wholly beside the fit (from 0 s to 15 s) says nothing of its time alone.
+    now[0], alone = 0.0, Costs()
+    searcher = planner(alone)
+    searcher.suggest("u0")
+    now[0] = 15.0
+    searcher.on_trial_complete("u0", {"wall_s": 15.0})
+    assert alone.observed == []

@@ -117,9 +117,9 @@ class SuiteConsole:
     Tune's bookkeeping and the gaps between runs count, as they do in the suite's wall time,
     not the training alone (a run that trains for one second may take several in a suite).
     A run's seconds beside work of the driver (an edge net fitted beside the runs: ``overlap``,
-    seconds of a span, ``FitSpan.overlap``) are left out of its time, as the sweep's cost
-    model leaves them out (``RunCosts``): the runs in flight during the fit took longer than
-    the others will.
+    seconds of a span, ``FitSpan.overlap``) are left out of its time, as the sweep's searcher
+    leaves them out of what its cost model learns (``ReadyFirst.on_trial_complete``): the runs
+    in flight during the fit took longer than the others will.
     """
 
     def __init__(self, runs: dict[str, tuple[str, float]], workers: int, *, started: float | None = None, live: bool = False,

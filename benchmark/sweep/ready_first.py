@@ -100,7 +100,9 @@ class ReadyFirst(Searcher):
         if index is None or error or self.costs is None or not wall:
             return
         end = self.clock()
-        self.costs.observe(index, wall - self.overlap(end - wall, end))
+        alone = wall - self.overlap(end - wall, end)
+        if alone > 0:  # a run wholly beside the fit tells nothing of its time alone
+            self.costs.observe(index, alone)
 
 
 def _always(preparation: str) -> bool:

@@ -119,8 +119,9 @@ def estimate_costs(specs: list[RunSpec], out: str | os.PathLike) -> list[float]:
 def order_longest_first(specs: list[RunSpec], out: str | os.PathLike, costs: list[float] | None = None) -> list[RunSpec]:
     """``specs`` by estimated cost (``estimate_costs`` unless given), longest first, ties in
     their order, so that the last runs to start are short and the workers finish together.
-    Ray Tune's grid search starts trials in the order of its list (FIFO over pending trials,
-    with or without ``max_concurrent_trials``), so this is the order trials start in."""
+    The inline executor runs them in this order; through Ray it is the list the sweep's
+    searcher (``ReadyFirst``) plans from, which may start another run first to even out the
+    workers' ends (``balance.next_run``)."""
     costs = estimate_costs(specs, out) if costs is None else costs
     return [specs[i] for i in sorted(range(len(specs)), key=lambda i: -costs[i])]
 
