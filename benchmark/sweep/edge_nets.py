@@ -129,7 +129,7 @@ class EdgeNetFits:
             finally:
                 self.span.ended = time.time()
 
-        self.span = FitSpan(began=time.time())
+        self.span.began = time.time()  # in place: the console and the searcher hold its ``overlap``
         self._thread = threading.Thread(target=fit_all, name="edge-net-fit")
         self._thread.start()
         return self

@@ -46,7 +46,7 @@ from benchmark.sweep.console import SuiteConsole, SweepSummary, run_name, tally
 from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions, default_gpus_per_trial
 from benchmark.sweep.resume import keep_final_state, load_earlier, write_atomically
-from benchmark.sweep.schedule import RunCosts, whole_run_seconds
+from benchmark.sweep.schedule import RunCosts, reads_edge_net, whole_run_seconds
 from benchmark.validate import check_trial_resources
 from benchmark.sweep.worker_state import start_trial
 
@@ -486,7 +486,7 @@ class RayExecutor:
 
         fits = fits or EdgeNetFits({})  # none to fit: every run is ready
         # Each run with the preparation whose edge net it waits for (None: it reads none).
-        waits = [preparation_key(s) if methods.method_class(s.method).needs_edge_net else None for s in todo]
+        waits = [preparation_key(s) if reads_edge_net(s.method) else None for s in todo]
         searcher = ReadyFirst([(s.to_dict(), w) for s, w in zip(todo, waits)], ready=fits.ready, failed=fits.failed,
                               workers=self.workers(todo), costs=costs, overlap=fits.span.overlap)  # fmt: skip
         weights = {w: ray.put(Path(w).read_bytes()) for w in {s.weights for s in todo if s.weights}} if ship else {}

@@ -17,7 +17,6 @@ from contextlib import closing, contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import methods
 from benchmark.arithmetic import check_precision
 from benchmark.cli import Interrupted
 from benchmark.prepare import prepare
@@ -28,7 +27,7 @@ from benchmark.sweep.console import SuiteConsole, SweepSummary, prepared_line, r
 from benchmark.sweep.edge_nets import EdgeNetFits
 from benchmark.sweep.options import SweepOptions
 from benchmark.sweep.resume import check_arithmetic, earlier_checkpoints, saved_states
-from benchmark.sweep.schedule import RunCosts, one_per_preparation, order_longest_first, pending
+from benchmark.sweep.schedule import RunCosts, one_per_preparation, order_longest_first, pending, reads_edge_net
 
 
 def executor_class(name: str) -> type:
@@ -102,7 +101,7 @@ def run_specs(specs: list[RunSpec], options: SweepOptions | None = None, *, name
     costs = dict(zip(map(id, todo), learned.estimates()))
     todo = order_longest_first(todo, out, [costs[id(s)] for s in todo])
     learned = learned.of(todo)  # learns from the runs as they end, for an executor that plans with it
-    reading = [s for s in todo if methods.method_class(s.method).needs_edge_net]
+    reading = [s for s in todo if reads_edge_net(s.method)]
     fits = EdgeNetFits({key: (spec, prepared[key]) for key, spec in one_per_preparation(reading).items()
                         if not prepared[key].edge_net_path.exists()}, say=say, progress=options.progress and sys.stderr.isatty())  # fmt: skip
     beside = bool(fits) and fits_beside_runs(options, executor)

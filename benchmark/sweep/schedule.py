@@ -28,14 +28,15 @@ def group_key(spec: dict) -> tuple:
     return (spec.get("scale"), spec.get("dataset"), spec.get("backbone"), (spec.get("settings") or {}).get("steps"))
 
 
-def reads_edge_net(spec: RunSpec) -> bool:
-    """Whether the spec's method evaluates the frozen edge net (its class ``needs_edge_net``)."""
-    return methods.method_class(spec.method).needs_edge_net
+def reads_edge_net(method: str) -> bool:
+    """Whether the registered ``method`` evaluates the frozen edge net (its class
+    ``needs_edge_net``); ValueError for a method not registered here."""
+    return methods.method_class(method).needs_edge_net
 
 
-def cost_units(spec: RunSpec) -> float:
+def cost_units(method: str) -> float:
     """A run's cost without measurements: 2.0 for a method that ``reads_edge_net``, else 1.0."""
-    return EDGE_NET_COST if reads_edge_net(spec) else PLAIN_COST
+    return EDGE_NET_COST if reads_edge_net(method) else PLAIN_COST
 
 
 def whole_run_seconds(record: dict) -> float | None:
@@ -63,18 +64,18 @@ class RunCosts:
 
     def __init__(self, specs: list[RunSpec], out: str | os.PathLike | None = None):
         self.specs = list(specs)
-        self._dicts = [s.to_dict() for s in self.specs]
+        self._keys = [cost_key(s.label(), s.to_dict()) for s in self.specs]
         #: (cost key, reads an edge net, units, seconds) of each measurement
         self.measured: list[tuple[tuple, bool, float, float]] = []
         for record in load_records(out)[0] if out is not None and Path(out).is_dir() else []:
             wall = whole_run_seconds(record)
             if wall and record.get("label") and record.get("spec"):
+                method = record["spec"].get("method")
                 try:
-                    edge = methods.method_class(record["spec"].get("method")).needs_edge_net
+                    edge, units = reads_edge_net(method), cost_units(method)
                 except ValueError:  # a record of a method not registered here
                     continue
-                units = EDGE_NET_COST if edge else PLAIN_COST
-                self.measured.append((cost_key(record["label"], record["spec"]), edge, units, float(wall)))
+                self.measured.append((cost_key(record["label"], record["spec"]), edge, units, wall))
 
     def of(self, specs: list[RunSpec]) -> "RunCosts":
         """The same measurements, for ``specs`` (the sweep's runs in the order it starts them)."""
@@ -86,7 +87,7 @@ class RunCosts:
         """``specs[index]`` ran its whole schedule in ``seconds`` (a run stopped early teaches nothing)."""
         spec = self.specs[index]
         if spec.stop_at is None:
-            self.measured.append((cost_key(spec.label(), self._dicts[index]), reads_edge_net(spec), cost_units(spec), float(seconds)))
+            self.measured.append((self._keys[index], reads_edge_net(spec.method), cost_units(spec.method), float(seconds)))
 
     def estimates(self) -> list[float]:
         """The estimated seconds of each spec, in the order of ``specs``."""
@@ -99,9 +100,9 @@ class RunCosts:
             by_group.setdefault(key[1:], []).append((seconds, units))
         every = [m for group in by_group.values() for m in group]
         costs = []
-        for spec, spec_dict in zip(self.specs, self._dicts):
-            key, units, share = cost_key(spec.label(), spec_dict), cost_units(spec), spec.last_step / spec.settings.steps
-            same = by_key.get(key) or by_kind.get((key[1:], reads_edge_net(spec)))
+        for spec, key in zip(self.specs, self._keys):
+            units, share = cost_units(spec.method), spec.last_step / spec.settings.steps
+            same = by_key.get(key) or by_kind.get((key[1:], reads_edge_net(spec.method)))
             if same:
                 costs.append(share * sum(same) / len(same))
                 continue
